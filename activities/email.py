@@ -1,0 +1,162 @@
+"""Sending sales email over SMTP, once per (enrollment, step)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from email.message import EmailMessage as MimeMessage
+from email.utils import format_datetime, formataddr
+
+import aiosmtplib
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from cadence.activity_log import record_activity
+from cadence.config import Settings, get_settings
+from cadence.db import session_scope
+from cadence.models import ActivityKind, EmailMessage, Person, utcnow
+from cadence.templates import TemplateError, render
+from workflows.contracts import SendEmailInput, SendEmailResult
+
+
+def message_id_for(workflow_id: str, step_id: str, domain: str) -> str:
+    """Deterministic Message-ID: the same (enrollment, step) always yields the same id."""
+    digest = hashlib.sha256(f"{workflow_id}|{step_id}".encode()).hexdigest()[:32]
+    return f"<{digest}@{domain}>"
+
+
+@dataclass
+class _Prepared:
+    mime: MimeMessage | None
+    result: SendEmailResult | None  # set when there is nothing to send
+
+
+def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
+    with session_scope() as session:
+        existing = session.get(EmailMessage, message_id)
+        if existing is not None and existing.status == "sent":
+            return _Prepared(
+                None,
+                SendEmailResult(
+                    status="sent",
+                    message_id=message_id,
+                    subject=existing.subject,
+                    sent_at=existing.sent_at,
+                ),
+            )
+        person = session.get(Person, inp.person_id)
+        if person is None:
+            raise ApplicationError(f"person {inp.person_id} not found", type="InvalidRecipient")
+        if person.unsubscribed:
+            return _Prepared(None, SendEmailResult(status="skipped", reason="unsubscribed"))
+        values = {
+            "first_name": person.first_name,
+            "last_name": person.last_name,
+            "company": person.company,
+            "company_friendly": person.company,
+            "title": person.title,
+            "email": person.email,
+            "phone": person.phone,
+            "my_name": inp.owner.name,
+            "my_title": inp.owner.title,
+            "my_email": inp.owner.email,
+        }
+        previous = session.get(EmailMessage, inp.in_reply_to) if inp.in_reply_to else None
+        try:
+            body = render(inp.body, values)
+            if inp.subject and not previous:
+                subject = render(inp.subject, values)
+            elif previous is not None:
+                subject = previous.subject
+                subject = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+            else:
+                subject = render(inp.subject or "", values)
+        except TemplateError as err:
+            raise ApplicationError(str(err), type="TemplateError", non_retryable=True) from err
+
+        mime = MimeMessage()
+        mime["From"] = formataddr((inp.owner.name, inp.owner.email))
+        mime["To"] = person.email
+        mime["Subject"] = subject
+        mime["Message-ID"] = message_id
+        mime["Date"] = format_datetime(utcnow())
+        if previous is not None:
+            mime["In-Reply-To"] = previous.message_id
+            mime["References"] = previous.message_id
+        mime.set_content(body)
+        if existing is None:
+            session.add(
+                EmailMessage(
+                    message_id=message_id,
+                    enrollment_id=inp.enrollment_id,
+                    step_id=inp.step_id,
+                    person_id=person.id or 0,
+                    sender=inp.owner.email,
+                    recipient=person.email,
+                    subject=subject,
+                    body_text=body,
+                )
+            )
+        return _Prepared(mime, None)
+
+
+def _mark_sent(inp: SendEmailInput, message_id: str, subject: str) -> SendEmailResult:
+    """Mark the message sent and log "Send Sales Email" in one transaction."""
+    now = utcnow()
+    with session_scope() as session:
+        row = session.get(EmailMessage, message_id)
+        assert row is not None
+        row.status, row.sent_at = "sent", now
+        session.add(row)
+        record_activity(
+            session,
+            key=f"{inp.workflow_id}/{inp.step_id}/send_email",
+            kind=ActivityKind.send_email,
+            person_id=inp.person_id,
+            subject=subject,
+            campaign_id=inp.campaign_id,
+            enrollment_id=inp.enrollment_id,
+            user_id=inp.owner.id,
+            occurred_at=now,
+            details={
+                "message_id": message_id,
+                "campaign_name": inp.campaign_name,
+                "step_id": inp.step_id,
+                "step_day": inp.step_day,
+                "sender": inp.owner.email,
+                "recipient": row.recipient,
+            },
+        )
+    return SendEmailResult(status="sent", message_id=message_id, subject=subject, sent_at=now)
+
+
+async def deliver(mime: MimeMessage, settings: Settings) -> None:
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    await aiosmtplib.send(
+        mime,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=password,
+        start_tls=settings.smtp_starttls,
+        use_tls=settings.smtp_tls,
+        timeout=60,
+    )
+
+
+@activity.defn
+async def send_email(inp: SendEmailInput) -> SendEmailResult:
+    settings = get_settings()
+    message_id = message_id_for(inp.workflow_id, inp.step_id, settings.message_id_domain)
+    prepared = await asyncio.to_thread(_prepare, inp, settings, message_id)
+    if prepared.result is not None:
+        return prepared.result
+    assert prepared.mime is not None
+    try:
+        await deliver(prepared.mime, settings)
+    except aiosmtplib.SMTPRecipientsRefused as err:
+        raise ApplicationError(
+            f"recipient refused: {err}", type="InvalidRecipient", non_retryable=True
+        ) from err
+    return await asyncio.to_thread(_mark_sent, inp, message_id, str(prepared.mime["Subject"]))

@@ -1,0 +1,45 @@
+"""Enrollment bookkeeping in the app database."""
+
+from __future__ import annotations
+
+import asyncio
+
+from temporalio import activity
+
+from cadence.activity_log import record_activity
+from cadence.db import session_scope
+from cadence.models import ActivityKind, Campaign, Enrollment, EnrollmentStatus, utcnow
+from workflows.contracts import FinishEnrollmentInput
+
+
+def _finish(inp: FinishEnrollmentInput) -> None:
+    with session_scope() as session:
+        enrollment = session.get(Enrollment, inp.enrollment_id)
+        if enrollment is None:
+            return
+        enrollment.status = EnrollmentStatus(inp.status)
+        enrollment.end_reason = inp.end_reason
+        enrollment.ended_at = enrollment.ended_at or utcnow()
+        session.add(enrollment)
+        if inp.status == "removed":
+            campaign = session.get(Campaign, enrollment.campaign_id)
+            record_activity(
+                session,
+                key=f"{inp.workflow_id}/remove_from_campaign",
+                kind=ActivityKind.remove_from_campaign,
+                person_id=enrollment.person_id,
+                subject=campaign.name if campaign else None,
+                campaign_id=enrollment.campaign_id,
+                enrollment_id=enrollment.id,
+                user_id=inp.removed_by or enrollment.owner_id,
+                details={
+                    "reason": inp.end_reason,
+                    "campaign_name": campaign.name if campaign else None,
+                },
+            )
+
+
+@activity.defn
+async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
+    """Record how the enrollment ended (idempotent)."""
+    await asyncio.to_thread(_finish, inp)

@@ -1,0 +1,216 @@
+"""Shipping the activity log to Marketo (custom activities) and Salesforce (Tasks).
+
+Each call ships the next batch after the destination's cursor and records, in one transaction,
+every row's outcome and the new cursor. Salesforce writes are upserts keyed by the activity, so
+a retry after an ambiguous failure never makes a second Task. Marketo has no idempotent write:
+a retried batch may duplicate, and such retries are counted on the cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from cadence.integrations.marketo import MarketoClient, MarketoError
+from cadence.integrations.marketo_types import ensure_activity_types, marketo_attributes
+from cadence.integrations.salesforce import SalesforceError
+from sqlmodel import col, select
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.clients import marketo_client, salesforce_client
+from cadence.db import session_scope
+from cadence.models import (
+    ACTIVITY_TITLES,
+    ActivityKind,
+    ActivityLog,
+    Person,
+    ShipCursor,
+    ShipOutcome,
+    as_utc,
+    utcnow,
+)
+from workflows.contracts import ShipBatchInput, ShipBatchResult
+
+TASK_KEY_FIELD = "Cadence_Activity_Key__c"
+
+
+@dataclass
+class Item:
+    activity: ActivityLog
+    person: Person
+
+
+@dataclass
+class Outcome:
+    status: str  # shipped | skipped
+    remote_id: str | None = None
+    reason: str | None = None
+
+
+def load_batch(destination: str, limit: int) -> list[Item]:
+    with session_scope() as session:
+        cursor = session.get(ShipCursor, destination)
+        after = cursor.last_id if cursor else 0
+        rows = session.exec(
+            select(ActivityLog, Person)
+            .join(Person, col(Person.id) == col(ActivityLog.person_id))
+            .where(col(ActivityLog.id) > after)
+            .order_by(col(ActivityLog.id))
+            .limit(limit)
+        ).all()
+        return [Item(a, p) for a, p in rows]
+
+
+def save_outcomes(
+    destination: str, items: list[Item], outcomes: list[Outcome], ambiguous: bool
+) -> ShipBatchResult:
+    """Store the outcomes and advance the cursor atomically."""
+    result = ShipBatchResult(examined=len(items))
+    with session_scope() as session:
+        cursor = session.get(ShipCursor, destination) or ShipCursor(destination=destination)
+        for item, outcome in zip(items, outcomes, strict=True):
+            assert item.activity.id is not None
+            session.merge(
+                ShipOutcome(
+                    activity_id=item.activity.id,
+                    destination=destination,
+                    status=outcome.status,
+                    remote_id=outcome.remote_id,
+                    reason=outcome.reason,
+                )
+            )
+            if outcome.status == "shipped":
+                result.shipped += 1
+            else:
+                result.skipped += 1
+        cursor.last_id = items[-1].activity.id or cursor.last_id
+        cursor.shipped += result.shipped
+        cursor.skipped += result.skipped
+        cursor.ambiguous_retries += int(ambiguous)
+        cursor.updated_at = utcnow()
+        session.add(cursor)
+        result.last_id = cursor.last_id
+    return result
+
+
+def _iso(value: datetime) -> str:
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+_type_ids: dict[str, int] = {}
+
+
+async def _marketo_type_ids(client: MarketoClient) -> dict[str, int]:
+    if not _type_ids:
+        _type_ids.update(await ensure_activity_types(client))
+    return _type_ids
+
+
+def marketo_row(item: Item, type_ids: dict[str, int]) -> dict[str, Any]:
+    act = item.activity
+    primary, attributes = marketo_attributes(act.kind, act.id or 0, act.subject, act.details)
+    return {
+        "leadId": item.person.marketo_id,
+        "activityDate": _iso(act.occurred_at),
+        "activityTypeId": type_ids[act.kind],
+        "primaryAttributeValue": primary,
+        "attributes": [{"apiName": k, "value": v} for k, v in attributes.items() if v is not None],
+    }
+
+
+@activity.defn
+async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
+    items = await asyncio.to_thread(load_batch, "marketo", inp.limit)
+    if not items:
+        return ShipBatchResult()
+    outcomes: list[Outcome] = [Outcome("skipped", reason="person has no Marketo id")] * len(items)
+    sendable = [i for i, item in enumerate(items) if item.person.marketo_id]
+    if sendable:
+        try:
+            async with marketo_client() as client:
+                type_ids = await _marketo_type_ids(client)
+                rows = [marketo_row(items[i], type_ids) for i in sendable]
+                results = await client.add_custom_activities(rows)
+        except MarketoError as err:
+            raise ApplicationError(
+                f"Marketo {err.code}: {err.message}",
+                type=f"Marketo{err.code}",
+                non_retryable=not err.retryable,
+            ) from err
+        outcomes = list(outcomes)
+        for index, res in zip(sendable, results, strict=True):
+            if res.get("status") == "added":
+                outcomes[index] = Outcome("shipped", remote_id=res.get("marketoGUID"))
+            else:
+                errors = res.get("errors") or res.get("reasons") or []
+                reason = "; ".join(f"{e.get('code')} {e.get('message')}" for e in errors)
+                outcomes[index] = Outcome("skipped", reason=reason or str(res.get("status")))
+    ambiguous = activity.info().attempt > 1
+    return await asyncio.to_thread(save_outcomes, "marketo", items, outcomes, ambiguous)
+
+
+def task_key(activity_key: str) -> str:
+    return hashlib.sha256(activity_key.encode()).hexdigest()[:40]
+
+
+def salesforce_task(item: Item) -> dict[str, Any]:
+    act, person = item.activity, item.person
+    kind = ActivityKind(act.kind)
+    title = ACTIVITY_TITLES[kind]
+    subject = (
+        f"Reply: {act.subject}" if kind == ActivityKind.reply_email else f"{title}: {act.subject}"
+    )
+    details = act.details or {}
+    email_like = kind in (ActivityKind.send_email, ActivityKind.reply_email)
+    return {
+        "attributes": {"type": "Task"},
+        TASK_KEY_FIELD: task_key(act.key),
+        "Subject": subject[:255],
+        "Status": "Completed",
+        "Priority": "Normal",
+        "ActivityDate": as_utc(act.occurred_at).date().isoformat(),
+        "WhoId": person.sfdc_contact_id or person.sfdc_lead_id,
+        "Description": "\n".join(f"{k}: {v}" for k, v in details.items() if v is not None),
+        "Type": "Reply"
+        if kind == ActivityKind.reply_email
+        else ("Email" if email_like else "Other"),
+        "Cadence_Campaign__c": details.get("campaign_name"),
+        "Cadence_Step__c": details.get("step_id"),
+    }
+
+
+@activity.defn
+async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
+    items = await asyncio.to_thread(load_batch, "salesforce", inp.limit)
+    if not items:
+        return ShipBatchResult()
+    outcomes: list[Outcome] = [
+        Outcome("skipped", reason="person has no Salesforce lead or contact id")
+    ] * len(items)
+    sendable = [
+        i for i, it in enumerate(items) if it.person.sfdc_contact_id or it.person.sfdc_lead_id
+    ]
+    if sendable:
+        try:
+            async with salesforce_client() as client:
+                results = await client.upsert_collection(
+                    "Task", TASK_KEY_FIELD, [salesforce_task(items[i]) for i in sendable]
+                )
+        except SalesforceError as err:
+            raise ApplicationError(
+                f"Salesforce {err.status} {err.error_code}: {err.message}",
+                type=f"Salesforce{err.error_code}",
+                non_retryable=not err.retryable,
+            ) from err
+        outcomes = list(outcomes)
+        for index, res in zip(sendable, results, strict=True):
+            if res.success:
+                outcomes[index] = Outcome("shipped", remote_id=res.id)
+            else:
+                reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in res.errors)
+                outcomes[index] = Outcome("skipped", reason=reason)
+    return await asyncio.to_thread(save_outcomes, "salesforce", items, outcomes, False)

@@ -1,0 +1,33 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.routes import activities, campaigns, enrollments, health, people, users
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.temporal = None
+    app.state.temporal_lock = asyncio.Lock()
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Cadence",
+        summary="Sales cadence engine: campaigns, enrollments, sales email, activity log",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    for module in (health, users, people, campaigns, enrollments, activities):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from pydantic import ValidationError
+from sqlmodel import select
+
+from api.deps import AuthorUser, CurrentUser, SessionDep
+from api.schemas import CampaignPublic
+from cadence.models import Campaign, CampaignVersion
+from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml
+from workflows.playbook import Playbook
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+_BODY_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "description": "The playbook as YAML (application/yaml) or as a JSON object",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}},
+            "application/json": {"schema": {"$ref": "#/components/schemas/Playbook"}},
+        },
+    }
+}
+
+
+async def _read_playbook(request: Request) -> tuple[Playbook, str]:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    raw = await request.body()
+    if content_type in YAML_TYPES:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise HTTPException(422, "The playbook must be UTF-8 text") from err
+        try:
+            return parse_playbook(text), text
+        except PlaybookError as err:
+            detail = [
+                {"loc": ["body", *i.path.split(".")] if i.path else ["body"], **i.as_dict()}
+                for i in err.issues
+            ]
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
+    if content_type == "application/json":
+        try:
+            playbook = Playbook.model_validate_json(raw)
+        except ValidationError as err:
+            detail = [
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in err.errors(include_url=False)
+            ]
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
+        return playbook, playbook_to_yaml(playbook)
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        "Send the playbook as Content-Type: application/yaml or application/json",
+    )
+
+
+def _check_supported(playbook: Playbook) -> None:
+    unsupported = playbook.unsupported_steps()
+    if unsupported:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [
+                {
+                    "loc": ["body", "steps", i, "type"],
+                    "msg": f"step type {t!r} is not supported yet",
+                }
+                for i, t in unsupported
+            ],
+        )
+
+
+def _public(campaign: Campaign, version: CampaignVersion) -> CampaignPublic:
+    assert campaign.id is not None
+    return CampaignPublic(
+        id=campaign.id,
+        name=campaign.name,
+        description=campaign.description,
+        current_version=campaign.current_version,
+        steps=version.playbook["steps"],
+        created_at=campaign.created_at,
+    )
+
+
+def _current_version(session: SessionDep, campaign: Campaign) -> CampaignVersion:
+    return session.exec(
+        select(CampaignVersion).where(
+            CampaignVersion.campaign_id == campaign.id,
+            CampaignVersion.version == campaign.current_version,
+        )
+    ).one()
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=_BODY_DOC)
+async def create_campaign(
+    request: Request, session: SessionDep, user: AuthorUser
+) -> CampaignPublic:
+    """Publish a playbook as a new campaign (version 1)."""
+    playbook, source = await _read_playbook(request)
+    _check_supported(playbook)
+    campaign = Campaign(name=playbook.name, description=playbook.description, created_by=user.id)
+    session.add(campaign)
+    session.flush()
+    assert campaign.id is not None
+    version = CampaignVersion(
+        campaign_id=campaign.id,
+        version=1,
+        source_yaml=source,
+        playbook=playbook.model_dump(mode="json"),
+        created_by=user.id,
+    )
+    session.add(version)
+    session.commit()
+    return _public(campaign, version)
+
+
+@router.post(
+    "/{campaign_id}/versions", status_code=status.HTTP_201_CREATED, openapi_extra=_BODY_DOC
+)
+async def publish_version(
+    campaign_id: int, request: Request, session: SessionDep, user: AuthorUser
+) -> CampaignPublic:
+    """Publish a new version; running enrollments keep the version they started on."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+    playbook, source = await _read_playbook(request)
+    _check_supported(playbook)
+    campaign.current_version += 1
+    campaign.name, campaign.description = playbook.name, playbook.description
+    version = CampaignVersion(
+        campaign_id=campaign_id,
+        version=campaign.current_version,
+        source_yaml=source,
+        playbook=playbook.model_dump(mode="json"),
+        created_by=user.id,
+    )
+    session.add(campaign)
+    session.add(version)
+    session.commit()
+    return _public(campaign, version)
+
+
+@router.get("")
+def list_campaigns(session: SessionDep, _user: CurrentUser) -> list[CampaignPublic]:
+    campaigns = session.exec(select(Campaign).order_by(Campaign.id)).all()  # type: ignore[arg-type]
+    return [_public(c, _current_version(session, c)) for c in campaigns]
+
+
+@router.get("/{campaign_id}")
+def get_campaign(campaign_id: int, session: SessionDep, _user: CurrentUser) -> CampaignPublic:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+    return _public(campaign, _current_version(session, campaign))

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+from sqlmodel import col, select
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
+from api.schemas import EnrollmentPublic, EnrollRequest, EnrollResponse, EnrollResult, RemoveBody
+from cadence import enrolling
+from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person
+from workflows.contracts import EnrollmentState, RemoveRequest
+from workflows.enrollment import EnrollmentWorkflow
+
+router = APIRouter(tags=["enrollments"])
+
+
+@router.post(
+    "/campaigns/{campaign_id}/enrollments",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses={404: {"description": "Campaign not found"}, 503: {"description": "Temporal down"}},
+)
+async def enroll(
+    campaign_id: int, body: EnrollRequest, session: SessionDep, user: RepUser, temporal: TemporalDep
+) -> EnrollResponse:
+    """Enroll people (by id or email). Repeating the request never enrolls anyone twice."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+    if not body.person_ids and not body.emails:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["body"], "msg": "give person_ids or emails"}],
+        )
+    people: dict[int, Person] = {}
+    missing: list[EnrollResult] = []
+    if body.person_ids:
+        found = session.exec(select(Person).where(col(Person.id).in_(body.person_ids))).all()
+        people.update({p.id: p for p in found if p.id is not None})
+        missing += [
+            EnrollResult(person_id=i, result="person_not_found")
+            for i in dict.fromkeys(body.person_ids)
+            if i not in people
+        ]
+    if body.emails:
+        wanted = [str(e).lower() for e in body.emails]
+        found = session.exec(select(Person).where(col(Person.email).in_(wanted))).all()
+        people.update({p.id: p for p in found if p.id is not None})
+        known = {p.email for p in found}
+        missing += [
+            EnrollResult(person_id=None, email=e, result="person_not_found")
+            for e in dict.fromkeys(wanted)
+            if e not in known
+        ]
+    outcomes = enrolling.prepare(session, campaign, list(people.values()), user)
+    try:
+        await enrolling.start_workflows(temporal, outcomes)
+    except RPCError as err:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            f"Enrollments were saved but could not be started ({err}); repeat the request",
+        ) from err
+    results = [
+        EnrollResult(
+            person_id=o.person_id,
+            email=people[o.person_id].email,
+            result=o.result,
+            enrollment_id=o.enrollment_id,
+            workflow_id=o.workflow_id,
+        )
+        for o in outcomes
+    ]
+    return EnrollResponse(campaign_id=campaign_id, results=results + missing)
+
+
+async def _live_state(temporal: TemporalDep, workflow_id: str) -> EnrollmentState | None:
+    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, workflow_id)
+    try:
+        return await handle.query(EnrollmentWorkflow.state)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            return None
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+
+
+def _get(session: SessionDep, enrollment_id: int) -> Enrollment:
+    row = session.get(Enrollment, enrollment_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Enrollment {enrollment_id} not found")
+    return row
+
+
+@router.get("/enrollments/{enrollment_id}")
+async def get_enrollment(
+    enrollment_id: int, session: SessionDep, _user: CurrentUser, temporal: TemporalDep
+) -> EnrollmentPublic:
+    """The enrollment row and the workflow's live state (from a workflow query)."""
+    row = _get(session, enrollment_id)
+    live = await _live_state(temporal, row.workflow_id)
+    return EnrollmentPublic.model_validate({**row.model_dump(), "live": live})
+
+
+@router.get("/campaigns/{campaign_id}/enrollments")
+def list_enrollments(
+    campaign_id: int, session: SessionDep, _user: CurrentUser
+) -> list[EnrollmentPublic]:
+    rows = session.exec(
+        select(Enrollment).where(Enrollment.campaign_id == campaign_id).order_by(col(Enrollment.id))
+    ).all()
+    return [EnrollmentPublic.model_validate({**r.model_dump(), "live": None}) for r in rows]
+
+
+@router.post("/enrollments/{enrollment_id}/remove", status_code=status.HTTP_202_ACCEPTED)
+async def remove(
+    enrollment_id: int,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+    body: RemoveBody | None = None,
+) -> dict[str, str]:
+    """Remove the person from the campaign; the workflow ends without sending more."""
+    row = _get(session, enrollment_id)
+    if row.status != EnrollmentStatus.active:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"Enrollment already {row.status.value}")
+    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
+    request = RemoveRequest(reason=body.reason if body else "removed", by_user_id=user.id)
+    try:
+        await handle.signal(EnrollmentWorkflow.remove, request)
+    except RPCError as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"Workflow not running: {err}") from err
+    return {"status": "removing", "workflow_id": row.workflow_id}

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, status
+
+from api.deps import AdminUser, CurrentUser, SessionDep
+from api.schemas import UserCreate, UserCreated, UserPublic
+from cadence.auth import create_user
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create(body: UserCreate, session: SessionDep, _admin: AdminUser) -> UserCreated:
+    """Add a user (admin only); the answer carries the user's first API token."""
+    try:
+        user, token = create_user(
+            session, name=body.name, email=str(body.email), role=body.role, title=body.title
+        )
+    except ValueError as err:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(err)) from err
+    session.commit()
+    return UserCreated(user=UserPublic.model_validate(user, from_attributes=True), token=token)
+
+
+@router.get("/me")
+def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)

@@ -1,0 +1,117 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, EmailStr, Field
+
+from cadence.models import ActivityKind, EnrollmentStatus, Role
+from workflows.contracts import EnrollmentState
+
+
+class UserCreate(BaseModel):
+    name: str = Field(min_length=1)
+    email: EmailStr
+    role: Role
+    title: str | None = None
+
+
+class UserPublic(BaseModel):
+    id: int
+    name: str
+    email: str
+    role: Role
+    title: str | None = None
+
+
+class UserCreated(BaseModel):
+    user: UserPublic
+    token: str = Field(description="Shown once; store it safely")
+
+
+class PersonFields(BaseModel):
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+    country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
+    linkedin_url: str | None = None
+
+
+class PersonCreate(PersonFields):
+    email: EmailStr
+
+
+class PersonPublic(PersonFields):
+    id: int
+    email: str
+    marketo_id: int | None = None
+    sfdc_lead_id: str | None = None
+    sfdc_contact_id: str | None = None
+    sales_owner: str | None = None
+    unsubscribed: bool
+    updated_at: datetime
+
+
+class CampaignPublic(BaseModel):
+    id: int
+    name: str
+    description: str | None
+    current_version: int
+    steps: list[dict[str, Any]]
+    created_at: datetime
+
+
+class EnrollRequest(BaseModel):
+    person_ids: list[int] = Field(default_factory=list, max_length=1000)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=1000)
+
+
+class EnrollResult(BaseModel):
+    person_id: int | None
+    email: str | None = None
+    result: str
+    enrollment_id: int | None = None
+    workflow_id: str | None = None
+
+
+class EnrollResponse(BaseModel):
+    campaign_id: int
+    results: list[EnrollResult]
+
+
+class EnrollmentPublic(BaseModel):
+    id: int
+    campaign_id: int
+    campaign_version: int
+    person_id: int
+    owner_id: int
+    workflow_id: str
+    status: EnrollmentStatus
+    end_reason: str | None
+    created_at: datetime
+    ended_at: datetime | None
+    live: EnrollmentState | None = Field(
+        description="The workflow's own view (a query); null once Temporal has forgotten the run"
+    )
+
+
+class RemoveBody(BaseModel):
+    reason: str = "removed"
+
+
+class ActivityPublic(BaseModel):
+    id: int
+    kind: ActivityKind
+    title: str
+    occurred_at: datetime
+    person_id: int
+    campaign_id: int | None
+    enrollment_id: int | None
+    user_id: int | None
+    subject: str | None
+    details: dict[str, Any]

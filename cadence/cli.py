@@ -1,0 +1,195 @@
+"""The `cadence` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cadence.config import ROOT
+
+app = typer.Typer(help="Sales cadence engine on Temporal.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
+playbook_app = typer.Typer(help="Work with playbook YAML files.", no_args_is_help=True)
+fake_app = typer.Typer(help="Local fakes of Marketo and Salesforce.", no_args_is_help=True)
+db_app = typer.Typer(help="The app database.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(playbook_app, name="playbook")
+app.add_typer(fake_app, name="fake")
+app.add_typer(db_app, name="db")
+
+SecretOpt = Annotated[
+    str,
+    typer.Option("--client-secret", envvar="CADENCE_FAKE_CLIENT_SECRET", help="OAuth secret"),
+]
+
+
+def _logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+@app.command()
+def dev(
+    config: Annotated[Path, typer.Option(help="Stack description")] = ROOT / "temporal-dev.yaml",
+    ready_timeout: Annotated[float, typer.Option(help="Seconds to wait for each group")] = 90.0,
+) -> None:
+    """Start the whole local stack (what `make run` runs)."""
+    from cadence import devstack
+
+    raise typer.Exit(devstack.run(config, ready_timeout))
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker."""
+    import worker as worker_module
+
+    _logging()
+    asyncio.run(worker_module.run())
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="Default: CADENCE_API_HOST")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: CADENCE_API_PORT")] = None,
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    from cadence.config import get_settings
+
+    settings = get_settings()
+    uvicorn.run(
+        "api.main:app",
+        host=host or settings.api_host,
+        port=port or settings.api_port,
+        log_level="info",
+        proxy_headers=False,
+    )
+
+
+@app.command()
+def sink(
+    smtp_port: Annotated[int, typer.Option()] = 2525,
+    http_port: Annotated[int, typer.Option()] = 8025,
+    maildir: Annotated[Path, typer.Option()] = ROOT / ".data" / "sink",
+) -> None:
+    """Run the local SMTP sink and its web view."""
+    from cadence.smtp_sink import serve
+
+    _logging()
+    asyncio.run(serve(maildir, smtp_port, http_port))
+
+
+def _serve_fake(app_factory_result: object, port: int) -> None:
+    import uvicorn
+
+    uvicorn.run(app_factory_result, host="127.0.0.1", port=port, log_level="warning")  # type: ignore[arg-type]
+
+
+@fake_app.command("marketo")
+def fake_marketo(
+    port: Annotated[int, typer.Option()],
+    client_id: Annotated[str, typer.Option()],
+    client_secret: SecretOpt,
+    state_file: Annotated[Path | None, typer.Option(help="Keep state across restarts")] = None,
+) -> None:
+    """Run the fake Marketo REST API."""
+    from cadence.fakes.marketo import create_app
+
+    _serve_fake(create_app(client_id, client_secret, state_file=state_file), port)
+
+
+@fake_app.command("salesforce")
+def fake_salesforce(
+    port: Annotated[int, typer.Option()],
+    client_id: Annotated[str, typer.Option()],
+    client_secret: SecretOpt,
+    state_file: Annotated[Path | None, typer.Option(help="Keep state across restarts")] = None,
+) -> None:
+    """Run the fake Salesforce REST API."""
+    from cadence.fakes.salesforce import create_app
+
+    _serve_fake(create_app(client_id, client_secret, state_file=state_file), port)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration (CADENCE_DATABASE_URL)."""
+    from cadence.db import migrate
+
+    migrate()
+    typer.echo("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    name: Annotated[str, typer.Option()],
+    email: Annotated[str, typer.Option()],
+    role: Annotated[str, typer.Option(help="admin, author or rep")],
+    title: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Add a user and print their API token (shown once)."""
+    from cadence.auth import create_user
+    from cadence.db import migrate, session_scope
+    from cadence.models import Role
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        typer.echo(f"error: role must be admin, author or rep, not {role!r}", err=True)
+        raise typer.Exit(1) from None
+    migrate()
+    try:
+        with session_scope() as session:
+            user, token = create_user(session, name=name, email=email, role=role_value, title=title)
+            user_id = user.id
+    except ValueError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps({"id": user_id, "email": email.lower(), "role": role, "token": token}))
+
+
+@playbook_app.command("validate")
+def playbook_validate(files: Annotated[list[Path], typer.Argument(exists=False)]) -> None:
+    """Check playbooks; errors print as file:line:col: message. Exit 1 on any error."""
+    from cadence.playbooks import PlaybookError, parse_playbook
+
+    failed = False
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as err:
+            typer.echo(f"{path}:1:1: cannot read: {err.strerror}", err=True)
+            failed = True
+            continue
+        try:
+            playbook = parse_playbook(text)
+        except PlaybookError as err:
+            for issue in err.issues:
+                typer.echo(issue.format(str(path)), err=True)
+            failed = True
+            continue
+        typer.echo(f"{path}: ok ({playbook.name!r}, {len(playbook.steps)} steps)")
+    raise typer.Exit(1 if failed else 0)
+
+
+@playbook_app.command("schema")
+def playbook_schema() -> None:
+    """Print the playbook JSON Schema (for editors)."""
+    from workflows.playbook import Playbook
+
+    typer.echo(json.dumps(Playbook.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())  # type: ignore[func-returns-value]

@@ -1,0 +1,73 @@
+"""Process settings, read from the environment (prefix ``CADENCE_``) or a ``.env`` file.
+
+Defaults point at the local stack that ``make run`` starts. Credentials have no defaults:
+they come from the environment (``cadence dev`` sets the local fakes' ones).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CADENCE_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    # Temporal
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    marketo_activities_per_second: float = 2.0
+    salesforce_activities_per_second: float = 10.0
+
+    # App database (SQLite by default; PostgreSQL by URL, e.g. postgresql+psycopg://...)
+    database_url: str = f"sqlite:///{ROOT / '.data' / 'cadence.db'}"
+
+    # API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    # Outbound email
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    default_from_email: str = "sales@cadence.local"
+    message_id_domain: str = "cadence.local"
+
+    # Marketo and Salesforce
+    marketo_base_url: str = "http://127.0.0.1:8101"
+    marketo_client_id: str | None = None
+    marketo_client_secret: SecretStr | None = None
+    salesforce_base_url: str = "http://127.0.0.1:8102"
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: SecretStr | None = None
+    salesforce_api_version: str = "62.0"
+
+    # Background work
+    shipper_poll_seconds: float = Field(default=2.0, gt=0)
+    shipper_batch_marketo: int = Field(default=300, ge=1, le=300)
+    shipper_batch_salesforce: int = Field(default=200, ge=1, le=200)
+    people_sync_minutes: float = Field(default=5.0, gt=0)
+
+    @property
+    def marketo_configured(self) -> bool:
+        return bool(self.marketo_client_id and self.marketo_client_secret)
+
+    @property
+    def salesforce_configured(self) -> bool:
+        return bool(self.salesforce_client_id and self.salesforce_client_secret)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

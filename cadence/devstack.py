@@ -1,0 +1,283 @@
+"""`cadence dev`: start the whole local stack from temporal-dev.yaml, wait until every process
+answers, print where things are, and stop everything cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlmodel import select
+
+from cadence.stack import StackConfig
+
+Check = Callable[[], Awaitable[bool]]
+
+
+def _die_with_parent() -> None:
+    """Linux: children get SIGTERM if `cadence dev` itself is killed."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+@dataclass
+class Process:
+    name: str
+    cmd: list[str]
+    ready: Check
+    env: dict[str, str] = field(default_factory=dict)
+    popen: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    def start(self, log_dir: Path, base_env: dict[str, str]) -> None:
+        self.log_path = log_dir / f"{self.name}.log"
+        log = self.log_path.open("ab")
+        self.popen = subprocess.Popen(
+            self.cmd,
+            env={**base_env, **self.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.popen is None or self.popen.poll() is not None:
+            return
+        self.popen.send_signal(signal.SIGTERM)
+        try:
+            self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait()
+
+    def log_tail(self, lines: int = 20) -> str:
+        if self.log_path is None or not self.log_path.exists():
+            return ""
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def tcp_ready(port: int) -> Check:
+    async def check() -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    return check
+
+
+def http_ready(url: str) -> Check:
+    async def check() -> bool:
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                return (await client.get(url)).status_code < 500
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def worker_ready(cfg: StackConfig) -> Check:
+    """The worker is ready when it polls the main task queue."""
+
+    async def check() -> bool:
+        from temporalio.api.enums.v1 import TaskQueueType
+        from temporalio.api.taskqueue.v1 import TaskQueue
+        from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+
+        from cadence.temporal import connect
+        from workflows.contracts import TASK_QUEUE
+
+        try:
+            client = await connect()
+            resp = await client.workflow_service.describe_task_queue(
+                DescribeTaskQueueRequest(
+                    namespace=cfg.temporal.namespace,
+                    task_queue=TaskQueue(name=TASK_QUEUE),
+                    task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+                )
+            )
+            return len(resp.pollers) > 0
+        except Exception:
+            return False
+
+    return check
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "cadence.cli", *args]
+
+
+def build_processes(cfg: StackConfig) -> tuple[list[Process], list[Process]]:
+    """(services that start first, app processes that need them)."""
+    sink = cfg.smtp_sink
+    services = [
+        Process(
+            "temporal",
+            cfg.temporal_command(),
+            ready=lambda: _all(tcp_ready(cfg.temporal.port), tcp_ready(cfg.temporal.ui_port)),
+        ),
+        Process(
+            "smtp-sink",
+            cli("sink", "--smtp-port", str(sink.smtp_port), "--http-port", str(sink.http_port),
+                "--maildir", str(cfg.path(sink.maildir))),
+            ready=http_ready(f"http://127.0.0.1:{sink.http_port}/health"),
+        ),
+    ]  # fmt: skip
+    for name, fake in (("marketo", cfg.marketo), ("salesforce", cfg.salesforce)):
+        args = ["fake", name, "--port", str(fake.port), "--client-id", fake.client_id]
+        if fake.state_file:
+            args += ["--state-file", str(cfg.path(fake.state_file))]
+        services.append(
+            Process(
+                f"fake-{name}",
+                cli(*args),
+                env={"CADENCE_FAKE_CLIENT_SECRET": fake.client_secret},
+                ready=tcp_ready(fake.port),
+            )
+        )
+    apps = [
+        Process("worker", cli("worker"), ready=worker_ready(cfg)),
+        Process("api", cli("api"), ready=http_ready(f"http://127.0.0.1:{cfg.api.port}/health")),
+    ]
+    return services, apps
+
+
+async def _all(*checks: Check) -> bool:
+    return all([await c() for c in checks])
+
+
+async def wait_ready(processes: list[Process], limit_s: float) -> None:
+    deadline = time.monotonic() + limit_s
+    pending = list(processes)
+    while pending:
+        for proc in list(pending):
+            if not proc.alive():
+                raise RuntimeError(f"{proc.name} exited during start-up:\n{proc.log_tail()}")
+            if await proc.ready():
+                pending.remove(proc)
+        if pending:
+            if time.monotonic() > deadline:
+                names = ", ".join(p.name for p in pending)
+                raise RuntimeError(f"not ready after {limit_s:.0f}s: {names}")
+            await asyncio.sleep(0.25)
+
+
+def admin_token(cfg: StackConfig) -> str:
+    """The local admin's API token, created on first run and kept in .data/admin-token."""
+    from cadence.auth import create_user, issue_token, user_for_token
+    from cadence.db import session_scope
+    from cadence.models import Role, User
+
+    token_file = cfg.data_dir / "admin-token"
+    with session_scope() as session:
+        if token_file.exists():
+            token = token_file.read_text().strip()
+            if user_for_token(session, token) is not None:
+                return token
+        admin = session.exec(select(User).where(User.email == "admin@cadence.local")).first()
+        if admin is None:
+            admin, token = create_user(
+                session, name="Local Admin", email="admin@cadence.local", role=Role.admin
+            )
+        else:
+            token = issue_token(session, admin, label="dev")
+    token_file.touch(mode=0o600)
+    token_file.write_text(token + "\n")
+    return token
+
+
+def run(config_path: Path, ready_timeout: float = 90.0) -> int:
+    cfg = StackConfig.load(config_path)
+    log_dir = cfg.data_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    app_env = cfg.app_env()
+    os.environ.update(app_env)  # for the migration and the admin token below
+    base_env = {**os.environ}
+    services, apps = build_processes(cfg)
+    started: list[Process] = []
+    stopping = False
+
+    def request_stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    code = 0
+    try:
+        t0 = time.monotonic()
+        for proc in services:
+            proc.start(log_dir, base_env)
+            started.append(proc)
+        asyncio.run(wait_ready(services, ready_timeout))
+        from cadence.config import get_settings
+        from cadence.db import migrate
+
+        get_settings.cache_clear()
+        migrate(cfg.resolved_database_url())
+        token = admin_token(cfg)
+        for proc in apps:
+            proc.start(log_dir, base_env)
+            started.append(proc)
+        asyncio.run(wait_ready(apps, ready_timeout))
+        print_banner(cfg, token, time.monotonic() - t0, log_dir)
+        while not stopping:
+            for proc in started:
+                if not proc.alive():
+                    print(f"\n{proc.name} stopped unexpectedly:\n{proc.log_tail()}", flush=True)
+                    stopping, code = True, 1
+            time.sleep(0.5)
+    except RuntimeError as err:
+        print(f"cadence dev: {err}", file=sys.stderr, flush=True)
+        code = 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("Stopping the local stack...", flush=True)
+        for proc in reversed(started):
+            proc.stop()
+        print("Stopped.", flush=True)
+    return code
+
+
+def print_banner(cfg: StackConfig, token: str, seconds: float, log_dir: Path) -> None:
+    api = f"http://127.0.0.1:{cfg.api.port}"
+    lines = [
+        "",
+        f"Cadence local stack is up ({seconds:.1f}s). Ctrl-C stops everything.",
+        "",
+        f"  API docs         {api}/docs",
+        f"  Temporal UI      http://127.0.0.1:{cfg.temporal.ui_port}",
+        f"  SMTP sink        http://127.0.0.1:{cfg.smtp_sink.http_port}"
+        f"  (SMTP on 127.0.0.1:{cfg.smtp_sink.smtp_port})",
+        f"  Fake Marketo     http://127.0.0.1:{cfg.marketo.port}",
+        f"  Fake Salesforce  http://127.0.0.1:{cfg.salesforce.port}",
+        f"  Temporal gRPC    {cfg.temporal.ip}:{cfg.temporal.port}"
+        f"  (namespace {cfg.temporal.namespace})",
+        f"  Logs             {log_dir}",
+        "",
+        f"  Admin API token  {token}",
+        f'  export CADENCE_TOKEN="{token}"',
+        "",
+    ]
+    print("\n".join(lines), flush=True)

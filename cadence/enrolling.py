@@ -1,0 +1,186 @@
+"""Enrolling people into a campaign: the database row first, then the workflow.
+
+The unique (campaign, person) row is written and committed before ``start_workflow``; the start
+uses USE_EXISTING / REJECT_DUPLICATE, so a repeated or retried request never makes a second
+enrollment, and a request that failed after the commit is completed by repeating it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+
+import holidays as holidays_lib
+from sqlmodel import Session, select
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from cadence.activity_log import record_activity
+from cadence.models import (
+    ActivityKind,
+    Campaign,
+    CampaignVersion,
+    Enrollment,
+    EnrollmentStatus,
+    Person,
+    User,
+    utcnow,
+)
+from workflows.contracts import (
+    CAMPAIGN_ID,
+    CAMPAIGN_VERSION,
+    OWNER_ID,
+    PERSON_ID,
+    STATUS,
+    TASK_QUEUE,
+    EnrollmentInput,
+    OwnerSnapshot,
+    PersonSnapshot,
+    enrollment_workflow_id,
+)
+from workflows.enrollment import EnrollmentWorkflow
+from workflows.playbook import Playbook
+
+
+@dataclass
+class EnrollmentOutcome:
+    person_id: int
+    enrollment_id: int | None
+    workflow_id: str | None
+    result: str  # enrolled | already_enrolled | unsubscribed
+    start: EnrollmentInput | None = None
+
+
+def holiday_dates(playbook: Playbook, country: str | None, start: date) -> list[date]:
+    """Public holidays for the enrollment's calendar, this year and the next two."""
+    setting = playbook.settings.holidays
+    code = country if setting == "lead_country" else (None if setting == "off" else setting)
+    if not code:
+        return []
+    try:
+        calendar = holidays_lib.country_holidays(
+            code.upper(), years=range(start.year, start.year + 3)
+        )
+    except NotImplementedError:
+        return []
+    return sorted(calendar.keys())
+
+
+def prepare(
+    session: Session, campaign: Campaign, people: list[Person], owner: User
+) -> list[EnrollmentOutcome]:
+    """Write the enrollment rows (and their "Add to Sales Campaign" activity) and commit."""
+    version = session.exec(
+        select(CampaignVersion).where(
+            CampaignVersion.campaign_id == campaign.id,
+            CampaignVersion.version == campaign.current_version,
+        )
+    ).one()
+    playbook = Playbook.model_validate(version.playbook)
+    assert campaign.id is not None and owner.id is not None
+    outcomes: list[EnrollmentOutcome] = []
+    for person in people:
+        assert person.id is not None
+        row = session.exec(
+            select(Enrollment).where(
+                Enrollment.campaign_id == campaign.id, Enrollment.person_id == person.id
+            )
+        ).first()
+        if row is None and person.unsubscribed:
+            outcomes.append(EnrollmentOutcome(person.id, None, None, "unsubscribed"))
+            continue
+        created = row is None
+        if row is None:
+            row = Enrollment(
+                campaign_id=campaign.id,
+                campaign_version=version.version,
+                person_id=person.id,
+                owner_id=owner.id,
+                workflow_id=enrollment_workflow_id(campaign.id, person.id),
+            )
+            session.add(row)
+            session.flush()
+            record_activity(
+                session,
+                key=f"{row.workflow_id}/add_to_campaign",
+                kind=ActivityKind.add_to_campaign,
+                person_id=person.id,
+                subject=campaign.name,
+                campaign_id=campaign.id,
+                enrollment_id=row.id,
+                user_id=owner.id,
+                details={"campaign_name": campaign.name, "campaign_version": version.version},
+            )
+        assert row.id is not None
+        start = None
+        if row.status == EnrollmentStatus.active:
+            row_owner = owner if row.owner_id == owner.id else session.get(User, row.owner_id)
+            assert row_owner is not None and row_owner.id is not None
+            start = EnrollmentInput(
+                enrollment_id=row.id,
+                campaign_id=campaign.id,
+                campaign_name=campaign.name,
+                campaign_version=row.campaign_version,
+                person=PersonSnapshot.model_validate(person, from_attributes=True),
+                owner=OwnerSnapshot(
+                    id=row_owner.id,
+                    name=row_owner.name,
+                    email=row_owner.email,
+                    title=row_owner.title,
+                ),
+                playbook=playbook,
+                holiday_dates=holiday_dates(playbook, person.country, utcnow().date()),
+            )
+        outcomes.append(
+            EnrollmentOutcome(
+                person.id,
+                row.id,
+                row.workflow_id,
+                "enrolled" if created else "already_enrolled",
+                start,
+            )
+        )
+    session.commit()
+    return outcomes
+
+
+async def start_workflows(client: Client, outcomes: list[EnrollmentOutcome]) -> None:
+    """Start (or find) the workflow of every active enrollment, a bounded number at a time."""
+    gate = asyncio.Semaphore(32)
+
+    async def start(outcome: EnrollmentOutcome) -> None:
+        inp = outcome.start
+        if inp is None or outcome.workflow_id is None:
+            return
+        attributes = TypedSearchAttributes(
+            [
+                SearchAttributePair(CAMPAIGN_ID, str(inp.campaign_id)),
+                SearchAttributePair(CAMPAIGN_VERSION, inp.campaign_version),
+                SearchAttributePair(PERSON_ID, str(inp.person.id)),
+                SearchAttributePair(OWNER_ID, str(inp.owner.id)),
+                SearchAttributePair(STATUS, "active"),
+            ]
+        )
+        async with gate:
+            try:
+                await client.start_workflow(
+                    EnrollmentWorkflow.run,
+                    inp,
+                    id=outcome.workflow_id,
+                    task_queue=TASK_QUEUE,
+                    id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=attributes,
+                    static_summary=f"{inp.campaign_name} → {inp.person.email}",
+                )
+            except WorkflowAlreadyStartedError:
+                outcome.result = "already_enrolled"
+
+    await asyncio.gather(*(start(o) for o in outcomes))

@@ -1,0 +1,206 @@
+"""App database tables: the system of record for users, people, campaigns, enrollments and
+the activity log (the outbox that shippers drain to Marketo and Salesforce).
+
+Never pass these objects to workflows; workflows get plain pydantic models.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Column, Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored here is UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
+
+
+class Role(StrEnum):
+    admin = "admin"
+    author = "author"
+    rep = "rep"
+
+
+class User(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    email: str = Field(unique=True, index=True)
+    role: Role = Field(sa_type=sa.String(16))
+    title: str | None = None
+    is_active: bool = True
+    created_at: datetime = _ts()
+
+
+class ApiToken(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(unique=True, index=True)
+    prefix: str
+    label: str | None = None
+    created_at: datetime = _ts()
+    revoked: bool = False
+
+
+class Person(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(unique=True, index=True)
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    linkedin_url: str | None = None
+    source: str | None = None
+    sales_owner: str | None = None
+    marketo_id: int | None = Field(default=None, unique=True, index=True)
+    sfdc_lead_id: str | None = None
+    sfdc_contact_id: str | None = None
+    sfdc_account_id: str | None = None
+    sfdc_oppty_id: str | None = None
+    unsubscribed: bool = False
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()
+
+
+class Campaign(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    description: str | None = None
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    current_version: int = 1
+    created_at: datetime = _ts()
+
+
+class CampaignVersion(SQLModel, table=True):
+    """An immutable snapshot of a playbook; enrollments pin the version they started on."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    version: int
+    source_yaml: str = Field(sa_type=sa.Text)
+    playbook: dict[str, Any] = Field(sa_column=Column(sa.JSON, nullable=False))
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _ts()
+
+
+class EnrollmentStatus(StrEnum):
+    active = "active"
+    completed = "completed"
+    removed = "removed"
+    failed = "failed"
+
+
+class Enrollment(SQLModel, table=True):
+    """One row per (campaign, person), written before the workflow starts: a person is never
+    enrolled twice in a campaign, even after Temporal has forgotten a closed run."""
+
+    __table_args__ = (sa.UniqueConstraint("campaign_id", "person_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    campaign_version: int
+    person_id: int = Field(foreign_key="person.id", index=True)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    workflow_id: str = Field(unique=True)
+    status: EnrollmentStatus = Field(default=EnrollmentStatus.active, sa_type=sa.String(16))
+    end_reason: str | None = None
+    created_at: datetime = _ts()
+    ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class ActivityKind(StrEnum):
+    send_email = "send_email"
+    open_email = "open_email"
+    click_email = "click_email"
+    reply_email = "reply_email"
+    email_bounced = "email_bounced"
+    call = "call"
+    add_to_campaign = "add_to_campaign"
+    remove_from_campaign = "remove_from_campaign"
+
+
+ACTIVITY_TITLES: dict[ActivityKind, str] = {
+    ActivityKind.send_email: "Send Sales Email",
+    ActivityKind.open_email: "Open Sales Email",
+    ActivityKind.click_email: "Click Sales Email",
+    ActivityKind.reply_email: "Reply to Sales Email",
+    ActivityKind.email_bounced: "Sales Email Bounced",
+    ActivityKind.call: "Received Sales Call",
+    ActivityKind.add_to_campaign: "Add to Sales Campaign",
+    ActivityKind.remove_from_campaign: "Remove from Sales Campaign",
+}
+
+
+class ActivityLog(SQLModel, table=True):
+    """A sales activity. ``key`` is derived from its cause (e.g. workflow id + step), so a
+    retried writer never records it twice; ``id`` orders the shippers' cursors."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)
+    kind: ActivityKind = Field(sa_type=sa.String(32), index=True)
+    occurred_at: datetime = _ts()
+    person_id: int = Field(foreign_key="person.id", index=True)
+    campaign_id: int | None = Field(default=None, foreign_key="campaign.id")
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id")
+    user_id: int | None = Field(default=None, foreign_key="user.id")
+    subject: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(sa.JSON, nullable=False))
+
+
+class EmailMessage(SQLModel, table=True):
+    """Every sales email, keyed by its deterministic Message-ID."""
+
+    message_id: str = Field(primary_key=True)
+    enrollment_id: int | None = Field(default=None, foreign_key="enrollment.id", index=True)
+    step_id: str | None = None
+    person_id: int = Field(foreign_key="person.id", index=True)
+    sender: str
+    recipient: str
+    subject: str
+    body_text: str = Field(sa_type=sa.Text)
+    status: str = "sending"
+    sent_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class ShipCursor(SQLModel, table=True):
+    """How far a shipper has drained the activity log for one destination."""
+
+    destination: str = Field(primary_key=True)
+    last_id: int = 0
+    shipped: int = 0
+    skipped: int = 0
+    ambiguous_retries: int = 0
+    updated_at: datetime = _ts()
+
+
+class ShipOutcome(SQLModel, table=True):
+    """What happened to one activity at one destination (nothing is dropped silently)."""
+
+    activity_id: int = Field(foreign_key="activitylog.id", primary_key=True)
+    destination: str = Field(primary_key=True)
+    status: str
+    remote_id: str | None = None
+    reason: str | None = None
+    shipped_at: datetime = _ts()
+
+
+class SyncState(SQLModel, table=True):
+    """Small durable key/value state for syncs (e.g. the Marketo people-sync watermark)."""
+
+    name: str = Field(primary_key=True)
+    value: str
+    updated_at: datetime = _ts()

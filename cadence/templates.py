@@ -1,0 +1,73 @@
+"""Safe template rendering for sales email: ``{{field}}``, ``{{field | default: "x"}}`` and
+``{{! prompt}}``. Only known fields are reachable; nothing is evaluated."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+_TAG = re.compile(r"\{\{\s*(!)?\s*([^{}|]*?)\s*(?:\|\s*default:\s*\"([^\"]*)\"\s*)?\}\}")
+
+FIELDS = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "company",
+        "company_friendly",
+        "title",
+        "email",
+        "phone",
+        "my_name",
+        "my_title",
+        "my_email",
+    }
+)
+BLANK_WHEN_MISSING = frozenset({"first_name", "last_name", "title"})
+COMPANY_WHEN_MISSING = frozenset({"company", "company_friendly"})
+_SUFFIXES = re.compile(
+    r"[,\s]+(inc\.?|llc|l\.l\.c\.|gmbh|ltd\.?|limited|corp\.?|corporation|co\.|plc|s\.a\.|ag|bv|b\.v\.)$",
+    re.IGNORECASE,
+)
+
+
+class TemplateError(ValueError):
+    """The template cannot be rendered for this person without leaving a hole."""
+
+
+def friendly_company(company: str) -> str:
+    previous = None
+    while previous != company:
+        previous, company = company, _SUFFIXES.sub("", company).strip()
+    return company
+
+
+def render(template: str, values: Mapping[str, str | None]) -> str:
+    """Render or raise TemplateError naming every problem."""
+    problems: list[str] = []
+
+    def substitute(match: re.Match[str]) -> str:
+        prompt, name, default = match.group(1), match.group(2), match.group(3)
+        if prompt:
+            problems.append(f"unfilled prompt {{{{! {name}}}}}")
+            return ""
+        if name not in FIELDS:
+            problems.append(f"unknown field {{{{{name}}}}}")
+            return ""
+        value = values.get(name)
+        if name == "company_friendly" and values.get("company"):
+            value = friendly_company(values["company"] or "")
+        if value:
+            return value
+        if default is not None:
+            return default
+        if name in BLANK_WHEN_MISSING:
+            return ""
+        if name in COMPANY_WHEN_MISSING:
+            return "your company"
+        problems.append(f"missing value for {{{{{name}}}}}")
+        return ""
+
+    rendered = _TAG.sub(substitute, template)
+    if problems:
+        raise TemplateError("; ".join(problems))
+    return rendered

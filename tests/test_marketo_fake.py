@@ -1,0 +1,655 @@
+"""The fake Marketo behaves like the real REST API: envelope, auth, limits, leads, activities,
+custom activity types, fault injection and persistence."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from cadence.fakes.marketo import create_app
+
+CID, SECRET = "client-id", "client-secret"
+BASE = "http://marketo.test"
+START = 1_780_000_000.0  # 2026-05-28, well away from midnight in Chicago
+
+
+class Clock:
+    """A settable clock shared by the fake (and, in client tests, the client)."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def build(clock: Clock, **kwargs: Any) -> tuple[FastAPI, httpx.AsyncClient]:
+    app = create_app(CID, SECRET, clock=clock, **kwargs)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
+    return app, http
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def http(clock: Clock) -> AsyncIterator[httpx.AsyncClient]:
+    _, client = build(clock)
+    async with client:
+        yield client
+
+
+async def token(http: httpx.AsyncClient) -> str:
+    resp = await http.get(
+        "/identity/oauth/token",
+        params={"grant_type": "client_credentials", "client_id": CID, "client_secret": SECRET},
+    )
+    assert resp.status_code == 200, resp.text
+    value: str = resp.json()["access_token"]
+    return value
+
+
+async def call(
+    http: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    json: Any = None,
+    tok: str | None = None,
+) -> dict[str, Any]:
+    tok = tok or await token(http)
+    resp = await http.request(
+        method, path, params=params, json=json, headers={"Authorization": f"Bearer {tok}"}
+    )
+    assert resp.status_code == 200, resp.text
+    body: dict[str, Any] = resp.json()
+    return body
+
+
+def error_code(body: dict[str, Any]) -> str:
+    assert body["success"] is False
+    code: str = body["errors"][0]["code"]
+    return code
+
+
+async def sync(http: httpx.AsyncClient, leads: list[dict[str, Any]], **kw: Any) -> list[Any]:
+    body = await call(http, "POST", "/rest/v1/leads.json", json={"input": leads, **kw})
+    assert body["success"], body
+    result: list[Any] = body["result"]
+    return result
+
+
+async def stats(http: httpx.AsyncClient) -> dict[str, Any]:
+    data: dict[str, Any] = (await http.get("/_fake/stats")).json()
+    return data
+
+
+# ---------------------------------------------------------------------------- identity and auth
+
+
+async def test_identity_returns_the_same_token_counting_down(
+    http: httpx.AsyncClient, clock: Clock
+) -> None:
+    params = {"grant_type": "client_credentials", "client_id": CID, "client_secret": SECRET}
+    first = (await http.get("/identity/oauth/token", params=params)).json()
+    assert first["token_type"] == "bearer"
+    assert first["expires_in"] == 3599
+    assert re.fullmatch(r"[0-9a-f-]{36}:ab", first["access_token"])
+    assert first["scope"]
+
+    clock.advance(1000)
+    again = (await http.post("/identity/oauth/token", params=params)).json()
+    assert again["access_token"] == first["access_token"]
+    assert again["expires_in"] == 2599
+
+    clock.advance(2599.5)  # half a second left: same token, expires_in 0
+    last = (await http.get("/identity/oauth/token", params=params)).json()
+    assert (last["access_token"], last["expires_in"]) == (first["access_token"], 0)
+
+    clock.advance(1)
+    fresh = (await http.get("/identity/oauth/token", params=params)).json()
+    assert fresh["access_token"] != first["access_token"]
+    assert fresh["expires_in"] == 3599
+    assert (await stats(http))["calls"] == 0  # identity is not counted
+
+
+async def test_bad_credentials_get_401(http: httpx.AsyncClient) -> None:
+    resp = await http.get(
+        "/identity/oauth/token",
+        params={"grant_type": "client_credentials", "client_id": CID, "client_secret": "nope"},
+    )
+    assert resp.status_code == 401
+    assert resp.json() == {"error": "unauthorized", "error_description": "Bad client credentials"}
+
+
+async def test_auth_errors_are_http_200_envelopes(http: httpx.AsyncClient, clock: Clock) -> None:
+    resp = await http.get("/rest/v1/activities/types.json")
+    assert resp.status_code == 200
+    assert resp.headers["content-type"].startswith("application/json")
+    body = resp.json()
+    assert re.fullmatch(r"[0-9a-f]+#[0-9a-f]+", body["requestId"])
+    assert body["success"] is False
+    assert body["errors"] == [{"code": "601", "message": "Access token invalid"}]
+
+    tok = await token(http)
+    query_only = await http.get("/rest/v1/activities/types.json", params={"access_token": tok})
+    assert error_code(query_only.json()) == "601"
+    unknown = await call(http, "GET", "/rest/v1/activities/types.json", tok="x:ab")
+    assert error_code(unknown) == "601"
+
+    ok = await call(http, "GET", "/rest/v1/activities/types.json", tok=tok)
+    assert ok["success"] is True and ok["result"] and ok["errors"] == []
+    clock.advance(3601)
+    expired = await call(http, "GET", "/rest/v1/activities/types.json", tok=tok)
+    assert error_code(expired) == "602"
+    # Only the successful call counts against the limits.
+    assert (await stats(http))["calls"] == 1
+
+
+async def test_request_level_errors(http: httpx.AsyncClient) -> None:
+    tok = await token(http)
+    auth = {"Authorization": f"Bearer {tok}"}
+    assert error_code(await call(http, "GET", "/rest/v1/nothing.json", tok=tok)) == "610"
+    assert error_code(await call(http, "DELETE", "/rest/v1/leads.json", tok=tok)) == "605"
+    text = await http.post(
+        "/rest/v1/leads.json", content=b"{}", headers={**auth, "Content-Type": "text/plain"}
+    )
+    assert error_code(text.json()) == "612"
+    bad = await http.post(
+        "/rest/v1/leads.json",
+        content=b"{not json",
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert error_code(bad.json()) == "609"
+    too_big = await http.post(
+        "/rest/v1/leads.json",
+        content=b" " * 1_100_000,
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert too_big.status_code == 413
+    long_uri = await http.get("/rest/v1/leads.json", params={"x": "y" * 9000}, headers=auth)
+    assert long_uri.status_code == 414
+
+
+# ---------------------------------------------------------------------------- limits
+
+
+async def test_rate_limit_606_sliding_window(clock: Clock) -> None:
+    _, http = build(clock, rate_limit=3, rate_window_s=20)
+    async with http:
+        tok = await token(http)
+        for _ in range(3):
+            assert (await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok))["success"]
+            clock.advance(5)
+        over = await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)
+        assert over["errors"] == [
+            {"code": "606", "message": "Max rate limit '3' exceeded with in '20' secs"}
+        ]
+        clock.advance(6)  # the first call (t=0) has left the window at t=21
+        assert (await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok))["success"]
+
+
+async def test_concurrency_limit_615(clock: Clock) -> None:
+    _, http = build(clock, max_concurrency=2)
+    async with http:
+        tok = await token(http)
+        await http.post("/_fake/faults", json={"delay_s": 0.2, "rate": 1.0})
+        bodies = await asyncio.gather(
+            *(call(http, "GET", "/rest/v1/leads/describe.json", tok=tok) for _ in range(3))
+        )
+        codes = sorted("ok" if b["success"] else error_code(b) for b in bodies)
+        assert codes == ["615", "ok", "ok"]
+
+
+async def test_daily_quota_607_resets_at_chicago_midnight() -> None:
+    chicago = ZoneInfo("America/Chicago")
+    clock = Clock(datetime(2026, 3, 10, 23, 58, tzinfo=chicago).timestamp())
+    _, http = build(clock, daily_quota=2)
+    async with http:
+        tok = await token(http)
+        for _ in range(2):
+            assert (await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok))["success"]
+        assert error_code(await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)) == "607"
+        clock.advance(180)  # 00:01 the next day in Chicago
+        assert (await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok))["success"]
+
+
+async def test_uncounted_codes_do_not_use_quota(http: httpx.AsyncClient) -> None:
+    tok = await token(http)
+    for code in ("611", "604", "608"):
+        await http.post("/_fake/faults", json={"code": code, "count": 1})
+        assert error_code(await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)) == code
+    await http.post("/_fake/faults", json={"code": "713", "count": 1})
+    assert error_code(await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)) == "713"
+    data = await stats(http)
+    assert data["calls"] == 1  # only the 713
+    assert data["errors"] == {"611": 1, "604": 1, "608": 1, "713": 1}
+
+
+# ---------------------------------------------------------------------------- leads
+
+
+async def test_sync_leads_create_update_skip(http: httpx.AsyncClient) -> None:
+    created = await sync(
+        http,
+        [
+            {"email": "ann@example.com", "firstName": "Ann", "title": "CTO"},
+            {"email": "bob@example.com", "unsubscribed": "true"},
+        ],
+    )
+    assert created == [{"id": 1, "status": "created"}, {"id": 2, "status": "created"}]
+    updated = await sync(http, [{"email": "ANN@example.com", "title": "CEO"}])
+    assert updated == [{"id": 1, "status": "updated"}]
+    only_new = await sync(http, [{"email": "ann@example.com"}], action="createOnly")
+    assert only_new[0]["status"] == "skipped"
+    assert only_new[0]["reasons"][0]["code"] == "1005"
+    missing = await sync(http, [{"email": "zed@example.com"}], action="updateOnly")
+    assert missing == [
+        {"status": "skipped", "reasons": [{"code": "1004", "message": "Lead not found"}]}
+    ]
+    unknown_field = await sync(http, [{"email": "c@example.com", "shoeSize": 9}])
+    assert unknown_field[0]["reasons"][0]["code"] == "1006"
+    by_id = await sync(http, [{"id": 2, "company": "Acme"}], lookupField="id")
+    assert by_id == [{"id": 2, "status": "updated"}]
+
+    too_many = await call(
+        http, "POST", "/rest/v1/leads.json", json={"input": [{"email": "x@y.z"}] * 301}
+    )
+    assert error_code(too_many) == "1003"
+
+    leads = (await http.get("/_fake/leads")).json()
+    assert [(lead["id"], lead.get("title")) for lead in leads] == [(1, "CEO"), (2, None)]
+    assert leads[1]["unsubscribed"] is True and leads[1]["company"] == "Acme"
+    assert leads[0]["createdAt"].endswith("Z") and leads[0]["updatedAt"].endswith("Z")
+
+
+async def test_get_lead_by_id(http: httpx.AsyncClient) -> None:
+    await sync(http, [{"email": "ann@example.com", "firstName": "Ann", "phone": "+1 555"}])
+    default = await call(http, "GET", "/rest/v1/lead/1.json")
+    lead = default["result"][0]
+    assert set(lead) == {"id", "email", "firstName", "createdAt", "updatedAt"}  # no lastName
+    chosen = await call(http, "GET", "/rest/v1/lead/1.json", params={"fields": "phone,company"})
+    assert chosen["result"] == [{"id": 1, "phone": "+1 555"}]
+    assert (await call(http, "GET", "/rest/v1/lead/99.json"))["result"] == []
+    bad = await call(http, "GET", "/rest/v1/lead/1.json", params={"fields": "nope"})
+    assert error_code(bad) == "1006"
+
+
+async def test_get_leads_by_filter_with_paging(http: httpx.AsyncClient) -> None:
+    await sync(http, [{"email": f"p{i}@example.com", "sfdcLeadOwnerId": "005A"} for i in range(5)])
+    params: dict[str, Any] = {
+        "filterType": "sfdcLeadOwnerId",
+        "filterValues": "005A",
+        "fields": "email",
+        "batchSize": 2,
+    }
+    seen: list[int] = []
+    pages = 0
+    while True:
+        body = await call(http, "GET", "/rest/v1/leads.json", params=params)
+        pages += 1
+        seen += [lead["id"] for lead in body["result"]]
+        if "nextPageToken" not in body:
+            break
+        params["nextPageToken"] = body["nextPageToken"]
+    assert (seen, pages) == ([1, 2, 3, 4, 5], 3)
+
+    by_email = await call(
+        http,
+        "GET",
+        "/rest/v1/leads.json",
+        params={"filterType": "email", "filterValues": "P1@example.com,nobody@example.com"},
+    )
+    assert [lead["id"] for lead in by_email["result"]] == [2]
+    unsupported = await call(
+        http, "GET", "/rest/v1/leads.json", params={"filterType": "firstName", "filterValues": "A"}
+    )
+    assert error_code(unsupported) == "1011"
+    too_many = await call(
+        http,
+        "GET",
+        "/rest/v1/leads.json",
+        params={"filterType": "id", "filterValues": ",".join(str(i) for i in range(301))},
+    )
+    assert error_code(too_many) == "1003"
+
+
+async def test_long_query_as_post_with_method_get(http: httpx.AsyncClient) -> None:
+    await sync(http, [{"email": "ann@example.com"}])
+    tok = await token(http)
+    emails = [
+        "ann@example.com",
+        *(f"someone-{i:04d}@a-long-domain.example.com" for i in range(250)),
+    ]
+    resp = await http.post(
+        "/rest/v1/leads.json",
+        params={"_method": "GET"},
+        data={"filterType": "email", "filterValues": ",".join(emails)},
+        headers={"Authorization": f"Bearer {tok}"},
+    )
+    assert [lead["id"] for lead in resp.json()["result"]] == [1]
+
+
+async def test_describe_lists_the_fields_we_need(http: httpx.AsyncClient) -> None:
+    body = await call(http, "GET", "/rest/v1/leads/describe.json")
+    names = {f["rest"]["name"] for f in body["result"]}
+    needed = {
+        "firstName", "lastName", "email", "phone", "company", "title", "leadSource",
+        "unsubscribed", "sfdcContactId", "sfdcLeadId", "sfdcAccountId", "sfdcOpptyId",
+        "sfdcLeadOwnerId", "linkedInProfileURL", "country", "state", "city",
+    }  # fmt: skip
+    assert needed <= names
+    described = await call(http, "GET", "/rest/v1/leads/describe2.json")
+    searchable = described["result"][0]["searchableFields"]
+    assert ["sfdcLeadOwnerId"] in searchable and ["id"] in searchable
+
+
+# ---------------------------------------------------------------------------- activities
+
+
+async def test_activity_types_include_standard_and_sales_ids(http: httpx.AsyncClient) -> None:
+    body = await call(http, "GET", "/rest/v1/activities/types.json")
+    ids = {t["id"] for t in body["result"]}
+    assert {1, 2, 6, 7, 8, 9, 10, 11, 12, 13, 24, 39, 40, 41, 45, 46, 47, 48} <= ids
+    names = {t["id"]: t["name"] for t in body["result"]}
+    assert names[12] == "New Lead" and names[13] == "Change Data Value"
+
+
+async def test_activities_new_lead_and_change_data_value(
+    http: httpx.AsyncClient, clock: Clock
+) -> None:
+    since = datetime.fromtimestamp(clock.now - 1).astimezone().isoformat()
+    await sync(http, [{"email": f"p{i}@example.com"} for i in range(3)])
+    clock.advance(10)
+    await sync(http, [{"email": "p0@example.com", "title": "VP Sales"}])
+
+    start = await call(
+        http, "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": since}
+    )
+    assert start["success"] and start["nextPageToken"]
+    params = {"nextPageToken": start["nextPageToken"], "activityTypeIds": "12,13", "batchSize": 2}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = await call(http, "GET", "/rest/v1/activities.json", params=params)
+        assert page["nextPageToken"]  # always returned
+        items += page.get("result", [])
+        params["nextPageToken"] = page["nextPageToken"]
+        if not page["moreResult"]:
+            break
+    assert [(a["activityTypeId"], a["leadId"]) for a in items] == [
+        (12, 1),
+        (12, 2),
+        (12, 3),
+        (13, 1),
+    ]
+    new_lead, change = items[0], items[3]
+    assert set(new_lead) >= {"id", "marketoGUID", "leadId", "activityDate", "attributes"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", new_lead["activityDate"])
+    assert change["primaryAttributeValue"] == "Job Title"
+    attrs = {a["name"]: a["value"] for a in change["attributes"]}
+    assert attrs["New Value"] == "VP Sales" and "Old Value" not in attrs
+
+    # The last token picks up later activities only.
+    await sync(http, [{"email": "p9@example.com"}])
+    later = await call(http, "GET", "/rest/v1/activities.json", params=params)
+    assert [a["leadId"] for a in later["result"]] == [4]
+
+    # Filter by lead.
+    one = await call(
+        http,
+        "GET",
+        "/rest/v1/activities.json",
+        params={
+            "nextPageToken": start["nextPageToken"],
+            "activityTypeIds": "12,13",
+            "leadIds": "1",
+        },
+    )
+    assert [a["activityTypeId"] for a in one["result"]] == [12, 13]
+
+
+async def test_activities_parameter_errors(http: httpx.AsyncClient) -> None:
+    bad_date = await call(
+        http, "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": "yesterday"}
+    )
+    assert error_code(bad_date) == "704"
+    tok = (
+        await call(
+            http,
+            "GET",
+            "/rest/v1/activities/pagingtoken.json",
+            params={"sinceDatetime": "2026-01-01T00:00:00Z"},
+        )
+    )["nextPageToken"]
+    no_types = await call(http, "GET", "/rest/v1/activities.json", params={"nextPageToken": tok})
+    assert error_code(no_types) == "701"
+    eleven = ",".join(str(i) for i in range(1, 12))
+    too_many_types = await call(
+        http,
+        "GET",
+        "/rest/v1/activities.json",
+        params={"nextPageToken": tok, "activityTypeIds": eleven},
+    )
+    assert error_code(too_many_types) == "1003"
+    leads = ",".join(str(i) for i in range(1, 32))
+    too_many_leads = await call(
+        http,
+        "GET",
+        "/rest/v1/activities.json",
+        params={"nextPageToken": tok, "activityTypeIds": "12", "leadIds": leads},
+    )
+    assert error_code(too_many_leads) == "1003"
+    big_batch = await call(
+        http,
+        "GET",
+        "/rest/v1/activities.json",
+        params={"nextPageToken": tok, "activityTypeIds": "12", "batchSize": 301},
+    )
+    assert error_code(big_batch) == "1003"
+
+
+# ---------------------------------------------------------------------------- custom activities
+
+EXT = "/rest/v1/activities/external"
+TYPE = {
+    "apiName": "cadenceTest",
+    "name": "Test Activity",
+    "triggerName": "Does Test",
+    "filterName": "Did Test",
+    "primaryAttribute": {"apiName": "subject", "name": "Subject", "dataType": "string"},
+}
+
+
+def activity_row(type_id: int, lead_id: int = 1, **attrs: Any) -> dict[str, Any]:
+    return {
+        "leadId": lead_id,
+        "activityDate": "2026-05-28T10:00:00+02:00",
+        "activityTypeId": type_id,
+        "primaryAttributeValue": "Hello",
+        "attributes": [{"apiName": k, "value": v} for k, v in attrs.items()],
+    }
+
+
+async def test_custom_type_lifecycle_and_add_activities(http: httpx.AsyncClient) -> None:
+    await sync(http, [{"email": "ann@example.com"}])
+    created = await call(http, "POST", f"{EXT}/type.json", json=TYPE)
+    ctype = created["result"][0]
+    assert ctype["status"] == "draft" and ctype["id"] >= 100000
+    type_id = ctype["id"]
+
+    attrs = {
+        "attribute": [
+            {"apiName": "step", "name": "Step", "dataType": "integer"},
+            {"apiName": "link", "name": "Link", "dataType": "link"},
+        ]
+    }
+    with_attrs = await call(
+        http, "POST", f"{EXT}/type/cadenceTest/attributes/create.json", json=attrs
+    )
+    assert [a["apiName"] for a in with_attrs["result"][0]["attributes"]] == ["step", "link"]
+
+    draft_only = await call(http, "POST", f"{EXT}.json", json={"input": [activity_row(type_id)]})
+    assert draft_only["result"][0]["status"] == "skipped"
+    assert draft_only["result"][0]["errors"][0]["code"] == "1003"
+    assert error_code(await call(http, "GET", f"{EXT}/type/cadenceTest/describe.json")) == "702"
+    draft = await call(
+        http, "GET", f"{EXT}/type/cadenceTest/describe.json", params={"draft": "true"}
+    )
+    assert draft["result"][0]["primaryAttribute"]["apiName"] == "subject"
+
+    approved = await call(http, "POST", f"{EXT}/type/cadenceTest/approve.json")
+    assert approved["result"][0]["status"] == "approved"
+    listed = await call(http, "GET", f"{EXT}/types.json")
+    assert [(t["apiName"], t["status"]) for t in listed["result"]] == [("cadenceTest", "approved")]
+    types = await call(http, "GET", "/rest/v1/activities/types.json")
+    assert any(t.get("apiName") == "cadenceTest" and t["id"] == type_id for t in types["result"])
+
+    rows = [
+        activity_row(type_id, step=3, link="https://x.test/a"),
+        {**activity_row(type_id), "attributes": [{"name": "Step", "value": "4"}]},
+        activity_row(type_id, lead_id=404),
+        activity_row(type_id, color="red"),
+        {**activity_row(type_id), "activityDate": "not a date"},
+        {k: v for k, v in activity_row(type_id).items() if k != "primaryAttributeValue"},
+    ]
+    added = await call(http, "POST", f"{EXT}.json", json={"input": rows})
+    result = added["result"]
+    assert [r["status"] for r in result] == [
+        "added",
+        "added",
+        "skipped",
+        "skipped",
+        "skipped",
+        "skipped",
+    ]
+    assert set(result[0]) == {"id", "marketoGUID", "status"}
+    assert result[2]["errors"] == [{"code": "1004", "message": "Lead not found"}]
+    assert [r["errors"][0]["code"] for r in result[3:]] == ["1006", "1001", "1002"]
+
+    stored = (await http.get("/_fake/activities", params={"apiName": "cadenceTest"})).json()
+    assert [(a["apiName"], a["attributes"]) for a in stored] == [
+        ("cadenceTest", {"step": 3, "link": "https://x.test/a"}),
+        ("cadenceTest", {"step": 4}),
+    ]
+    assert stored[0]["activityDate"] == "2026-05-28T08:00:00Z"
+
+    tok = (
+        await call(
+            http,
+            "GET",
+            "/rest/v1/activities/pagingtoken.json",
+            params={"sinceDatetime": "2026-05-01T00:00:00Z"},
+        )
+    )["nextPageToken"]
+    page = await call(
+        http,
+        "GET",
+        "/rest/v1/activities.json",
+        params={"nextPageToken": tok, "activityTypeIds": str(type_id)},
+    )
+    assert [a["marketoGUID"] for a in page["result"]] == [r["marketoGUID"] for r in result[:2]]
+    assert {"name": "Step", "apiName": "step", "value": 3} in page["result"][0]["attributes"]
+
+    # An approved type with new attributes becomes "approved with draft" and still accepts rows.
+    more = {"attribute": [{"apiName": "extra", "name": "Extra", "dataType": "string"}]}
+    await call(http, "POST", f"{EXT}/type/cadenceTest/attributes/create.json", json=more)
+    listed = await call(http, "GET", f"{EXT}/types.json")
+    assert listed["result"][0]["status"] == "approved with draft"
+    again = await call(http, "POST", f"{EXT}.json", json={"input": [activity_row(type_id)]})
+    assert again["result"][0]["status"] == "added"
+
+
+async def test_custom_type_limits(http: httpx.AsyncClient) -> None:
+    for i in range(10):
+        body = await call(
+            http,
+            "POST",
+            f"{EXT}/type.json",
+            json={
+                **TYPE,
+                "apiName": f"t{i}",
+                "name": f"T {i}",
+                "triggerName": f"Trig {i}",
+                "filterName": f"Filt {i}",
+            },
+        )
+        assert body["success"], body
+    eleventh = {**TYPE, "apiName": "t10", "name": "T 10", "triggerName": "x", "filterName": "y"}
+    assert error_code(await call(http, "POST", f"{EXT}/type.json", json=eleventh)) == "1027"
+    attrs = [{"apiName": f"a{i}", "name": f"A {i}", "dataType": "string"} for i in range(21)]
+    too_many = await call(
+        http, "POST", f"{EXT}/type/t0/attributes/create.json", json={"attribute": attrs}
+    )
+    assert error_code(too_many) == "1028"
+    missing = await call(http, "POST", f"{EXT}/type.json", json={"apiName": "x"})
+    assert error_code(missing) == "701"
+    rows = {"input": [activity_row(100001)] * 301}
+    assert error_code(await call(http, "POST", f"{EXT}.json", json=rows)) == "1003"
+
+
+# ---------------------------------------------------------------------------- faults and state
+
+
+async def test_fault_injection(http: httpx.AsyncClient) -> None:
+    tok = await token(http)
+    auth = {"Authorization": f"Bearer {tok}"}
+    await http.post("/_fake/faults", json={"code": "502", "count": 1, "path_contains": "describe"})
+    assert (await call(http, "GET", "/rest/v1/activities/types.json", tok=tok))["success"]
+    gateway = await http.get("/rest/v1/leads/describe.json", headers=auth)
+    assert gateway.status_code == 502 and "html" in gateway.headers["content-type"]
+    assert (await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok))["success"]
+
+    await http.post("/_fake/faults", json={"drop_after_commit": True, "count": 1})
+    dropped = await http.post(
+        "/rest/v1/leads.json", json={"input": [{"email": "a@b.c"}]}, headers=auth
+    )
+    assert dropped.status_code == 502 and dropped.content == b""
+    assert [lead["email"] for lead in (await http.get("/_fake/leads")).json()] == ["a@b.c"]
+
+    await http.post("/_fake/faults", json={"code": "611", "rate": 1.0})
+    assert error_code(await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)) == "611"
+    assert error_code(await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)) == "611"
+    await http.delete("/_fake/faults")
+    assert (await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok))["success"]
+    assert (await http.post("/_fake/faults", json={"code": "999"})).status_code == 400
+
+    revoked = (await http.post("/_fake/revoke-token")).json()["revoked"]
+    assert revoked == tok
+    assert error_code(await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)) == "601"
+    assert await token(http) != tok
+
+
+async def test_state_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
+    state_file = tmp_path / "marketo.json"
+    _, http = build(clock, state_file=state_file)
+    async with http:
+        tok = await token(http)
+        await sync(http, [{"email": "ann@example.com"}])
+        await call(http, "POST", f"{EXT}/type.json", json=TYPE, tok=tok)
+    _, http = build(clock, state_file=state_file)
+    async with http:
+        assert await token(http) == tok  # the same token is still valid
+        lead = await call(http, "GET", "/rest/v1/lead/1.json", tok=tok)
+        assert lead["result"][0]["email"] == "ann@example.com"
+        assert (await sync(http, [{"email": "bob@example.com"}])) == [
+            {"id": 2, "status": "created"}
+        ]
+        types = await call(http, "GET", f"{EXT}/types.json", tok=tok)
+        assert [t["apiName"] for t in types["result"]] == ["cadenceTest"]
+        await http.post("/_fake/reset")
+        assert (await http.get("/_fake/leads")).json() == []

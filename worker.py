@@ -1,0 +1,148 @@
+"""The Temporal worker: registers every workflow and activity, one task queue per external system.
+
+Run with ``cadence worker`` (or ``python worker.py``). On start it also makes sure the
+background workflows exist: one activity-log shipper per configured destination and the
+people-sync schedule.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.worker import Worker
+
+from activities.email import send_email
+from activities.enrollments import finish_enrollment
+from activities.people import sync_people_from_marketo
+from activities.shipping import ship_to_marketo, ship_to_salesforce
+from cadence.config import Settings, get_settings
+from cadence.temporal import connect
+from workflows.contracts import (
+    MARKETO_QUEUE,
+    SALESFORCE_QUEUE,
+    SMTP_QUEUE,
+    TASK_QUEUE,
+    PeopleSyncInput,
+    ShipperInput,
+)
+from workflows.enrollment import EnrollmentWorkflow
+from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
+from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
+
+log = logging.getLogger("cadence.worker")
+
+WORKFLOWS = [EnrollmentWorkflow, ActivityShipperWorkflow, PeopleSyncWorkflow]
+
+
+def build_workers(client: Client, settings: Settings) -> list[Worker]:
+    return [
+        Worker(
+            client,
+            task_queue=TASK_QUEUE,
+            workflows=WORKFLOWS,
+            activities=[finish_enrollment],
+            max_concurrent_workflow_tasks=200,
+        ),
+        Worker(
+            client, task_queue=SMTP_QUEUE, activities=[send_email], max_concurrent_activities=50
+        ),
+        Worker(
+            client,
+            task_queue=MARKETO_QUEUE,
+            activities=[ship_to_marketo, sync_people_from_marketo],
+            max_concurrent_activities=5,
+            max_task_queue_activities_per_second=settings.marketo_activities_per_second,
+        ),
+        Worker(
+            client,
+            task_queue=SALESFORCE_QUEUE,
+            activities=[ship_to_salesforce],
+            max_concurrent_activities=10,
+            max_task_queue_activities_per_second=settings.salesforce_activities_per_second,
+        ),
+    ]
+
+
+async def ensure_background_workflows(client: Client, settings: Settings) -> None:
+    """Start the shippers and the people-sync schedule if they are not there yet."""
+    destinations = [
+        ("marketo", settings.marketo_configured, settings.shipper_batch_marketo),
+        ("salesforce", settings.salesforce_configured, settings.shipper_batch_salesforce),
+    ]
+    for destination, configured, batch in destinations:
+        if not configured:
+            log.warning("%s is not configured: its activity log is kept, not shipped", destination)
+            continue
+        await client.start_workflow(
+            ActivityShipperWorkflow.run,
+            ShipperInput(
+                destination=destination,
+                batch_size=batch,
+                poll_seconds=settings.shipper_poll_seconds,
+            ),
+            id=shipper_workflow_id(destination),
+            task_queue=TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
+    if settings.marketo_configured:
+        try:
+            await client.create_schedule(
+                PEOPLE_SYNC_SCHEDULE_ID,
+                Schedule(
+                    action=ScheduleActionStartWorkflow(
+                        PeopleSyncWorkflow.run,
+                        PeopleSyncInput(),
+                        id=PEOPLE_SYNC_ID,
+                        task_queue=TASK_QUEUE,
+                    ),
+                    spec=ScheduleSpec(
+                        intervals=[
+                            ScheduleIntervalSpec(
+                                every=timedelta(minutes=settings.people_sync_minutes)
+                            )
+                        ]
+                    ),
+                    policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+                ),
+            )
+        except ScheduleAlreadyRunningError:
+            pass
+
+
+async def run(settings: Settings | None = None) -> None:
+    settings = settings or get_settings()
+    client = await connect(settings, wait_s=60)
+    await ensure_background_workflows(client, settings)
+    workers = build_workers(client, settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    log.info(
+        "worker running on %s (namespace %s)",
+        settings.temporal_address,
+        settings.temporal_namespace,
+    )
+    await stop.wait()
+    await asyncio.gather(*(w.shutdown() for w in workers))
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run())

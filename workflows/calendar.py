@@ -1,0 +1,111 @@
+"""Calendar maths: sending days and due instants in the lead's time zone. Pure and
+deterministic (no clock reads); the enrollment workflow passes ``workflow.now()`` in.
+
+The rules are written out in docs/playbooks.md.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import pendulum
+
+    from workflows.playbook import EmailStep, Playbook, PlaybookSettings
+
+
+def resolve_timezone(
+    person_tz: str | None, owner_tz: str | None, settings: PlaybookSettings
+) -> str:
+    """The lead's zone, else the owner's, else the campaign default, else UTC."""
+    for candidate in (person_tz, owner_tz, settings.timezone):
+        if candidate:
+            try:
+                pendulum.timezone(candidate)
+            except Exception:  # an unknown zone on a record must not break the cadence
+                continue
+            return candidate
+    return "UTC"
+
+
+class SendingCalendar:
+    """Which dates are sending days for one enrollment."""
+
+    def __init__(self, settings: PlaybookSettings, holiday_dates: frozenset[date] = frozenset()):
+        self.settings = settings
+        self.blocked = frozenset(settings.blackout_dates) | holiday_dates
+
+    def is_sending_day(self, day: date) -> bool:
+        if self.settings.skip_weekends and day.weekday() >= 5:
+            return False
+        return day not in self.blocked
+
+    def first_sending_day(self, on_or_after: date) -> date:
+        day = on_or_after
+        for _ in range(3660):
+            if self.is_sending_day(day):
+                return day
+            day += timedelta(days=1)
+        raise ValueError("no sending day within ten years")
+
+    def add_sending_days(self, start: date, count: int) -> date:
+        day = start
+        for _ in range(count):
+            day = self.first_sending_day(day + timedelta(days=1))
+        return day
+
+    def day_date(self, day1: date, day_number: int) -> date:
+        """Day 1 is ``day1``; Day N is the (N-1)-th sending day after it."""
+        return self.add_sending_days(day1, day_number - 1)
+
+    def into_window(self, instant: datetime, tz: str) -> datetime:
+        """Move an instant to the next send-window opening on a sending day, if needed."""
+        window = self.settings.send_window
+        local = pendulum.instance(instant).in_tz(tz)
+        day: date = local.date()
+        if self.is_sending_day(day) and window.start <= local.time() < window.end:
+            return local
+        if not self.is_sending_day(day) or local.time() >= window.end:
+            day = self.first_sending_day(day + timedelta(days=1))
+        return _at(day, window.start, tz)
+
+
+def _at(day: date, clock: time, tz: str) -> datetime:
+    return pendulum.datetime(day.year, day.month, day.day, clock.hour, clock.minute, tz=tz)
+
+
+def planned_due(
+    playbook: Playbook,
+    calendar: SendingCalendar,
+    step_index: int,
+    tz: str,
+    day1: date,
+    eligible_at: datetime,
+    previous_email_at: datetime | None,
+) -> datetime:
+    """The instant a step falls due: the later of eligibility and its planned local time on its
+    day, moved into the send window on a sending day."""
+    step = playbook.steps[step_index]
+    day = calendar.day_date(day1, step.day)
+    clock: time | None = playbook.settings.default_send_time
+    if isinstance(step, EmailStep) and step.send_at:
+        if step.send_at == "immediately":
+            clock = None
+        elif step.send_at == "same_as_previous":
+            clock = (
+                pendulum.instance(previous_email_at).in_tz(tz).time().replace(second=0)
+                if previous_email_at
+                else playbook.settings.default_send_time
+            )
+        else:
+            hour, minute = step.send_at.split(":")
+            clock = time(int(hour), int(minute))
+    planned = _at(day, clock or time(0, 0), tz)
+    due = max(pendulum.instance(eligible_at), planned)
+    return calendar.into_window(due, tz)
+
+
+def day_one(calendar: SendingCalendar, started_at: datetime, tz: str) -> date:
+    return calendar.first_sending_day(pendulum.instance(started_at).in_tz(tz).date())

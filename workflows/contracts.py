@@ -1,0 +1,162 @@
+"""The data that crosses the workflow boundary: workflow inputs, messages, activity inputs and
+results, and the custom search attributes. Pure pydantic models (one model per input)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+from temporalio.common import SearchAttributeKey
+
+from workflows.playbook import Playbook
+
+# One task queue for workflows and database work, one per external system (each rate-limited).
+TASK_QUEUE = "cadence"
+SMTP_QUEUE = "cadence-smtp"
+MARKETO_QUEUE = "cadence-marketo"
+SALESFORCE_QUEUE = "cadence-salesforce"
+
+CAMPAIGN_ID = SearchAttributeKey.for_keyword("CampaignId")
+CAMPAIGN_VERSION = SearchAttributeKey.for_int("CampaignVersion")
+PERSON_ID = SearchAttributeKey.for_keyword("PersonId")
+OWNER_ID = SearchAttributeKey.for_keyword("OwnerId")
+STEP = SearchAttributeKey.for_keyword("Step")
+STATUS = SearchAttributeKey.for_keyword("Status")
+END_REASON = SearchAttributeKey.for_keyword("EndReason")
+
+# name -> Temporal indexed value type, for registering them on a server.
+SEARCH_ATTRIBUTES: dict[str, str] = {
+    "CampaignId": "Keyword",
+    "CampaignVersion": "Int",
+    "PersonId": "Keyword",
+    "OwnerId": "Keyword",
+    "Step": "Keyword",
+    "Status": "Keyword",
+    "EndReason": "Keyword",
+}
+
+
+def enrollment_workflow_id(campaign_id: int, person_id: int) -> str:
+    return f"enrollment/{campaign_id}/{person_id}"
+
+
+class PersonSnapshot(BaseModel):
+    id: int
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+    title: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+
+
+class OwnerSnapshot(BaseModel):
+    id: int
+    name: str
+    email: str
+    title: str | None = None
+    timezone: str | None = None
+
+
+StepStatus = Literal["sent", "skipped"]
+EnrollmentStatusName = Literal["active", "completed", "removed", "failed"]
+
+
+class StepRecord(BaseModel):
+    step_id: str
+    status: StepStatus
+    at: datetime
+    message_id: str | None = None
+    reason: str | None = None
+
+
+class EnrollmentInput(BaseModel):
+    enrollment_id: int
+    campaign_id: int
+    campaign_name: str
+    campaign_version: int
+    person: PersonSnapshot
+    owner: OwnerSnapshot
+    playbook: Playbook
+    holiday_dates: list[date] = Field(default_factory=list)
+    # Carried across continue-as-new.
+    started_at: datetime | None = None
+    done: list[StepRecord] = Field(default_factory=list)
+
+
+class RemoveRequest(BaseModel):
+    reason: str = "removed"
+    by_user_id: int | None = None
+
+
+class EnrollmentState(BaseModel):
+    enrollment_id: int
+    campaign_id: int
+    person_id: int
+    status: EnrollmentStatusName
+    timezone: str
+    current_step: str | None
+    next_due_at: datetime | None
+    end_reason: str | None
+    steps: list[StepRecord]
+
+
+class SendEmailInput(BaseModel):
+    workflow_id: str
+    enrollment_id: int
+    campaign_id: int
+    campaign_name: str
+    step_id: str
+    step_day: int
+    person_id: int
+    owner: OwnerSnapshot
+    subject: str | None
+    body: str
+    in_reply_to: str | None = None
+    thread_subject: str | None = None
+
+
+class SendEmailResult(BaseModel):
+    status: StepStatus
+    message_id: str | None = None
+    subject: str | None = None
+    sent_at: datetime | None = None
+    reason: str | None = None
+
+
+class FinishEnrollmentInput(BaseModel):
+    workflow_id: str
+    enrollment_id: int
+    status: EnrollmentStatusName
+    end_reason: str | None = None
+    removed_by: int | None = None
+
+
+class ShipperInput(BaseModel):
+    destination: Literal["marketo", "salesforce"]
+    batch_size: int = 300
+    poll_seconds: float = 2.0
+
+
+class ShipBatchInput(BaseModel):
+    destination: Literal["marketo", "salesforce"]
+    limit: int
+
+
+class ShipBatchResult(BaseModel):
+    examined: int = 0
+    shipped: int = 0
+    skipped: int = 0
+    last_id: int = 0
+
+
+class PeopleSyncInput(BaseModel):
+    full: bool = False
+
+
+class PeopleSyncResult(BaseModel):
+    created: int = 0
+    updated: int = 0
+    ignored_without_owner: int = 0

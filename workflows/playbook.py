@@ -1,0 +1,182 @@
+"""The playbook: what a campaign author writes (YAML), validated. Pure data, safe in workflows.
+
+The shape is the contract authors write against; see docs/playbooks.md.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import pendulum  # validators run inside the sandbox when inputs are decoded
+
+_HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")
+
+
+def parse_hhmm(value: Any) -> time:
+    """Accept "HH:MM" (24 h) only; YAML turns some clock values into other types."""
+    if isinstance(value, time):
+        return value
+    if not isinstance(value, str) or not _HHMM.match(value):
+        raise ValueError(f'expected a local time as "HH:MM" (24-hour), got {value!r}')
+    hour, minute = value.split(":")
+    return time(int(hour), int(minute))
+
+
+LocalTime = Annotated[
+    time,
+    BeforeValidator(parse_hhmm),
+    PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
+]
+"""A wall-clock time written and stored as "HH:MM"."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SendWindow(_Model):
+    start: LocalTime = time(8, 0)
+    end: LocalTime = time(18, 0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SendWindow:
+        if self.start >= self.end:
+            raise ValueError("send_window.start must be before send_window.end")
+        return self
+
+
+class OooSettings(_Model):
+    action: Literal["ignore", "pause_until_return"] = "ignore"
+    default_days: int = Field(default=7, ge=1, le=90)
+    max_days: int = Field(default=21, ge=1, le=365)
+
+
+class PlaybookSettings(_Model):
+    skip_weekends: bool = True
+    holidays: str = "lead_country"
+    blackout_dates: list[date] = Field(default_factory=list)
+    timezone: str | None = None
+    send_window: SendWindow = Field(default_factory=SendWindow)
+    default_send_time: LocalTime = time(9, 0)
+    on_reply: Literal["end", "end_success"] = "end"
+    on_ooo: OooSettings = Field(default_factory=OooSettings)
+    remove_on_bounce: bool = True
+
+    @field_validator("holidays", mode="before")
+    @classmethod
+    def _holidays(cls, value: Any) -> Any:
+        # YAML 1.1 reads a bare `off` as False.
+        if value is False:
+            return "off"
+        if value is True:
+            return "lead_country"
+        return value
+
+    @field_validator("holidays")
+    @classmethod
+    def _holidays_value(cls, value: str) -> str:
+        if value in ("lead_country", "off") or re.fullmatch(r"[A-Z]{2}", value):
+            return value
+        raise ValueError('holidays must be "lead_country", "off" or a country code such as DE')
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                pendulum.timezone(value)
+            except Exception as exc:
+                raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class _Step(_Model):
+    id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+    day: int = Field(ge=1, le=365)
+
+
+class EmailStep(_Step):
+    type: Literal["auto_email", "manual_email"]
+    subject: str | None = None
+    body: str
+    send_at: str | None = None
+    thread: bool = False
+
+    @field_validator("send_at")
+    @classmethod
+    def _send_at(cls, value: str | None) -> str | None:
+        if value is None or value in ("immediately", "same_as_previous"):
+            return value
+        parse_hhmm(value)
+        return value
+
+
+class TaskStep(_Step):
+    type: Literal["call", "linkedin", "inmail", "custom"]
+    title: str
+    notes: str | None = None
+    priority: Literal["high", "normal", "low"] = "normal"
+    autoskip_after: str | None = None
+
+    @field_validator("autoskip_after")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None and not _DURATION.match(value):
+            raise ValueError('autoskip_after must look like "30m", "4h" or "2d"')
+        return value
+
+
+Step = Annotated[EmailStep | TaskStep, Field(discriminator="type")]
+
+# Step types the enrollment workflow runs today; the others validate but are refused on publish.
+SUPPORTED_STEP_TYPES = frozenset({"auto_email"})
+
+
+class Playbook(_Model):
+    name: str = Field(min_length=1, max_length=200)
+    description: str | None = None
+    settings: PlaybookSettings = Field(default_factory=PlaybookSettings)
+    steps: list[Step] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _coherent(self) -> Playbook:
+        seen: set[str] = set()
+        previous_day = 1
+        had_email = False
+        for index, step in enumerate(self.steps):
+            where = f"steps.{index}"
+            if step.id in seen:
+                raise ValueError(f"{where}: duplicate step id {step.id!r}")
+            seen.add(step.id)
+            if step.day < previous_day:
+                raise ValueError(
+                    f"{where}: day {step.day} comes before the previous step's day {previous_day}"
+                )
+            previous_day = step.day
+            if isinstance(step, EmailStep):
+                if step.thread and not had_email:
+                    raise ValueError(f"{where}: thread: true needs an earlier email to reply to")
+                if not step.thread and not step.subject:
+                    raise ValueError(f"{where}: an email that does not thread needs a subject")
+                if step.send_at == "same_as_previous" and not had_email:
+                    raise ValueError(f"{where}: send_at: same_as_previous needs an earlier email")
+                had_email = True
+        return self
+
+    def unsupported_steps(self) -> list[tuple[int, str]]:
+        return [(i, s.type) for i, s in enumerate(self.steps) if s.type not in SUPPORTED_STEP_TYPES]

@@ -1,0 +1,84 @@
+"""ActivityShipperWorkflow: one long-running run per destination drains the activity log.
+
+The position lives in the database (advanced in the same transaction as each batch's outcomes),
+so a restart, a retry or a continue-as-new never skips a record.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.shipping import ship_to_marketo, ship_to_salesforce
+    from workflows.contracts import (
+        MARKETO_QUEUE,
+        SALESFORCE_QUEUE,
+        ShipBatchInput,
+        ShipBatchResult,
+        ShipperInput,
+    )
+
+SHIP_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    maximum_interval=timedelta(minutes=5),
+    non_retryable_error_types=["NotConfigured"],
+)
+PAUSE_AFTER_FAILURE = timedelta(minutes=1)
+
+
+def shipper_workflow_id(destination: str) -> str:
+    return f"shipper/{destination}"
+
+
+@workflow.defn
+class ActivityShipperWorkflow:
+    def __init__(self) -> None:
+        self.woken = False
+        self.last: ShipBatchResult | None = None
+        self.last_error: str | None = None
+
+    @workflow.run
+    async def run(self, inp: ShipperInput) -> None:
+        activity_fn = ship_to_marketo if inp.destination == "marketo" else ship_to_salesforce
+        queue = MARKETO_QUEUE if inp.destination == "marketo" else SALESFORCE_QUEUE
+        while True:
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(inp)
+            pause = timedelta(seconds=inp.poll_seconds)
+            try:
+                self.last = await workflow.execute_activity(
+                    activity_fn,
+                    ShipBatchInput(destination=inp.destination, limit=inp.batch_size),
+                    task_queue=queue,
+                    start_to_close_timeout=timedelta(minutes=3),
+                    retry_policy=SHIP_RETRY,
+                )
+                self.last_error = None
+                if self.last.examined >= inp.batch_size:
+                    continue  # more is waiting: drain without pausing
+            except ActivityError as err:
+                self.last_error = str(err.cause or err)
+                workflow.logger.warning("shipping to %s failed: %s", inp.destination, err)
+                pause = PAUSE_AFTER_FAILURE
+            self.woken = False
+            try:
+                await workflow.wait_condition(lambda: self.woken, timeout=pause)
+            except TimeoutError:
+                pass
+
+    @workflow.signal
+    def wake(self) -> None:
+        """Ship now instead of at the next poll."""
+        self.woken = True
+
+    @workflow.query
+    def status(self) -> dict[str, object]:
+        return {
+            "last": self.last.model_dump() if self.last else None,
+            "last_error": self.last_error,
+        }
