@@ -30,6 +30,7 @@ from activities.enrollments import finish_enrollment
 from activities.people import sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
 from cadence.config import Settings, get_settings
+from cadence.logs import configure_logging
 from cadence.temporal import connect
 from workflows.contracts import (
     MARKETO_QUEUE,
@@ -144,5 +145,5 @@ async def run(settings: Settings | None = None) -> None:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     asyncio.run(run())

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -541,7 +542,7 @@ def create_app(
 
     @app.post("/services/oauth2/token")
     async def token(request: Request) -> JSONResponse:
-        form = {k: str(v) for k, v in (await request.form()).items()}
+        form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         auth = request.headers.get("authorization", "")
         basic = auth[6:] if auth.startswith("Basic ") else None
         status, body = fake.issue_token(form, basic)

@@ -1,0 +1,187 @@
+"""The fake Salesforce answers like the real REST API, and our client copes with what it answers:
+token refresh, per-record failures, chunking, paging, retryable errors, persistence."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from cadence.fakes.salesforce import create_app
+from cadence.integrations.salesforce import SalesforceClient, SalesforceError
+
+CID, SECRET = "sf-client", "sf-secret"
+BASE = "http://salesforce.test"
+KEY = "Cadence_Activity_Key__c"
+LEAD = "00Q000000000042AAA"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_780_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def build(**kwargs: Any) -> tuple[FastAPI, httpx.AsyncClient]:
+    app = create_app(CID, SECRET, **kwargs)
+    return app, httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    app, http = build()
+    async with http:
+        yield app, http
+
+
+def client(http: httpx.AsyncClient) -> SalesforceClient:
+    return SalesforceClient(BASE, CID, SECRET, http=http)
+
+
+def task(key: str, **extra: Any) -> dict[str, Any]:
+    return {KEY: key, "Subject": f"Email: {key}", "Status": "Completed", "WhoId": LEAD, **extra}
+
+
+async def test_token_needs_the_right_credentials_and_has_no_expiry(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, http = fake
+    form = {"grant_type": "client_credentials", "client_id": CID, "client_secret": "wrong"}
+    bad = await http.post("/services/oauth2/token", data=form)
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_client"
+    good = await http.post("/services/oauth2/token", data={**form, "client_secret": SECRET})
+    body = good.json()
+    assert good.status_code == 200 and body["token_type"] == "Bearer"
+    assert "expires_in" not in body and body["instance_url"] == BASE
+
+
+async def test_errors_are_a_json_array_with_limit_info(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, http = fake
+    resp = await http.get("/services/data/v62.0/limits", headers={"Authorization": "Bearer nope"})
+    assert resp.status_code == 401
+    assert resp.json() == [
+        {"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}
+    ]
+    assert resp.headers["Sforce-Limit-Info"].startswith("api-usage=")
+
+
+async def test_upsert_creates_then_updates_by_external_id(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, http = fake
+    async with client(http) as sf:
+        first = await sf.upsert_collection("Task", KEY, [task("a"), task("b")])
+        again = await sf.upsert_collection("Task", KEY, [task("a", Subject="Email: changed")])
+    assert [r.created for r in first] == [True, True] and all(r.success for r in first)
+    assert again[0].created is False and again[0].id == first[0].id
+    stored = {t[KEY]: t for t in app.state.fake.records["Task"].values()}
+    assert len(stored) == 2 and stored["a"]["Subject"] == "Email: changed"
+    assert stored["a"]["Priority"] == "Normal"  # Salesforce's default applied
+
+
+async def test_bad_records_fail_alone_with_status_codes(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, http = fake
+    records = [task("ok"), task("bad-who", WhoId="001000000000001AAA"), task("x", Nope=1)]
+    async with client(http) as sf:
+        results = await sf.upsert_collection("Task", KEY, records)
+    assert [r.success for r in results] == [True, False, False]
+    assert results[1].errors[0]["statusCode"] == "FIELD_INTEGRITY_EXCEPTION"
+    assert results[2].errors[0]["statusCode"] == "INVALID_FIELD"
+    assert len(app.state.fake.records["Task"]) == 1
+
+
+async def test_more_than_200_records_go_in_chunks(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, http = fake
+    async with client(http) as sf:
+        results = await sf.upsert_collection("Task", KEY, [task(f"k{i}") for i in range(450)])
+    assert len(results) == 450 and all(r.success for r in results)
+    assert len(app.state.fake.records["Task"]) == 450
+    raw = await http.patch(
+        f"/services/data/v62.0/composite/sobjects/Task/{KEY}",
+        json={"records": [task("z") for _ in range(201)]},
+        headers={"Authorization": f"Bearer {next(iter(app.state.fake.sessions))}"},
+    )
+    assert raw.status_code == 400 and raw.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+
+
+async def test_an_expired_session_is_renewed_once() -> None:
+    clock = Clock()
+    app, http = build(clock=clock, session_timeout_s=60)
+    async with http, client(http) as sf:
+        await sf.upsert_collection("Task", KEY, [task("a")])
+        clock.now += 61
+        await sf.upsert_collection("Task", KEY, [task("b")])
+    assert app.state.fake.token_requests == 2
+    assert len(app.state.fake.records["Task"]) == 2
+
+
+async def test_retryable_and_permanent_failures_are_told_apart(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, http = fake
+    await http.post("/_fake/faults", json={"kind": "server_unavailable"})
+    async with client(http) as sf:
+        with pytest.raises(SalesforceError) as unavailable:
+            await sf.upsert_collection("Task", KEY, [task("a")])
+        assert unavailable.value.retryable and unavailable.value.status == 503
+        with pytest.raises(SalesforceError) as bad_field:
+            await sf.upsert_collection("Task", "Subject", [task("a")])
+        assert not bad_field.value.retryable and bad_field.value.error_code == "INVALID_FIELD"
+        await http.post("/_fake/faults", json={"kind": "unable_to_lock_row"})
+        locked = await sf.upsert_collection("Task", KEY, [task("a")])
+        assert locked[0].errors[0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
+
+
+async def test_a_dropped_response_after_commit_does_not_duplicate_on_retry(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, http = fake
+    await http.post("/_fake/faults", json={"kind": "drop_after_commit"})
+    async with client(http) as sf:
+        with pytest.raises(SalesforceError) as dropped:
+            await sf.upsert_collection("Task", KEY, [task("once")])
+        assert dropped.value.retryable
+        retry = await sf.upsert_collection("Task", KEY, [task("once")])
+    assert retry[0].created is False
+    assert len(app.state.fake.records["Task"]) == 1
+
+
+async def test_query_pages_through_results() -> None:
+    _, http = build(query_batch_size=2)
+    async with http, client(http) as sf:
+        for i in range(5):
+            seeded = await http.post(
+                "/_fake/records/Lead",
+                json={"LastName": f"L{i}", "Company": "Acme", "Email": f"p{i}@acme.test"},
+            )
+            assert seeded.status_code == 201
+        rows = await sf.query("SELECT Id, Email FROM Lead WHERE Company = 'Acme' ORDER BY Email")
+        assert [r["Email"] for r in rows] == [f"p{i}@acme.test" for i in range(5)]
+        one = await sf.query("SELECT Id FROM Lead WHERE Email = 'P3@ACME.TEST'")
+        assert len(one) == 1
+        with pytest.raises(SalesforceError) as bad:
+            await sf.query("SELECT Nope FROM Lead")
+        assert bad.value.error_code == "INVALID_FIELD"
+
+
+async def test_records_survive_a_restart(tmp_path: Path) -> None:
+    state = tmp_path / "sf.json"
+    _, http = build(state_file=state)
+    async with http, client(http) as sf:
+        await sf.upsert_collection("Task", KEY, [task("kept")])
+    _, again = build(state_file=state)
+    async with again:
+        tasks = (await again.get("/_fake/records/Task")).json()
+    assert [t[KEY] for t in tasks] == ["kept"]
