@@ -27,6 +27,23 @@ def _ts(**kw: Any) -> Any:
     return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
 
 
+class EnumText(sa.TypeDecorator[StrEnum]):
+    """A StrEnum stored as its plain string value and read back as the enum."""
+
+    impl = sa.String
+    cache_ok = True
+
+    def __init__(self, enum: type[StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: Any, dialect: sa.Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> StrEnum | None:
+        return None if value is None else self.enum(value)
+
+
 class Role(StrEnum):
     admin = "admin"
     author = "author"
@@ -37,7 +54,7 @@ class User(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
     email: str = Field(unique=True, index=True)
-    role: Role = Field(sa_type=sa.String(16))
+    role: Role = Field(sa_type=EnumText(Role, 16))
     title: str | None = None
     is_active: bool = True
     created_at: datetime = _ts()
@@ -116,7 +133,9 @@ class Enrollment(SQLModel, table=True):
     person_id: int = Field(foreign_key="person.id", index=True)
     owner_id: int = Field(foreign_key="user.id", index=True)
     workflow_id: str = Field(unique=True)
-    status: EnrollmentStatus = Field(default=EnrollmentStatus.active, sa_type=sa.String(16))
+    status: EnrollmentStatus = Field(
+        default=EnrollmentStatus.active, sa_type=EnumText(EnrollmentStatus, 16)
+    )
     end_reason: str | None = None
     created_at: datetime = _ts()
     ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
@@ -151,7 +170,7 @@ class ActivityLog(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True)
-    kind: ActivityKind = Field(sa_type=sa.String(32), index=True)
+    kind: ActivityKind = Field(sa_type=EnumText(ActivityKind, 32), index=True)
     occurred_at: datetime = _ts()
     person_id: int = Field(foreign_key="person.id", index=True)
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id")

@@ -183,7 +183,9 @@ async def serve(maildir: Path, smtp_port: int, http_port: int, host: str = "127.
     )
     logger.info("SMTP sink on %s:%s, web on http://%s:%s", host, smtp_port, host, http_port)
     web = uvicorn.Server(
-        uvicorn.Config(create_app(store), host=host, port=http_port, log_level="warning")
+        uvicorn.Config(
+            create_app(store), host=host, port=http_port, log_level="warning", lifespan="off"
+        )
     )
     try:
         await web.serve()

@@ -1,0 +1,180 @@
+"""The HTTP API against a real Temporal dev server, an in-process worker and the SMTP sink:
+auth and roles, playbook errors with line and column, idempotent enrollment, live state."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.email import send_email
+from activities.enrollments import finish_enrollment
+from api.main import create_app
+from cadence.auth import create_user
+from cadence.config import get_settings
+from cadence.db import get_engine
+from cadence.models import ActivityKind, ActivityLog, Enrollment, Person, Role
+from cadence.smtp_sink import serve
+from tests.conftest import free_port
+from workflows.contracts import SMTP_QUEUE, TASK_QUEUE
+from workflows.enrollment import EnrollmentWorkflow
+
+PLAYBOOK = """\
+name: API test
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - id: intro
+    day: 1
+    type: auto_email
+    send_at: immediately
+    subject: "Hello {{first_name}}"
+    body: "Hi {{first_name}}, a quick question."
+  - id: later
+    day: 3
+    type: auto_email
+    subject: Still there?
+    body: Following up.
+"""
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, tokens: dict[str, str], sink: str) -> None:
+        self.http, self.tokens, self.sink = http, tokens, sink
+
+    async def call(self, method: str, url: str, role: str = "admin", **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}", **kw.pop("headers", {})}
+        return await self.http.request(method, url, headers=headers, **kw)
+
+
+@pytest.fixture
+async def api(
+    database: str, dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Api]:
+    smtp_port, http_port = free_port(), free_port()
+    monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
+    get_settings.cache_clear()
+    sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))
+    tokens: dict[str, str] = {}
+    with Session(get_engine(database)) as session:
+        for role in Role:
+            _, tokens[role.value] = create_user(
+                session, name=f"{role.value} user", email=f"{role.value}@seller.test", role=role
+            )
+        session.add(Person(email="ada@example.com", first_name="Ada", company="Acme"))
+        session.commit()
+    app = create_app()
+    app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
+    main = Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=[EnrollmentWorkflow],
+                  activities=[finish_enrollment])  # fmt: skip
+    smtp = Worker(dev_env.client, task_queue=SMTP_QUEUE, activities=[send_email])
+    transport = httpx.ASGITransport(app=app)
+    async with main, smtp, httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        yield Api(http, tokens, f"http://127.0.0.1:{http_port}")
+    sink.cancel()
+    await asyncio.gather(sink, return_exceptions=True)
+
+
+async def test_health_is_open_everything_else_needs_a_token(api: Api) -> None:
+    assert (await api.http.get("/health")).status_code == 200
+    missing = await api.http.get("/campaigns")
+    assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
+    assert missing.headers["www-authenticate"] == "Bearer"
+    wrong = await api.http.get("/campaigns", headers={"Authorization": "Bearer cad_nope"})
+    assert wrong.status_code == 401 and wrong.json()["detail"] == "Invalid or revoked API token"
+    me = await api.call("GET", "/users/me", role="rep")
+    assert me.json()["role"] == "rep"
+
+
+async def test_roles_decide_who_may_do_what(api: Api) -> None:
+    as_rep = await api.call("POST", "/campaigns", role="rep", content=PLAYBOOK,
+                            headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert as_rep.status_code == 403
+    assert as_rep.json()["detail"] == "This action needs the role admin, author; your role is rep"
+    as_author = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
+                               headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert as_author.status_code == 201
+    enroll_as_author = await api.call(
+        "POST", f"/campaigns/{as_author.json()['id']}/enrollments", role="author",
+        json={"emails": ["ada@example.com"]},
+    )  # fmt: skip
+    assert enroll_as_author.status_code == 403
+    new_user = {"name": "X", "email": "x@seller.test", "role": "admin"}
+    users = await api.call("POST", "/users", role="rep", json=new_user)
+    assert users.status_code == 403
+
+
+async def test_a_bad_playbook_is_rejected_with_line_and_column(api: Api) -> None:
+    broken = PLAYBOOK.replace("send_at: immediately", "send_at: soonish")
+    resp = await api.call("POST", "/campaigns", role="author", content=broken,
+                          headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert resp.status_code == 422
+    issue = resp.json()["detail"][0]
+    assert issue["line"] == broken.splitlines().index("    send_at: soonish") + 1
+    assert issue["column"] == 14 and "send_at" in issue["loc"]
+    listed = await api.call("GET", "/campaigns")
+    assert listed.json() == []  # nothing half-written
+
+
+async def test_enrolling_twice_starts_one_workflow_and_sends_one_email(api: Api) -> None:
+    created = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    campaign_id = created.json()["id"]
+    url = f"/campaigns/{campaign_id}/enrollments"
+    first, second = await asyncio.gather(
+        api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]}),
+        api.call("POST", url, role="rep", json={"emails": ["ADA@example.com"]}),
+    )
+    assert first.status_code == second.status_code == 202
+    results = [first.json()["results"][0], second.json()["results"][0]]
+    assert sorted(r["result"] for r in results) == ["already_enrolled", "enrolled"]
+    enrolled = next(r for r in results if r["result"] == "enrolled")
+    assert enrolled["workflow_id"] == f"enrollment/{campaign_id}/{enrolled['person_id']}"
+
+    state: dict[str, Any] = {}
+    for _ in range(100):
+        got = await api.call("GET", f"/enrollments/{enrolled['enrollment_id']}", role="rep")
+        state = got.json()
+        if state["live"] and state["live"]["steps"]:
+            break
+        await asyncio.sleep(0.1)
+    live = state["live"]
+    assert live["status"] == "active" and live["current_step"] == "later"
+    assert [s["step_id"] for s in live["steps"]] == ["intro"]
+    assert live["next_due_at"] is not None
+
+    async with httpx.AsyncClient(base_url=api.sink) as sink:
+        mail = (await sink.get("/api/messages", params={"to": "ada@example.com"})).json()
+    assert [m["subject"] for m in mail["messages"]] == ["Hello Ada"]
+    with Session(get_engine()) as session:
+        assert len(session.exec(select(Enrollment)).all()) == 1
+        logged = session.exec(select(ActivityLog)).all()
+        sent = [a for a in logged if a.kind == ActivityKind.send_email]
+        assert [a.subject for a in sent] == ["Hello Ada"]
+
+    removed = await api.call("POST", f"/enrollments/{enrolled['enrollment_id']}/remove",
+                             role="rep", json={"reason": "test"})  # fmt: skip
+    assert removed.status_code == 202
+
+
+async def test_enrollment_errors_say_what_is_wrong(api: Api) -> None:
+    missing = await api.call("POST", "/campaigns/999/enrollments", json={"person_ids": [1]})
+    assert missing.status_code == 404 and "999" in missing.json()["detail"]
+    created = await api.call("POST", "/campaigns", content=PLAYBOOK,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    bad_email = await api.call("POST", url, json={"emails": ["not-an-email"]})
+    assert bad_email.status_code == 422
+    assert bad_email.json()["detail"][0]["loc"][:2] == ["body", "emails"]
+    unknown = await api.call(
+        "POST", url, json={"emails": [f"{uuid.uuid4().hex}@nowhere.example.com"]}
+    )
+    assert unknown.status_code == 202, unknown.text
+    assert unknown.json()["results"][0]["result"] == "person_not_found"
