@@ -1,0 +1,164 @@
+"""The activity log reaches the fake Marketo and the fake Salesforce (once, even when a response
+is lost), and people come in from Marketo through the people sync."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from sqlmodel import Session, select
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import ActivityEnvironment
+
+from activities.people import sync_people_from_marketo
+from activities.shipping import ship_to_marketo, ship_to_salesforce
+from cadence.activity_log import record_activity
+from cadence.config import get_settings
+from cadence.db import get_engine
+from cadence.fakes.marketo import create_app as marketo_app
+from cadence.fakes.salesforce import create_app as salesforce_app
+from cadence.integrations.marketo import MarketoClient
+from cadence.models import ActivityKind, Person, ShipCursor
+from tests.conftest import free_port
+from workflows.contracts import PeopleSyncInput, ShipBatchInput
+
+OWNER = "005000000000007AAA"
+
+
+@dataclass
+class Fakes:
+    marketo: FastAPI
+    salesforce: FastAPI
+    marketo_url: str
+    salesforce_url: str
+
+
+async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):
+        if server.started:
+            return server, task
+        await asyncio.sleep(0.02)
+    raise TimeoutError(f"fake on port {port} did not start")
+
+
+@pytest.fixture
+async def fakes(database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Fakes]:
+    mk, sf = marketo_app("mk-id", "mk-secret"), salesforce_app("sf-id", "sf-secret")
+    mk_port, sf_port = free_port(), free_port()
+    env = {
+        "CADENCE_MARKETO_BASE_URL": f"http://127.0.0.1:{mk_port}",
+        "CADENCE_MARKETO_CLIENT_ID": "mk-id",
+        "CADENCE_MARKETO_CLIENT_SECRET": "mk-secret",
+        "CADENCE_SALESFORCE_BASE_URL": f"http://127.0.0.1:{sf_port}",
+        "CADENCE_SALESFORCE_CLIENT_ID": "sf-id",
+        "CADENCE_SALESFORCE_CLIENT_SECRET": "sf-secret",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    servers = [await _serve(mk, mk_port), await _serve(sf, sf_port)]
+    yield Fakes(mk, sf, env["CADENCE_MARKETO_BASE_URL"], env["CADENCE_SALESFORCE_BASE_URL"])
+    for server, task in servers:
+        server.should_exit = True
+        await task
+
+
+async def marketo_lead(fakes: Fakes, **fields: Any) -> int:
+    async with MarketoClient(fakes.marketo_url, "mk-id", "mk-secret") as client:
+        result = await client.sync_leads([fields], action="createOrUpdate", lookup_field="email")
+    return int(result[0]["id"])
+
+
+def log_email(person_id: int, key: str, subject: str) -> None:
+    with Session(get_engine()) as session:
+        record_activity(
+            session,
+            key=key,
+            kind=ActivityKind.send_email,
+            person_id=person_id,
+            subject=subject,
+            details={"campaign_name": "Demo", "step_id": "intro", "sent_by": "rita@seller.test"},
+        )
+        session.commit()
+
+
+def add_person(**fields: Any) -> int:
+    with Session(get_engine()) as session:
+        person = Person(**fields)
+        session.add(person)
+        session.commit()
+        assert person.id is not None
+        return person.id
+
+
+async def test_sales_emails_are_shipped_to_marketo_once(fakes: Fakes) -> None:
+    lead_id = await marketo_lead(fakes, email="ada@example.com", firstName="Ada")
+    linked = add_person(email="ada@example.com", marketo_id=lead_id)
+    unlinked = add_person(email="bob@example.com")
+    log_email(linked, "wf-1/intro", "Hello Ada")
+    log_email(unlinked, "wf-2/intro", "Hello Bob")
+
+    env = ActivityEnvironment()
+    first = await env.run(ship_to_marketo, ShipBatchInput(destination="marketo", limit=300))
+    again = await env.run(ship_to_marketo, ShipBatchInput(destination="marketo", limit=300))
+
+    assert (first.examined, first.shipped, first.skipped) == (2, 1, 1)
+    assert again.examined == 0
+    async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
+        stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
+    emails = [a for a in stored if a["apiName"] == "cadenceSendSalesEmail"]
+    assert [a["primaryAttributeValue"] for a in emails] == ["Hello Ada"]
+    assert emails[0]["attributes"]["campaignName"] == "Demo"
+
+
+async def test_a_lost_salesforce_response_does_not_make_a_second_task(fakes: Fakes) -> None:
+    person = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
+    log_email(person, "wf-1/intro", "Hello Ada")
+    async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
+        await http.post("/_fake/faults", json={"kind": "drop_after_commit"})
+        env = ActivityEnvironment()
+        with pytest.raises(ApplicationError) as lost:
+            await env.run(ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200))
+        assert not lost.value.non_retryable  # Temporal retries the batch
+        retried = await env.run(
+            ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200)
+        )
+        tasks = (await http.get("/_fake/records/Task")).json()
+    assert retried.shipped == 1
+    assert len(tasks) == 1
+    assert tasks[0]["WhoId"] == "00Q000000000042AAA"
+    assert tasks[0]["Subject"] == "Send Sales Email: Hello Ada"
+    assert tasks[0]["Status"] == "Completed" and tasks[0]["Type"] == "Email"
+    with Session(get_engine()) as session:
+        cursor = session.get(ShipCursor, "salesforce")
+        assert cursor is not None and cursor.shipped == 1
+
+
+async def test_people_sync_brings_in_owned_leads_only(fakes: Fakes) -> None:
+    await marketo_lead(
+        fakes, email="Ada@Example.com", firstName="Ada", company="Acme", sfdcLeadOwnerId=OWNER,
+        sfdcLeadId="00Q000000000042AAA",
+    )  # fmt: skip
+    await marketo_lead(fakes, email="nobody@example.com", firstName="No owner")
+    env = ActivityEnvironment()
+    result = await env.run(sync_people_from_marketo, PeopleSyncInput())
+    assert (result.created, result.ignored_without_owner) == (1, 1)
+
+    await marketo_lead(fakes, email="ada@example.com", title="CTO", sfdcLeadOwnerId=OWNER)
+    second = await env.run(sync_people_from_marketo, PeopleSyncInput())
+    assert (second.created, second.updated) == (0, 1)
+    with Session(get_engine()) as session:
+        people = session.exec(select(Person)).all()
+    assert [(p.email, p.company, p.title, p.sfdc_lead_id) for p in people] == [
+        ("ada@example.com", "Acme", "CTO", "00Q000000000042AAA")
+    ]
