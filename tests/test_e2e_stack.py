@@ -1,0 +1,187 @@
+"""End to end with the real processes: `cadence dev` starts the Temporal dev server, the fakes,
+the SMTP sink, the worker and the API; a lead created in Marketo is synced, enrolled, emailed
+(the sink has it) and logged (the fake Marketo and the fake Salesforce have the records). A
+second start keeps everything and Ctrl-C stops every process."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parents[1]
+CADENCE = Path(sys.executable).parent / "cadence"
+PLAYBOOK = """\
+name: E2E
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: intro, day: 1, type: auto_email, send_at: immediately,
+     subject: "Hello {{first_name}}", body: "Hi {{first_name}}, one question about {{company}}."}
+"""
+
+
+class Stack:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        cfg = yaml.safe_load(config.read_text())
+        self.api = f"http://127.0.0.1:{cfg['api']['port']}"
+        self.sink = f"http://127.0.0.1:{cfg['smtp_sink']['http_port']}"
+        self.marketo = f"http://127.0.0.1:{cfg['marketo']['port']}"
+        self.salesforce = f"http://127.0.0.1:{cfg['salesforce']['port']}"
+        self.proc: subprocess.Popen[str] | None = None
+        self.output: list[str] = []
+
+    def start(self) -> str:
+        """Start `cadence dev`; return the admin token from its banner."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")}
+        self.output = []
+        self.proc = subprocess.Popen(
+            [str(CADENCE), "dev", "--config", str(self.config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+            cwd=self.config.parent,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line and self.proc.poll() is not None:
+                break
+            self.output.append(line)
+            found = re.search(r"Admin API token\s+(\S+)", line)
+            if found:
+                return found.group(1)
+        raise AssertionError("cadence dev did not come up:\n" + "".join(self.output))
+
+    def stop(self) -> int:
+        assert self.proc is not None and self.proc.stdout is not None
+        self.proc.send_signal(signal.SIGINT)
+        code = self.proc.wait(timeout=60)
+        self.output.extend(self.proc.stdout.readlines())
+        return code
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    cfg: dict[str, Any] = yaml.safe_load((ROOT / "temporal-dev.yaml").read_text())
+    port = free_port()
+    cfg["env"]["dev"]["address"] = f"127.0.0.1:{port}"
+    cfg["temporal"].update(port=port, ui_port=free_port())
+    cfg["api"]["port"] = free_port()
+    cfg["smtp_sink"].update(smtp_port=free_port(), http_port=free_port())
+    cfg["marketo"]["port"] = free_port()
+    cfg["salesforce"]["port"] = free_port()
+    cfg["settings"]["SHIPPER_POLL_SECONDS"] = "0.5"
+    config = tmp_path / "temporal-dev.yaml"
+    config.write_text(yaml.safe_dump(cfg))
+    running = Stack(config)
+    yield running
+    if running.proc is not None and running.proc.poll() is None:
+        running.proc.kill()
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            result = check()
+            if result:
+                return result
+        except (AssertionError, httpx.HTTPError):
+            if time.monotonic() > deadline:
+                raise
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {check}")
+        time.sleep(0.3)
+
+
+def marketo_token(stack: Stack) -> str:
+    resp = httpx.get(
+        f"{stack.marketo}/identity/oauth/token",
+        params={
+            "grant_type": "client_credentials",
+            "client_id": "local-marketo-client",
+            "client_secret": "local-marketo-secret",
+        },
+    )
+    return str(resp.json()["access_token"])
+
+
+def test_enrollment_to_inbox_to_marketo_and_salesforce(stack: Stack) -> None:
+    token = stack.start()
+    api = httpx.Client(base_url=stack.api, headers={"Authorization": f"Bearer {token}"})
+
+    lead = {
+        "email": "ada@example.com", "firstName": "Ada", "lastName": "Lovelace",
+        "company": "Analytical Engines", "sfdcLeadOwnerId": "005000000000001AAA",
+        "sfdcLeadId": "00Q000000000042AAA",
+    }  # fmt: skip
+    created = httpx.post(
+        f"{stack.marketo}/rest/v1/leads.json",
+        headers={"Authorization": f"Bearer {marketo_token(stack)}"},
+        json={"action": "createOrUpdate", "lookupField": "email", "input": [lead]},
+    )
+    assert created.json()["success"], created.text
+    assert api.post("/people/sync").status_code == 202
+    people = eventually(lambda: api.get("/people", params={"email": "ada@example.com"}).json())
+    person_id = people[0]["id"]
+
+    campaign = api.post(
+        "/campaigns", content=PLAYBOOK, headers={"Content-Type": "application/yaml"}
+    ).json()
+    enroll = api.post(f"/campaigns/{campaign['id']}/enrollments", json={"person_ids": [person_id]})
+    assert enroll.status_code == 202
+    result = enroll.json()["results"][0]
+    assert result["workflow_id"] == f"enrollment/{campaign['id']}/{person_id}"
+    again = api.post(f"/campaigns/{campaign['id']}/enrollments", json={"person_ids": [person_id]})
+    assert again.json()["results"][0]["result"] == "already_enrolled"
+
+    def inbox() -> list[dict[str, Any]]:
+        found = httpx.get(f"{stack.sink}/api/messages", params={"to": "ada@example.com"}).json()
+        return list(found["messages"])
+
+    mail = eventually(inbox)
+    assert [m["subject"] for m in mail] == ["Hello Ada"]
+    assert "one question about Analytical Engines" in mail[0]["text"]
+
+    def marketo_email() -> list[dict[str, Any]]:
+        acts = httpx.get(f"{stack.marketo}/_fake/activities").json()
+        return [a for a in acts if a["apiName"] == "cadenceSendSalesEmail"]
+
+    logged = eventually(marketo_email)
+    assert logged[0]["primaryAttributeValue"] == "Hello Ada"
+    assert logged[0]["attributes"]["messageId"] == mail[0]["message_id"]
+
+    tasks = eventually(lambda: httpx.get(f"{stack.salesforce}/_fake/records/Task").json())
+    emails = [t for t in tasks if t["Subject"] == "Send Sales Email: Hello Ada"]
+    assert len(emails) == 1 and emails[0]["WhoId"] == "00Q000000000042AAA"
+
+    state = eventually(lambda: api.get(f"/enrollments/{result['enrollment_id']}").json()["live"])
+    assert [s["step_id"] for s in state["steps"]] == ["intro"]
+    assert state["status"] == "completed"
+    assert stack.stop() == 0
+    assert any("Stopped." in line for line in stack.output)
+
+    # A second start keeps the campaign, the enrollment and the token.
+    assert stack.start() == token
+    api = httpx.Client(base_url=stack.api, headers={"Authorization": f"Bearer {token}"})
+    assert [c["name"] for c in api.get("/campaigns").json()] == ["E2E"]
+    kept = api.get(f"/enrollments/{result['enrollment_id']}").json()
+    assert kept["status"] == "completed" and kept["live"]["steps"][0]["status"] == "sent"
+    assert len(inbox()) == 1
+    assert stack.stop() == 0
