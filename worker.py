@@ -57,9 +57,14 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
             workflows=WORKFLOWS,
             activities=[finish_enrollment],
             max_concurrent_workflow_tasks=200,
+            max_concurrent_workflow_task_polls=20,
         ),
         Worker(
-            client, task_queue=SMTP_QUEUE, activities=[send_email], max_concurrent_activities=50
+            client,
+            task_queue=SMTP_QUEUE,
+            activities=[send_email],
+            max_concurrent_activities=50,
+            max_concurrent_activity_task_polls=20,
         ),
         Worker(
             client,

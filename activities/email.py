@@ -12,9 +12,10 @@ import aiosmtplib
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
-from cadence.db import session_scope
+from cadence.db import insert_ignoring_duplicates, session_scope
 from cadence.models import ActivityKind, EmailMessage, Person, utcnow
 from cadence.templates import TemplateError, render
 from workflows.contracts import SendEmailInput, SendEmailResult
@@ -30,6 +31,7 @@ def message_id_for(workflow_id: str, step_id: str, domain: str) -> str:
 class _Prepared:
     mime: MimeMessage | None
     result: SendEmailResult | None  # set when there is nothing to send
+    draft: EmailMessage | None = None  # stored once the server has accepted the message
 
 
 def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
@@ -85,30 +87,27 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
             mime["In-Reply-To"] = previous.message_id
             mime["References"] = previous.message_id
         mime.set_content(body)
-        if existing is None:
-            session.add(
-                EmailMessage(
-                    message_id=message_id,
-                    enrollment_id=inp.enrollment_id,
-                    step_id=inp.step_id,
-                    person_id=person.id or 0,
-                    sender=inp.owner.email,
-                    recipient=person.email,
-                    subject=subject,
-                    body_text=body,
-                )
-            )
-        return _Prepared(mime, None)
+        draft = EmailMessage(
+            message_id=message_id,
+            enrollment_id=inp.enrollment_id,
+            step_id=inp.step_id,
+            person_id=person.id or 0,
+            sender=inp.owner.email,
+            recipient=person.email,
+            subject=subject,
+            body_text=body,
+        )
+        return _Prepared(mime, None, draft)
 
 
-def _mark_sent(inp: SendEmailInput, message_id: str, subject: str) -> SendEmailResult:
-    """Mark the message sent and log "Send Sales Email" in one transaction."""
+def _mark_sent(inp: SendEmailInput, draft: EmailMessage) -> SendEmailResult:
+    """Store the sent message and log "Send Sales Email" in one transaction."""
     now = utcnow()
+    message_id, subject = draft.message_id, draft.subject
     with session_scope() as session:
-        row = session.get(EmailMessage, message_id)
-        assert row is not None
-        row.status, row.sent_at = "sent", now
-        session.add(row)
+        draft.status, draft.sent_at = "sent", now
+        insert_ignoring_duplicates(session, EmailMessage, draft.model_dump())
+        row = draft
         record_activity(
             session,
             key=f"{inp.workflow_id}/{inp.step_id}/send_email",
@@ -132,17 +131,7 @@ def _mark_sent(inp: SendEmailInput, message_id: str, subject: str) -> SendEmailR
 
 
 async def deliver(mime: MimeMessage, settings: Settings) -> None:
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-    await aiosmtplib.send(
-        mime,
-        hostname=settings.smtp_host,
-        port=settings.smtp_port,
-        username=settings.smtp_username,
-        password=password,
-        start_tls=settings.smtp_starttls,
-        use_tls=settings.smtp_tls,
-        timeout=60,
-    )
+    await pool_for(settings).send(mime)
 
 
 @activity.defn
@@ -159,4 +148,5 @@ async def send_email(inp: SendEmailInput) -> SendEmailResult:
         raise ApplicationError(
             f"recipient refused: {err}", type="InvalidRecipient", non_retryable=True
         ) from err
-    return await asyncio.to_thread(_mark_sent, inp, message_id, str(prepared.mime["Subject"]))
+    assert prepared.draft is not None
+    return await asyncio.to_thread(_mark_sent, inp, prepared.draft)

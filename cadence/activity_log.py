@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
+from cadence.db import insert_ignoring_duplicates
 from cadence.models import ActivityKind, ActivityLog, utcnow
 
 
@@ -22,22 +23,20 @@ def record_activity(
     user_id: int | None = None,
     occurred_at: datetime | None = None,
     details: dict[str, Any] | None = None,
-) -> ActivityLog:
+) -> None:
     """Insert the activity unless one with the same key exists (writers may retry)."""
-    existing = session.exec(select(ActivityLog).where(ActivityLog.key == key)).first()
-    if existing is not None:
-        return existing
-    row = ActivityLog(
-        key=key,
-        kind=kind,
-        person_id=person_id,
-        subject=subject,
-        campaign_id=campaign_id,
-        enrollment_id=enrollment_id,
-        user_id=user_id,
-        occurred_at=occurred_at or utcnow(),
-        details=details or {},
+    insert_ignoring_duplicates(
+        session,
+        ActivityLog,
+        {
+            "key": key,
+            "kind": kind,
+            "person_id": person_id,
+            "subject": subject,
+            "campaign_id": campaign_id,
+            "enrollment_id": enrollment_id,
+            "user_id": user_id,
+            "occurred_at": occurred_at or utcnow(),
+            "details": details or {},
+        },
     )
-    session.add(row)
-    session.flush()
-    return row

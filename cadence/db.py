@@ -11,8 +11,10 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+from sqlmodel import Session, SQLModel, create_engine
 
 from cadence.config import get_settings
 
@@ -69,3 +71,14 @@ def migrate(url: str | None = None) -> None:
     url = url or get_settings().database_url
     get_engine(url)  # creates the SQLite folder
     command.upgrade(alembic_config(url), "head")
+
+
+def insert_ignoring_duplicates(
+    session: Session, table: type[SQLModel], values: dict[str, Any]
+) -> None:
+    """One INSERT that does nothing when a unique key already holds the row (SQLite and
+    PostgreSQL), instead of a SELECT then an INSERT."""
+    dialect = session.get_bind().dialect.name
+    insert_fn = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert_fn(table).values(**values).on_conflict_do_nothing()
+    session.execute(statement)

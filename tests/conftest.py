@@ -16,21 +16,11 @@ from temporalio.testing import WorkflowEnvironment
 
 from cadence.config import get_settings
 from cadence.db import get_engine, migrate
-from workflows.contracts import (
-    CAMPAIGN_ID,
-    CAMPAIGN_VERSION,
-    END_REASON,
-    OWNER_ID,
-    PERSON_ID,
-    SEARCH_ATTRIBUTES,
-    STATUS,
-    STEP,
-)
+from workflows.contracts import SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = BIN / "temporal"
 TEST_SERVER = BIN / "temporal-test-server"
-ALL_KEYS = [CAMPAIGN_ID, CAMPAIGN_VERSION, PERSON_ID, OWNER_ID, STEP, STATUS, END_REASON]
 
 
 def free_port() -> int:
@@ -78,7 +68,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_CLI),
         data_converter=pydantic_data_converter,
-        search_attributes=ALL_KEYS,
+        search_attributes=SEARCH_ATTRIBUTE_KEYS,
         dev_server_extra_args=["--sqlite-pragma", "journal_mode=wal"],
     )
     yield env

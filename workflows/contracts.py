@@ -4,7 +4,7 @@ results, and the custom search attributes. Pure pydantic models (one model per i
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributeKey
@@ -24,6 +24,16 @@ OWNER_ID = SearchAttributeKey.for_keyword("OwnerId")
 STEP = SearchAttributeKey.for_keyword("Step")
 STATUS = SearchAttributeKey.for_keyword("Status")
 END_REASON = SearchAttributeKey.for_keyword("EndReason")
+
+SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
+    CAMPAIGN_ID,
+    CAMPAIGN_VERSION,
+    PERSON_ID,
+    OWNER_ID,
+    STEP,
+    STATUS,
+    END_REASON,
+]
 
 # name -> Temporal indexed value type, for registering them on a server.
 SEARCH_ATTRIBUTES: dict[str, str] = {

@@ -69,7 +69,6 @@ class EnrollmentWorkflow:
                 inp.playbook, calendar, index, self.tz, first_day, eligible_at, self._last_sent_at()
             )
             self.current_step, self.next_due_at = step.id, due
-            workflow.upsert_search_attributes([STEP.value_set(step.id)])
             if not await self._wait_until(due):
                 break
             self.next_due_at = None
@@ -81,7 +80,7 @@ class EnrollmentWorkflow:
         else:
             self.status, self.end_reason = "completed", "finished"
         self.current_step = self.next_due_at = None
-        await workflow.execute_activity(
+        await workflow.execute_local_activity(
             finish_enrollment,
             FinishEnrollmentInput(
                 workflow_id=workflow.info().workflow_id,
@@ -103,6 +102,9 @@ class EnrollmentWorkflow:
         """Wait for the due instant; False when the enrollment was removed meanwhile."""
         delay = due - workflow.now()
         if self.removal is None and delay > timedelta(0):
+            # Operators see the step an enrollment waits on (a step due now is not indexed:
+            # a visibility write per immediate step would halve throughput).
+            workflow.upsert_search_attributes([STEP.value_set(self.current_step or "")])
             try:
                 await workflow.wait_condition(
                     lambda: self.removal is not None,
