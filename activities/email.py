@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from email.message import EmailMessage as MimeMessage
@@ -15,7 +14,7 @@ from temporalio.exceptions import ApplicationError
 from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
-from cadence.db import insert_ignoring_duplicates, session_scope
+from cadence.db import insert_ignoring_duplicates, run_db, session_scope
 from cadence.models import ActivityKind, EmailMessage, Person, utcnow
 from cadence.templates import TemplateError, render
 from workflows.contracts import SendEmailInput, SendEmailResult
@@ -138,7 +137,7 @@ async def deliver(mime: MimeMessage, settings: Settings) -> None:
 async def send_email(inp: SendEmailInput) -> SendEmailResult:
     settings = get_settings()
     message_id = message_id_for(inp.workflow_id, inp.step_id, settings.message_id_domain)
-    prepared = await asyncio.to_thread(_prepare, inp, settings, message_id)
+    prepared = await run_db(_prepare, inp, settings, message_id)
     if prepared.result is not None:
         return prepared.result
     assert prepared.mime is not None
@@ -149,4 +148,4 @@ async def send_email(inp: SendEmailInput) -> SendEmailResult:
             f"recipient refused: {err}", type="InvalidRecipient", non_retryable=True
         ) from err
     assert prepared.draft is not None
-    return await asyncio.to_thread(_mark_sent, inp, prepared.draft)
+    return await run_db(_mark_sent, inp, prepared.draft)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from temporalio import activity
 
 from cadence.activity_log import record_activity
-from cadence.db import session_scope
+from cadence.db import run_db, session_scope
 from cadence.models import ActivityKind, Campaign, Enrollment, EnrollmentStatus, utcnow
 from workflows.contracts import FinishEnrollmentInput
 
@@ -42,4 +40,4 @@ def _finish(inp: FinishEnrollmentInput) -> None:
 @activity.defn
 async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
     """Record how the enrollment ended (idempotent)."""
-    await asyncio.to_thread(_finish, inp)
+    await run_db(_finish, inp)

@@ -3,7 +3,6 @@ since the last watermark, fetched by id, upserted into the people table."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ from sqlmodel import select
 from temporalio import activity
 
 from activities.clients import marketo_client
-from cadence.db import session_scope
+from cadence.db import run_db, session_scope
 from cadence.models import Person, SyncState, utcnow
 from workflows.contracts import PeopleSyncInput, PeopleSyncResult
 
@@ -80,7 +79,7 @@ def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSy
 
 @activity.defn
 async def sync_people_from_marketo(inp: PeopleSyncInput) -> PeopleSyncResult:
-    since = await asyncio.to_thread(_read_watermark, inp.full)
+    since = await run_db(_read_watermark, inp.full)
     lead_ids: dict[int, None] = {}
     newest: datetime | None = None
     async with marketo_client() as client:
@@ -96,4 +95,4 @@ async def sync_people_from_marketo(inp: PeopleSyncInput) -> PeopleSyncResult:
             if not page.more_result:
                 break
         leads = await client.get_leads("id", list(lead_ids), LEAD_FIELDS) if lead_ids else []
-    return await asyncio.to_thread(_upsert, leads, newest)
+    return await run_db(_upsert, leads, newest)

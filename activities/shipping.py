@@ -8,21 +8,20 @@ a retried batch may duplicate, and such retries are counted on the cursor.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from cadence.integrations.marketo import MarketoClient, MarketoError
-from cadence.integrations.marketo_types import ensure_activity_types, marketo_attributes
-from cadence.integrations.salesforce import SalesforceError
 from sqlmodel import col, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.clients import marketo_client, salesforce_client
-from cadence.db import session_scope
+from cadence.db import run_db, session_scope
+from cadence.integrations.marketo import MarketoClient, MarketoError
+from cadence.integrations.marketo_types import ensure_activity_types, marketo_attributes
+from cadence.integrations.salesforce import SalesforceError
 from cadence.models import (
     ACTIVITY_TITLES,
     ActivityKind,
@@ -124,7 +123,7 @@ def marketo_row(item: Item, type_ids: dict[str, int]) -> dict[str, Any]:
 
 @activity.defn
 async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
-    items = await asyncio.to_thread(load_batch, "marketo", inp.limit)
+    items = await run_db(load_batch, "marketo", inp.limit)
     if not items:
         return ShipBatchResult()
     outcomes: list[Outcome] = [Outcome("skipped", reason="person has no Marketo id")] * len(items)
@@ -150,7 +149,7 @@ async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
                 reason = "; ".join(f"{e.get('code')} {e.get('message')}" for e in errors)
                 outcomes[index] = Outcome("skipped", reason=reason or str(res.get("status")))
     ambiguous = activity.info().attempt > 1
-    return await asyncio.to_thread(save_outcomes, "marketo", items, outcomes, ambiguous)
+    return await run_db(save_outcomes, "marketo", items, outcomes, ambiguous)
 
 
 def task_key(activity_key: str) -> str:
@@ -185,7 +184,7 @@ def salesforce_task(item: Item) -> dict[str, Any]:
 
 @activity.defn
 async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
-    items = await asyncio.to_thread(load_batch, "salesforce", inp.limit)
+    items = await run_db(load_batch, "salesforce", inp.limit)
     if not items:
         return ShipBatchResult()
     outcomes: list[Outcome] = [
@@ -213,4 +212,4 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
             else:
                 reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in res.errors)
                 outcomes[index] = Outcome("skipped", reason=reason)
-    return await asyncio.to_thread(save_outcomes, "salesforce", items, outcomes, False)
+    return await run_db(save_outcomes, "salesforce", items, outcomes, False)

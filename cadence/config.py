@@ -28,6 +28,9 @@ class Settings(BaseSettings):
 
     # App database (SQLite by default; PostgreSQL by URL, e.g. postgresql+psycopg://...)
     database_url: str = f"sqlite:///{ROOT / '.data' / 'cadence.db'}"
+    # Threads that run activities' database work. Few is faster: SQLite takes one writer at
+    # a time and more threads only fight over the GIL with the worker's event loop.
+    db_threads: int = Field(default=2, ge=1, le=64)
 
     # API
     api_host: str = "127.0.0.1"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -82,3 +84,20 @@ def insert_ignoring_duplicates(
     insert_fn = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = insert_fn(table).values(**values).on_conflict_do_nothing()
     session.execute(statement)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+@lru_cache(maxsize=1)
+def _db_executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(
+        max_workers=get_settings().db_threads, thread_name_prefix="cadence-db"
+    )
+
+
+async def run_db(fn: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Run blocking database work from async code (activities) on the database threads."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_db_executor(), lambda: fn(*args, **kwargs))
