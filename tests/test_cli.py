@@ -1,0 +1,70 @@
+"""The `cadence` command line: playbook validation and user creation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cadence.auth import user_for_token
+from cadence.cli import app
+from cadence.db import session_scope
+
+ROOT = Path(__file__).resolve().parents[1]
+runner = CliRunner()
+
+
+def test_the_example_playbooks_are_valid() -> None:
+    examples = sorted((ROOT / "playbooks").glob("*.yaml"))
+    assert examples
+    result = runner.invoke(app, ["playbook", "validate", *map(str, examples)])
+    assert result.exit_code == 0, result.output
+    assert "ok ('Outbound - new leads', 3 steps)" in result.output
+
+
+def test_a_bad_playbook_exits_1_with_file_line_and_column(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: Broken\n"
+        "steps:\n"
+        "  - id: intro\n"
+        "    day: 1\n"
+        "    type: auto_email\n"
+        "    send_at: '25:00'\n"
+        "    body: Hi\n"
+    )
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{bad}:6:14: ")
+    assert "HH:MM" in result.output
+
+
+def test_unreadable_and_malformed_files_are_reported(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("name: [unclosed\n")
+    result = runner.invoke(app, ["playbook", "validate", str(tmp_path / "nope.yaml"), str(broken)])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'nope.yaml'}:1:1: cannot read" in result.output
+    assert f"{broken}:" in result.output
+
+
+def test_users_create_prints_a_working_token(database: str) -> None:
+    result = runner.invoke(
+        app, ["users", "create", "--name", "Rita Rep", "--email", "Rita@Seller.example",
+              "--role", "rep"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    created = json.loads(result.output)
+    assert created["email"] == "rita@seller.example" and created["role"] == "rep"
+    with session_scope() as session:
+        user = user_for_token(session, created["token"])
+        assert user is not None and user.name == "Rita Rep"
+    again = runner.invoke(
+        app, ["users", "create", "--name", "X", "--email", "rita@seller.example", "--role", "rep"]
+    )
+    assert again.exit_code == 1 and "already exists" in again.output
+    wrong_role = runner.invoke(
+        app, ["users", "create", "--name", "Y", "--email", "y@seller.example", "--role", "boss"]
+    )
+    assert wrong_role.exit_code != 0
