@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from cadence.integrations.marketo import MarketoClient
-from cadence.integrations.salesforce import SalesforceClient
 from temporalio.exceptions import ApplicationError
 
 from cadence.config import get_settings
+from cadence.integrations.marketo import MarketoClient
+from cadence.integrations.salesforce import SalesforceClient
 
 
 def marketo_client() -> MarketoClient:
