@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
-from cadence.models import ActivityKind, EnrollmentStatus, Role
+from cadence.models import ActivityKind, EnrollmentStatus, Role, as_utc
 from workflows.contracts import EnrollmentState
+
+# SQLite hands datetimes back without a zone; every stored one is UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 
 class UserCreate(BaseModel):
@@ -54,7 +57,7 @@ class PersonPublic(PersonFields):
     sfdc_contact_id: str | None = None
     sales_owner: str | None = None
     unsubscribed: bool
-    updated_at: datetime
+    updated_at: UtcDatetime
 
 
 class CampaignPublic(BaseModel):
@@ -63,7 +66,7 @@ class CampaignPublic(BaseModel):
     description: str | None
     current_version: int
     steps: list[dict[str, Any]]
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class EnrollRequest(BaseModel):
@@ -93,8 +96,8 @@ class EnrollmentPublic(BaseModel):
     workflow_id: str
     status: EnrollmentStatus
     end_reason: str | None
-    created_at: datetime
-    ended_at: datetime | None
+    created_at: UtcDatetime
+    ended_at: UtcDatetime | None
     live: EnrollmentState | None = Field(
         description="The workflow's own view (a query); null once Temporal has forgotten the run"
     )
@@ -108,7 +111,7 @@ class ActivityPublic(BaseModel):
     id: int
     kind: ActivityKind
     title: str
-    occurred_at: datetime
+    occurred_at: UtcDatetime
     person_id: int
     campaign_id: int | None
     enrollment_id: int | None

@@ -145,6 +145,7 @@ async def test_enrolling_twice_starts_one_workflow_and_sends_one_email(api: Api)
         if state["live"] and state["live"]["steps"]:
             break
         await asyncio.sleep(0.1)
+    assert state["created_at"].endswith("Z")  # times carry their zone
     live = state["live"]
     assert live["status"] == "active" and live["current_step"] == "later"
     assert [s["step_id"] for s in live["steps"]] == ["intro"]
