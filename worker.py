@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import (
@@ -49,6 +50,21 @@ log = logging.getLogger("cadence.worker")
 WORKFLOWS = [EnrollmentWorkflow, ActivityShipperWorkflow, PeopleSyncWorkflow]
 
 
+def smtp_worker(client: Client, settings: Settings) -> Worker:
+    """Sends email: a synchronous activity on its own thread pool."""
+    return Worker(
+        client,
+        task_queue=SMTP_QUEUE,
+        activities=[send_email],
+        activity_executor=ThreadPoolExecutor(
+            max_workers=settings.smtp_concurrency, thread_name_prefix="cadence-smtp"
+        ),
+        max_concurrent_activities=settings.smtp_concurrency,
+        max_concurrent_activity_task_polls=20,
+        max_task_queue_activities_per_second=settings.smtp_messages_per_second,
+    )
+
+
 def build_workers(client: Client, settings: Settings) -> list[Worker]:
     return [
         Worker(
@@ -59,13 +75,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
             max_concurrent_workflow_tasks=200,
             max_concurrent_workflow_task_polls=20,
         ),
-        Worker(
-            client,
-            task_queue=SMTP_QUEUE,
-            activities=[send_email],
-            max_concurrent_activities=50,
-            max_concurrent_activity_task_polls=20,
-        ),
+        smtp_worker(client, settings),
         Worker(
             client,
             task_queue=MARKETO_QUEUE,

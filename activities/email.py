@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, formataddr
 
-import aiosmtplib
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
-from cadence.db import insert_ignoring_duplicates, run_db, session_scope
+from cadence.db import insert_ignoring_duplicates, session_scope
 from cadence.models import ActivityKind, EmailMessage, Person, utcnow
 from cadence.templates import TemplateError, render
 from workflows.contracts import SendEmailInput, SendEmailResult
@@ -129,23 +129,19 @@ def _mark_sent(inp: SendEmailInput, draft: EmailMessage) -> SendEmailResult:
     return SendEmailResult(status="sent", message_id=message_id, subject=subject, sent_at=now)
 
 
-async def deliver(mime: MimeMessage, settings: Settings) -> None:
-    await pool_for(settings).send(mime)
-
-
 @activity.defn
-async def send_email(inp: SendEmailInput) -> SendEmailResult:
+def send_email(inp: SendEmailInput) -> SendEmailResult:
+    """Synchronous: runs on the SMTP worker's thread pool (see worker.py)."""
     settings = get_settings()
     message_id = message_id_for(inp.workflow_id, inp.step_id, settings.message_id_domain)
-    prepared = await run_db(_prepare, inp, settings, message_id)
+    prepared = _prepare(inp, settings, message_id)
     if prepared.result is not None:
         return prepared.result
-    assert prepared.mime is not None
+    assert prepared.mime is not None and prepared.draft is not None
     try:
-        await deliver(prepared.mime, settings)
-    except aiosmtplib.SMTPRecipientsRefused as err:
+        pool_for(settings).send(prepared.mime)
+    except smtplib.SMTPRecipientsRefused as err:
         raise ApplicationError(
-            f"recipient refused: {err}", type="InvalidRecipient", non_retryable=True
+            f"recipient refused: {err.recipients}", type="InvalidRecipient", non_retryable=True
         ) from err
-    assert prepared.draft is not None
-    return await run_db(_mark_sent, inp, prepared.draft)
+    return _mark_sent(inp, prepared.draft)

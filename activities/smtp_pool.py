@@ -1,75 +1,89 @@
 """Reused SMTP connections: connecting, greeting and quitting per message costs more than the
-message itself, so each worker keeps a few authenticated connections open.
+message itself, so each worker process keeps a few logged-in connections open.
 
-A connection is used by one send at a time, reused only while it has been idle for less than
-``MAX_IDLE_S`` (servers drop idle clients after a while), and discarded after any error; the
-send is never retried here, so a failure mid-DATA cannot turn into a second copy behind the
-activity's back (Temporal's retry policy decides).
+Blocking (``smtplib``): `send_email` is a synchronous activity that runs on the SMTP worker's
+thread pool, so one thread does the whole send (database read, SMTP, database write) while the
+event loop stays free for workflows.
+
+A connection serves one send at a time, is reused only while it has been idle for less than
+``MAX_IDLE_S`` (servers drop idle clients), and is discarded after any error. A send is never
+retried here, so a failure mid-DATA cannot become a second copy behind the activity's back;
+Temporal's retry policy decides.
 """
 
 from __future__ import annotations
 
-import asyncio
+import smtplib
+import ssl
+import threading
 import time
 from email.message import EmailMessage
-
-import aiosmtplib
 
 from cadence.config import Settings
 
 MAX_IDLE_S = 30.0
+TIMEOUT_S = 60.0
 
 
 class SmtpPool:
     def __init__(self, settings: Settings, size: int) -> None:
         self.settings = settings
-        self._gate = asyncio.Semaphore(size)
-        self._idle: list[tuple[aiosmtplib.SMTP, float]] = []
+        self._slots = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._idle: list[tuple[smtplib.SMTP, float]] = []
 
-    async def _connect(self) -> aiosmtplib.SMTP:
+    def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        conn = aiosmtplib.SMTP(
-            hostname=s.smtp_host,
-            port=s.smtp_port,
-            use_tls=s.smtp_tls,
-            start_tls=s.smtp_starttls,
-            timeout=60,
-        )
-        await conn.connect()
+        conn: smtplib.SMTP
+        if s.smtp_tls:
+            conn = smtplib.SMTP_SSL(
+                s.smtp_host, s.smtp_port, timeout=TIMEOUT_S, context=ssl.create_default_context()
+            )
+        else:
+            conn = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=TIMEOUT_S)
+            if s.smtp_starttls:
+                conn.starttls(context=ssl.create_default_context())
         if s.smtp_username and s.smtp_password:
-            await conn.login(s.smtp_username, s.smtp_password.get_secret_value())
+            conn.login(s.smtp_username, s.smtp_password.get_secret_value())
         return conn
 
-    def _take_idle(self) -> aiosmtplib.SMTP | None:
-        while self._idle:
-            conn, since = self._idle.pop()
-            if conn.is_connected and time.monotonic() - since < MAX_IDLE_S:
-                return conn
-            conn.close()
+    def _take_idle(self) -> smtplib.SMTP | None:
+        with self._lock:
+            while self._idle:
+                conn, since = self._idle.pop()
+                if time.monotonic() - since < MAX_IDLE_S:
+                    return conn
+                _close(conn)
         return None
 
-    async def send(self, message: EmailMessage) -> None:
-        async with self._gate:
-            conn = self._take_idle() or await self._connect()
+    def send(self, message: EmailMessage) -> None:
+        """Send one message; raises smtplib errors (the connection is then dropped)."""
+        with self._slots:
+            conn = self._take_idle() or self._connect()
             try:
-                await conn.send_message(message)
+                conn.send_message(message)
             except BaseException:
-                conn.close()
+                _close(conn)
                 raise
-            self._idle.append((conn, time.monotonic()))
+            with self._lock:
+                self._idle.append((conn, time.monotonic()))
 
 
-_pools: dict[tuple[int, str, int, str | None], SmtpPool] = {}
+def _close(conn: smtplib.SMTP) -> None:
+    try:
+        conn.close()
+    except OSError:
+        pass
+
+
+_pools: dict[tuple[str, int, str | None], SmtpPool] = {}
+_pools_lock = threading.Lock()
 
 
 def pool_for(settings: Settings, size: int = 8) -> SmtpPool:
-    """The pool for these settings on the running event loop."""
-    key = (
-        id(asyncio.get_running_loop()),
-        settings.smtp_host,
-        settings.smtp_port,
-        settings.smtp_username,
-    )
-    if key not in _pools:
-        _pools[key] = SmtpPool(settings, size)
-    return _pools[key]
+    """The process's pool for these SMTP settings."""
+    key = (settings.smtp_host, settings.smtp_port, settings.smtp_username)
+    with _pools_lock:
+        if key not in _pools:
+            _pools[key] = SmtpPool(settings, size)
+        return _pools[key]

@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -31,9 +33,10 @@ import httpx
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
+PATH_ENV = {"PYTHONPATH": str(ROOT)}
 STARTS_CONCURRENCY = 32  # what the API uses (cadence.enrolling.start_workflows)
 
 
@@ -67,8 +70,32 @@ def playbook(steps: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def bench_bare(client: Client, people: int, steps: int) -> Figures:
-    from bench.bare import BARE_QUEUE, BareWorkflow, bare_step
+def start_worker(command: list[str], env: dict[str, str], ready: str) -> subprocess.Popen[str]:
+    """A worker process; returns once it prints ``ready`` (stdout or stderr)."""
+    proc = subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    assert proc.stdout is not None
+    seen: list[str] = []
+    for line in proc.stdout:
+        seen.append(line)
+        if ready in line:
+            # Keep draining so a chatty worker never blocks on a full pipe.
+            threading.Thread(target=proc.stdout.read, daemon=True).start()
+            return proc
+    raise RuntimeError("worker did not start:\n" + "".join(seen[-20:]))
+
+
+def stop_worker(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+async def bench_bare(client: Client, address: str, people: int, steps: int) -> Figures:
+    from bench.bare import BARE_QUEUE, BareWorkflow
 
     gate = asyncio.Semaphore(STARTS_CONCURRENCY)
     run = uuid.uuid4().hex[:8]
@@ -80,14 +107,17 @@ async def bench_bare(client: Client, people: int, steps: int) -> Figures:
             )
             return handle.id
 
-    async with Worker(client, task_queue=BARE_QUEUE, workflows=[BareWorkflow],
-                      activities=[bare_step], max_concurrent_workflow_tasks=200,
-                      max_concurrent_activities=50):  # fmt: skip
+    worker = start_worker(
+        [sys.executable, "-m", "bench.bare", address], {**os.environ, **PATH_ENV}, "ready"
+    )
+    try:
         t0 = time.perf_counter()
         ids = await asyncio.gather(*(start(i) for i in range(people)))
         started = time.perf_counter() - t0
         await asyncio.gather(*(client.get_workflow_handle(i).result() for i in ids))
         finished = time.perf_counter() - t0
+    finally:
+        stop_worker(worker)
     return Figures(people / started, people * steps / finished)
 
 
@@ -117,12 +147,12 @@ class Engine:
         self.app.state.temporal, self.app.state.temporal_lock = client, asyncio.Lock()
         self.headers = {"Authorization": f"Bearer {token}"}
 
-    async def round(self) -> Figures:
-        from cadence.config import get_settings
-        from worker import build_workers
-
-        workers = build_workers(self.client, get_settings())
-        tasks = [asyncio.create_task(w.run()) for w in workers]
+    async def round(self, address: str) -> Figures:
+        worker = start_worker(
+            [str(BIN / "cadence"), "worker"],
+            {**os.environ, **PATH_ENV, "CADENCE_TEMPORAL_ADDRESS": address},
+            "worker running",
+        )
         try:
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=self.app),
@@ -144,8 +174,7 @@ class Engine:
                 await asyncio.gather(*(self.client.get_workflow_handle(i).result() for i in ids))
                 finished = time.perf_counter() - t0
         finally:
-            await asyncio.gather(*(w.shutdown() for w in workers))
-            await asyncio.gather(*tasks, return_exceptions=True)
+            stop_worker(worker)
         return Figures(self.people / started, self.people * self.steps / finished)
 
 
@@ -200,11 +229,12 @@ async def main() -> None:
                 f"{args.people} enrollments x {args.steps} email steps, {args.rounds} rounds "
                 "(bare then engine); file-backed dev server with WAL"
             )
+            address = env.client.service_client.config.target_host
             engine = Engine(env.client, args.people, args.steps)
             rounds: list[tuple[Figures, Figures]] = []
             for number in range(1, args.rounds + 1):
-                bare = await bench_bare(env.client, args.people, args.steps)
-                mine = await engine.round()
+                bare = await bench_bare(env.client, address, args.people, args.steps)
+                mine = await engine.round(address)
                 rounds.append((bare, mine))
                 print(
                     f"round {number}: starts/s bare {bare.starts_per_s:.1f} engine "

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_tls: bool = False
+    smtp_concurrency: int = Field(default=16, ge=1, le=256)
+    smtp_messages_per_second: float | None = Field(default=None, gt=0)
     default_from_email: str = "sales@cadence.local"
     message_id_domain: str = "cadence.local"
 

@@ -15,7 +15,6 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.email import send_email
 from activities.enrollments import finish_enrollment
 from api.main import create_app
 from cadence.auth import create_user
@@ -24,7 +23,8 @@ from cadence.db import get_engine
 from cadence.models import ActivityKind, ActivityLog, Enrollment, Person, Role
 from cadence.smtp_sink import serve
 from tests.conftest import free_port
-from workflows.contracts import SMTP_QUEUE, TASK_QUEUE
+from worker import smtp_worker
+from workflows.contracts import TASK_QUEUE
 from workflows.enrollment import EnrollmentWorkflow
 
 PLAYBOOK = """\
@@ -74,7 +74,7 @@ async def api(
     app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
     main = Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=[EnrollmentWorkflow],
                   activities=[finish_enrollment])  # fmt: skip
-    smtp = Worker(dev_env.client, task_queue=SMTP_QUEUE, activities=[send_email])
+    smtp = smtp_worker(dev_env.client, get_settings())
     transport = httpx.ASGITransport(app=app)
     async with main, smtp, httpx.AsyncClient(transport=transport, base_url="http://api") as http:
         yield Api(http, tokens, f"http://127.0.0.1:{http_port}")
