@@ -8,13 +8,15 @@ from dataclasses import dataclass
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, formataddr
 
+import sqlalchemy as sa
+from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
-from cadence.db import insert_ignoring_duplicates, session_scope
+from cadence.db import get_engine, insert_ignoring_duplicates
 from cadence.models import ActivityKind, EmailMessage, Person, utcnow
 from cadence.templates import TemplateError, render
 from workflows.contracts import SendEmailInput, SendEmailResult
@@ -34,9 +36,14 @@ class _Prepared:
 
 
 def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
-    with session_scope() as session:
-        existing = session.get(EmailMessage, message_id)
-        if existing is not None and existing.status == "sent":
+    """Read what the message needs (plain SQL reads: this runs once per email sent)."""
+    with get_engine().connect() as conn:
+        existing = conn.execute(
+            sa.select(col(EmailMessage.subject), col(EmailMessage.sent_at)).where(
+                col(EmailMessage.message_id) == message_id, col(EmailMessage.status) == "sent"
+            )
+        ).first()
+        if existing is not None:
             return _Prepared(
                 None,
                 SendEmailResult(
@@ -46,7 +53,12 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
                     sent_at=existing.sent_at,
                 ),
             )
-        person = session.get(Person, inp.person_id)
+        person = conn.execute(
+            sa.select(
+                col(Person.id), col(Person.email), col(Person.unsubscribed), col(Person.first_name),
+                col(Person.last_name), col(Person.company), col(Person.title), col(Person.phone),
+            ).where(col(Person.id) == inp.person_id)
+        ).first()  # fmt: skip
         if person is None:
             raise ApplicationError(f"person {inp.person_id} not found", type="InvalidRecipient")
         if person.unsubscribed:
@@ -63,7 +75,15 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
             "my_title": inp.owner.title,
             "my_email": inp.owner.email,
         }
-        previous = session.get(EmailMessage, inp.in_reply_to) if inp.in_reply_to else None
+        previous = (
+            conn.execute(
+                sa.select(col(EmailMessage.subject), col(EmailMessage.message_id)).where(
+                    col(EmailMessage.message_id) == inp.in_reply_to
+                )
+            ).first()
+            if inp.in_reply_to
+            else None
+        )
         try:
             body = render(inp.body, values)
             if inp.subject and not previous:
@@ -103,12 +123,12 @@ def _mark_sent(inp: SendEmailInput, draft: EmailMessage) -> SendEmailResult:
     """Store the sent message and log "Send Sales Email" in one transaction."""
     now = utcnow()
     message_id, subject = draft.message_id, draft.subject
-    with session_scope() as session:
+    with get_engine().begin() as conn:
         draft.status, draft.sent_at = "sent", now
-        insert_ignoring_duplicates(session, EmailMessage, draft.model_dump())
+        insert_ignoring_duplicates(conn, EmailMessage, draft.model_dump())
         row = draft
         record_activity(
-            session,
+            conn,
             key=f"{inp.workflow_id}/{inp.step_id}/send_email",
             kind=ActivityKind.send_email,
             person_id=inp.person_id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
 from cadence.db import insert_ignoring_duplicates
@@ -12,7 +13,7 @@ from cadence.models import ActivityKind, ActivityLog, utcnow
 
 
 def record_activity(
-    session: Session,
+    session: Session | Connection,
     *,
     key: str,
     kind: ActivityKind,

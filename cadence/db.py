@@ -15,7 +15,7 @@ from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 from cadence.config import get_settings
@@ -76,14 +76,13 @@ def migrate(url: str | None = None) -> None:
 
 
 def insert_ignoring_duplicates(
-    session: Session, table: type[SQLModel], values: dict[str, Any]
+    target: Session | Connection, table: type[SQLModel], values: dict[str, Any]
 ) -> None:
     """One INSERT that does nothing when a unique key already holds the row (SQLite and
     PostgreSQL), instead of a SELECT then an INSERT."""
-    dialect = session.get_bind().dialect.name
-    insert_fn = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert_fn(table).values(**values).on_conflict_do_nothing()
-    session.execute(statement)
+    bind = target.get_bind() if isinstance(target, Session) else target
+    insert_fn = postgresql_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    target.execute(insert_fn(table).values(**values).on_conflict_do_nothing())
 
 
 P = ParamSpec("P")
