@@ -5,7 +5,10 @@ from __future__ import annotations
 import hashlib
 import smtplib
 from dataclasses import dataclass
-from email.message import EmailMessage as MimeMessage
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
 
 import sqlalchemy as sa
@@ -30,9 +33,31 @@ def message_id_for(workflow_id: str, step_id: str, domain: str) -> str:
 
 @dataclass
 class _Prepared:
-    mime: MimeMessage | None
+    mime: Message | None
     result: SendEmailResult | None  # set when there is nothing to send
     draft: EmailMessage | None = None  # stored once the server has accepted the message
+
+
+_UTF8 = Charset("utf-8")
+_UTF8.header_encoding = _UTF8.body_encoding = QP
+
+
+def build_message(
+    *, sender: str, to: str, subject: str, body: str, message_id: str, in_reply_to: str | None
+) -> Message:
+    """A text/plain message, UTF-8 quoted-printable. Built with the compat32 classes: the
+    modern header registry parses every header again and costs more than the send."""
+    mime = MIMENonMultipart("text", "plain")
+    mime.set_payload(body, _UTF8)
+    mime["From"] = sender
+    mime["To"] = to
+    mime["Subject"] = subject if subject.isascii() else Header(subject, _UTF8).encode()
+    mime["Message-ID"] = message_id
+    mime["Date"] = format_datetime(utcnow())
+    if in_reply_to is not None:
+        mime["In-Reply-To"] = in_reply_to
+        mime["References"] = in_reply_to
+    return mime
 
 
 def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
@@ -96,16 +121,14 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
         except TemplateError as err:
             raise ApplicationError(str(err), type="TemplateError", non_retryable=True) from err
 
-        mime = MimeMessage()
-        mime["From"] = formataddr((inp.owner.name, inp.owner.email))
-        mime["To"] = person.email
-        mime["Subject"] = subject
-        mime["Message-ID"] = message_id
-        mime["Date"] = format_datetime(utcnow())
-        if previous is not None:
-            mime["In-Reply-To"] = previous.message_id
-            mime["References"] = previous.message_id
-        mime.set_content(body)
+        mime = build_message(
+            sender=formataddr((inp.owner.name, inp.owner.email)),
+            to=person.email,
+            subject=subject,
+            body=body,
+            message_id=message_id,
+            in_reply_to=previous.message_id if previous is not None else None,
+        )
         draft = EmailMessage(
             message_id=message_id,
             enrollment_id=inp.enrollment_id,

@@ -17,7 +17,7 @@ import smtplib
 import ssl
 import threading
 import time
-from email.message import EmailMessage
+from email.message import Message
 
 from cadence.config import Settings
 
@@ -56,7 +56,7 @@ class SmtpPool:
                 _close(conn)
         return None
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, message: Message) -> None:
         """Send one message; raises smtplib errors (the connection is then dropped)."""
         with self._slots:
             conn = self._take_idle() or self._connect()
