@@ -1,0 +1,156 @@
+"""PostgreSQL works by changing the database URL: the migrations build the schema, and the API,
+the email activity and the activity log behave as on SQLite. A throwaway cluster is started
+from the PostgreSQL binaries on PATH (initdb, pg_ctl), on a free loopback port."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import Session, select
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.enrollments import finish_enrollment
+from api.main import create_app
+from cadence.auth import create_user
+from cadence.config import get_settings
+from cadence.db import get_engine, migrate
+from cadence.models import ActivityKind, ActivityLog, EmailMessage, Enrollment, Person, Role
+from cadence.smtp_sink import serve
+from tests.conftest import free_port
+from worker import smtp_worker
+from workflows.contracts import TASK_QUEUE
+from workflows.enrollment import EnrollmentWorkflow
+
+PLAYBOOK = """\
+name: On PostgreSQL
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: intro, day: 1, type: auto_email, send_at: immediately, subject: "Hi {{first_name}}",
+     body: "Hello {{first_name}}"}
+"""
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root; drop to nobody when we are root."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *cmd]
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
+        pytest.fail("PostgreSQL binaries (initdb, pg_ctl) are not on PATH")
+    # Not under pytest's tmp dir: its parents are private to root, and the server runs as nobody.
+    root = Path(tempfile.mkdtemp(prefix="cadence-pg-"))
+    data, sockets = root / "data", root / "sockets"
+    sockets.mkdir()
+    if os.geteuid() == 0:
+        shutil.chown(root, "nobody", "nogroup")
+        shutil.chown(sockets, "nobody", "nogroup")
+    port = free_port()
+    subprocess.run(
+        _as_postgres_user(
+            ["initdb", "-D", str(data), "-U", "cadence", "--auth=trust", "-E", "UTF8"]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off"
+    subprocess.run(
+        _as_postgres_user(["pg_ctl", "-D", str(data), "-o", options, "-w", "-l", str(root / "log"),
+                           "start"]),
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "cadence", "-d", "postgres", "-c",
+         "CREATE DATABASE cadence"],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://cadence@127.0.0.1:{port}/cadence"
+    finally:
+        subprocess.run(
+            _as_postgres_user(["pg_ctl", "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_database(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("CADENCE_DATABASE_URL", postgres_url)
+    get_settings.cache_clear()
+    engine = get_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    migrate(postgres_url)
+    yield postgres_url
+    engine.dispose()
+    get_settings.cache_clear()
+
+
+def test_migrations_build_the_whole_schema(pg_database: str) -> None:
+    tables = set(inspect(get_engine(pg_database)).get_table_names())
+    assert {"user", "person", "campaign", "enrollment", "activitylog", "emailmessage"} <= tables
+    migrate(pg_database)  # a second upgrade is a no-op
+
+
+async def test_an_enrollment_runs_end_to_end_on_postgres(
+    pg_database: str, dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    smtp_port, http_port = free_port(), free_port()
+    monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
+    get_settings.cache_clear()
+    sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))
+    with Session(get_engine()) as session:
+        _, token = create_user(session, name="Admin", email="admin@seller.example", role=Role.admin)
+        session.add(Person(email="ada@example.com", first_name="Ada"))
+        session.commit()
+    app = create_app()
+    app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
+    main = Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=[EnrollmentWorkflow],
+                  activities=[finish_enrollment])  # fmt: skip
+    headers = {"Authorization": f"Bearer {token}"}
+    try:
+        async with (
+            main,
+            smtp_worker(dev_env.client, get_settings()),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://api", headers=headers
+            ) as api,
+        ):
+            campaign = await api.post(
+                "/campaigns", content=PLAYBOOK, headers={"Content-Type": "application/yaml"}
+            )
+            assert campaign.status_code == 201, campaign.text
+            url = f"/campaigns/{campaign.json()['id']}/enrollments"
+            first = await api.post(url, json={"emails": ["ada@example.com"]})
+            again = await api.post(url, json={"emails": ["ada@example.com"]})
+            assert first.json()["results"][0]["result"] == "enrolled"
+            assert again.json()["results"][0]["result"] == "already_enrolled"
+            handle = dev_env.client.get_workflow_handle_for(
+                EnrollmentWorkflow.run, first.json()["results"][0]["workflow_id"]
+            )
+            state = await handle.result()
+            assert state.status == "completed" and state.steps[0].status == "sent"
+    finally:
+        sink.cancel()
+        await asyncio.gather(sink, return_exceptions=True)
+    with Session(get_engine()) as session:
+        assert [e.status for e in session.exec(select(Enrollment)).all()] == ["completed"]
+        assert [m.subject for m in session.exec(select(EmailMessage)).all()] == ["Hi Ada"]
+        kinds = sorted(a.kind for a in session.exec(select(ActivityLog)).all())
+        assert kinds == sorted([ActivityKind.add_to_campaign, ActivityKind.send_email])
