@@ -3,6 +3,7 @@ packages installed beside this Python; nothing is downloaded."""
 
 from __future__ import annotations
 
+import secrets
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -73,3 +74,9 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
+
+
+def unique_person_id() -> int:
+    """Tests share one dev server whose workflow ids (enrollment/{campaign}/{person}) outlive
+    each test's fresh database: giving people distinct ids keeps those ids distinct."""
+    return secrets.randbelow(10**9) + 1

@@ -22,7 +22,7 @@ from cadence.config import get_settings
 from cadence.db import get_engine
 from cadence.models import ActivityKind, ActivityLog, Enrollment, Person, Role
 from cadence.smtp_sink import serve
-from tests.conftest import free_port
+from tests.conftest import free_port, unique_person_id
 from worker import smtp_worker
 from workflows.contracts import TASK_QUEUE
 from workflows.enrollment import EnrollmentWorkflow
@@ -68,7 +68,9 @@ async def api(
             _, tokens[role.value] = create_user(
                 session, name=f"{role.value} user", email=f"{role.value}@seller.test", role=role
             )
-        session.add(Person(email="ada@example.com", first_name="Ada", company="Acme"))
+        session.add(
+            Person(id=unique_person_id(), email="ada@example.com", first_name="Ada", company="Acme")
+        )
         session.commit()
     app = create_app()
     app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
@@ -163,6 +165,13 @@ async def test_enrolling_twice_starts_one_workflow_and_sends_one_email(api: Api)
     removed = await api.call("POST", f"/enrollments/{enrolled['enrollment_id']}/remove",
                              role="rep", json={"reason": "test"})  # fmt: skip
     assert removed.status_code == 202
+    for _ in range(100):  # the workflow ends and records it (no workflow is left behind)
+        ended = (await api.call("GET", f"/enrollments/{enrolled['enrollment_id']}")).json()
+        if ended["status"] != "active":
+            break
+        await asyncio.sleep(0.1)
+    assert ended["status"] == "removed" and ended["end_reason"] == "test"
+    assert ended["live"]["steps"][-1]["step_id"] == "intro"  # "later" was never sent
 
 
 async def test_enrollment_errors_say_what_is_wrong(api: Api) -> None:

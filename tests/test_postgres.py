@@ -26,7 +26,7 @@ from cadence.config import get_settings
 from cadence.db import get_engine, migrate
 from cadence.models import ActivityKind, ActivityLog, EmailMessage, Enrollment, Person, Role
 from cadence.smtp_sink import serve
-from tests.conftest import free_port
+from tests.conftest import free_port, unique_person_id
 from worker import smtp_worker
 from workflows.contracts import TASK_QUEUE
 from workflows.enrollment import EnrollmentWorkflow
@@ -117,7 +117,7 @@ async def test_an_enrollment_runs_end_to_end_on_postgres(
     sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))
     with Session(get_engine()) as session:
         _, token = create_user(session, name="Admin", email="admin@seller.example", role=Role.admin)
-        session.add(Person(email="ada@example.com", first_name="Ada"))
+        session.add(Person(id=unique_person_id(), email="ada@example.com", first_name="Ada"))
         session.commit()
     app = create_app()
     app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
