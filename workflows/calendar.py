@@ -73,7 +73,15 @@ class SendingCalendar:
 
 
 def _at(day: date, clock: time, tz: str) -> datetime:
-    return pendulum.datetime(day.year, day.month, day.day, clock.hour, clock.minute, tz=tz)
+    """The instant a local wall-clock time names. A time skipped by a spring-forward change
+    moves forward by the length of the gap (02:30 becomes 03:30); a time that happens twice
+    at a fall-back change is the earlier of the two instants."""
+    first, second = (
+        pendulum.datetime(day.year, day.month, day.day, clock.hour, clock.minute, tz=tz, fold=f)
+        for f in (0, 1)
+    )
+    named = [d for d in (first, second) if (d.hour, d.minute) == (clock.hour, clock.minute)]
+    return min(named) if named else max(first, second)
 
 
 def planned_due(
