@@ -65,11 +65,18 @@ def _walk(node: yaml.Node, path: tuple[str | int, ...], marks: Marks) -> None:
             _walk(item, (*path, index), marks)
 
 
+def split_step_path(message: str) -> tuple[tuple[str | int, ...], str]:
+    """Problems found across steps come as "steps.2.day: message": split the path off."""
+    found = re.match(r"^steps\.(\d+)(?:\.(\w+))?: (.*)$", message, re.DOTALL)
+    if found is None:
+        return (), message
+    path: tuple[str | int, ...] = ("steps", int(found.group(1)))
+    if found.group(2):
+        path = (*path, found.group(2))
+    return path, found.group(3)
+
+
 def _locate(loc: tuple[str | int, ...], marks: Marks, message: str) -> tuple[int, int]:
-    # Messages from model validators name the step ("steps.2: ..."): point at it.
-    found = re.match(r"^steps\.(\d+):", message)
-    if found and not loc:
-        loc = ("steps", int(found.group(1)))
     if "Extra inputs are not permitted" in message and (*loc, "__key__") in marks:
         return marks[(*loc, "__key__")]
     for end in range(len(loc), -1, -1):
@@ -107,8 +114,11 @@ def parse_playbook(text: str) -> Playbook:
                 and p not in ("call", "linkedin", "inmail", "custom")
             )
             message = err["msg"].removeprefix("Value error, ")
-            line, col = _locate(loc, marks, message)
-            issues.append(PlaybookIssue(line, col, ".".join(str(p) for p in loc), message))
+            for line_message in message.split("\n"):
+                step_loc, text = split_step_path(line_message)
+                where = step_loc or loc
+                line, col = _locate(where, marks, text)
+                issues.append(PlaybookIssue(line, col, ".".join(str(p) for p in where), text))
         raise PlaybookError(issues) from exc
 
 

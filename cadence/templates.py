@@ -41,6 +41,22 @@ def friendly_company(company: str) -> str:
     return company
 
 
+def template_problems(template: str, *, prompts_allowed: bool) -> list[str]:
+    """What makes a template unusable whatever the person: unknown fields, and prompts
+    (``{{! ...}}``) where no one fills them in before sending."""
+    problems: list[str] = []
+    for match in _TAG.finditer(template):
+        prompt, name = match.group(1), match.group(2)
+        if prompt and not prompts_allowed:
+            problems.append(
+                f"{{{{! {name}}}}} is a prompt for the rep; only manual emails can have prompts"
+            )
+        elif not prompt and name not in FIELDS:
+            known = ", ".join(sorted(FIELDS))
+            problems.append(f"unknown field {{{{{name}}}}} (known fields: {known})")
+    return problems
+
+
 def render(template: str, values: Mapping[str, str | None]) -> str:
     """Render or raise TemplateError naming every problem."""
     problems: list[str] = []

@@ -188,3 +188,21 @@ async def test_enrollment_errors_say_what_is_wrong(api: Api) -> None:
     )
     assert unknown.status_code == 202, unknown.text
     assert unknown.json()["results"][0]["result"] == "person_not_found"
+
+
+async def test_a_json_playbook_gets_every_problem_with_its_path(api: Api) -> None:
+    body = {
+        "name": "JSON",
+        "steps": [
+            {"id": "a", "day": 2, "type": "auto_email", "subject": "{{nope}}", "body": "x"},
+            {"id": "a", "day": 1, "type": "auto_email", "subject": "s", "body": "y"},
+        ],
+    }
+    resp = await api.call("POST", "/campaigns", role="author", json=body)
+    assert resp.status_code == 422
+    got = [(d["loc"], d["msg"].split(" (")[0]) for d in resp.json()["detail"]]
+    assert got == [
+        (["body", "steps", 0, "subject"], "unknown field {{nope}}"),
+        (["body", "steps", 1, "id"], "duplicate step id 'a'"),
+        (["body", "steps", 1, "day"], "day 1 comes before the previous step's day 2"),
+    ]

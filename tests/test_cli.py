@@ -68,3 +68,46 @@ def test_users_create_prints_a_working_token(database: str) -> None:
         app, ["users", "create", "--name", "Y", "--email", "y@seller.example", "--role", "boss"]
     )
     assert wrong_role.exit_code != 0
+
+
+def test_every_problem_is_reported_with_its_place(tmp_path: Path) -> None:
+    bad = tmp_path / "many.yaml"
+    bad.write_text(
+        "name: Many problems\n"  # 1
+        "steps:\n"  # 2
+        "  - id: intro\n"  # 3
+        "    day: 3\n"  # 4
+        "    type: auto_email\n"  # 5
+        "    subject: 'Hi {{frist_name}}'\n"  # 6
+        "    body: '{{! opener}} and more'\n"  # 7
+        "  - id: intro\n"  # 8
+        "    day: 1\n"  # 9
+        "    type: call\n"  # 10
+        "    title: Call {{first_name}}\n"  # 11
+    )
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert [line.split(": ", 1)[0] for line in lines] == [
+        f"{bad}:6:14",
+        f"{bad}:7:11",
+        f"{bad}:8:9",
+        f"{bad}:9:10",
+    ]
+    assert "unknown field {{frist_name}}" in lines[0]
+    assert "only manual emails can have prompts" in lines[1]
+    assert "duplicate step id 'intro'" in lines[2]
+    assert "day 1 comes before the previous step's day 3" in lines[3]
+
+
+def test_same_as_previous_and_threads_need_an_earlier_email(tmp_path: Path) -> None:
+    bad = tmp_path / "order.yaml"
+    bad.write_text(
+        "name: Order\n"
+        "steps:\n"
+        "  - {id: a, day: 1, type: auto_email, send_at: same_as_previous, thread: true, body: x}\n"
+    )
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1
+    assert "thread: true needs an earlier email" in result.output
+    assert "same_as_previous needs an earlier email" in result.output

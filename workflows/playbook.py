@@ -23,6 +23,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     import pendulum  # validators run inside the sandbox when inputs are decoded
 
+    from cadence.templates import template_problems
+
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")
 
@@ -155,28 +157,47 @@ class Playbook(_Model):
 
     @model_validator(mode="after")
     def _coherent(self) -> Playbook:
+        problems = self.problems()
+        if problems:
+            raise ValueError("\n".join(f"{path}: {message}" for path, message in problems))
+        return self
+
+    def problems(self) -> list[tuple[str, str]]:
+        """Every problem that spans fields or steps, as (path, message), in order."""
+        found: list[tuple[str, str]] = []
         seen: set[str] = set()
         previous_day = 1
         had_email = False
         for index, step in enumerate(self.steps):
             where = f"steps.{index}"
             if step.id in seen:
-                raise ValueError(f"{where}: duplicate step id {step.id!r}")
+                found.append((f"{where}.id", f"duplicate step id {step.id!r}"))
             seen.add(step.id)
             if step.day < previous_day:
-                raise ValueError(
-                    f"{where}: day {step.day} comes before the previous step's day {previous_day}"
-                )
-            previous_day = step.day
+                found.append((
+                    f"{where}.day",
+                    f"day {step.day} comes before the previous step's day {previous_day}",
+                ))  # fmt: skip
+            previous_day = max(previous_day, step.day)
             if isinstance(step, EmailStep):
                 if step.thread and not had_email:
-                    raise ValueError(f"{where}: thread: true needs an earlier email to reply to")
+                    found.append(
+                        (f"{where}.thread", "thread: true needs an earlier email to reply to")
+                    )
                 if not step.thread and not step.subject:
-                    raise ValueError(f"{where}: an email that does not thread needs a subject")
+                    found.append((where, "an email that does not thread needs a subject"))
                 if step.send_at == "same_as_previous" and not had_email:
-                    raise ValueError(f"{where}: send_at: same_as_previous needs an earlier email")
+                    found.append((f"{where}.send_at", "same_as_previous needs an earlier email"))
+                prompts = step.type == "manual_email"
+                for field_name in ("subject", "body"):
+                    text = getattr(step, field_name)
+                    for message in template_problems(text or "", prompts_allowed=prompts):
+                        found.append((f"{where}.{field_name}", message))
                 had_email = True
-        return self
+            else:
+                for message in template_problems(step.title, prompts_allowed=False):
+                    found.append((f"{where}.title", message))
+        return found
 
     def unsupported_steps(self) -> list[tuple[int, str]]:
         return [(i, s.type) for i, s in enumerate(self.steps) if s.type not in SUPPORTED_STEP_TYPES]

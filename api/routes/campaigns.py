@@ -9,7 +9,7 @@ from sqlmodel import select
 from api.deps import AuthorUser, CurrentUser, SessionDep
 from api.schemas import CampaignPublic
 from cadence.models import Campaign, CampaignVersion
-from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml
+from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml, split_step_path
 from workflows.playbook import Playbook
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -47,10 +47,12 @@ async def _read_playbook(request: Request) -> tuple[Playbook, str]:
         try:
             playbook = Playbook.model_validate_json(raw)
         except ValidationError as err:
-            detail = [
-                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
-                for e in err.errors(include_url=False)
-            ]
+            detail = []
+            for e in err.errors(include_url=False):
+                for message in str(e["msg"]).removeprefix("Value error, ").split("\n"):
+                    path, text = split_step_path(message)
+                    loc = ["body", *(path or e["loc"])]
+                    detail.append({"loc": loc, "msg": text, "type": e["type"]})
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
         return playbook, playbook_to_yaml(playbook)
     raise HTTPException(
