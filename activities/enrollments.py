@@ -16,7 +16,8 @@ def _finish(inp: FinishEnrollmentInput) -> None:
         if enrollment is None:
             return
         enrollment.status = EnrollmentStatus(inp.status)
-        enrollment.end_reason = inp.end_reason
+        enrollment.end_reason = inp.end_reason.value
+        enrollment.end_note = inp.end_note
         enrollment.ended_at = enrollment.ended_at or utcnow()
         session.add(enrollment)
         if inp.status == "removed":
@@ -31,7 +32,7 @@ def _finish(inp: FinishEnrollmentInput) -> None:
                 enrollment_id=enrollment.id,
                 user_id=inp.removed_by or enrollment.owner_id,
                 details={
-                    "reason": inp.end_reason,
+                    "reason": inp.end_note or inp.end_reason.value,
                     "campaign_name": campaign.name if campaign else None,
                 },
             )

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
 from cadence.models import ActivityKind, EnrollmentStatus, Role, as_utc
-from workflows.contracts import EnrollmentState
+from workflows.contracts import EndReason, EnrollmentState
 
 # SQLite hands datetimes back without a zone; every stored one is UTC.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
@@ -95,7 +95,8 @@ class EnrollmentPublic(BaseModel):
     owner_id: int
     workflow_id: str
     status: EnrollmentStatus
-    end_reason: str | None
+    end_reason: EndReason | None
+    end_note: str | None = None
     created_at: UtcDatetime
     ended_at: UtcDatetime | None
     live: EnrollmentState | None = Field(
@@ -104,7 +105,7 @@ class EnrollmentPublic(BaseModel):
 
 
 class RemoveBody(BaseModel):
-    reason: str = "removed"
+    reason: str | None = Field(default=None, max_length=500, description="Why, in the rep's words")
 
 
 class ActivityPublic(BaseModel):

@@ -136,7 +136,8 @@ class Enrollment(SQLModel, table=True):
     status: EnrollmentStatus = Field(
         default=EnrollmentStatus.active, sa_type=EnumText(EnrollmentStatus, 16)
     )
-    end_reason: str | None = None
+    end_reason: str | None = Field(default=None, index=True)  # workflows.contracts.EndReason
+    end_note: str | None = None
     created_at: datetime = _ts()
     ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 

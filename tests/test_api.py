@@ -170,7 +170,8 @@ async def test_enrolling_twice_starts_one_workflow_and_sends_one_email(api: Api)
         if ended["status"] != "active":
             break
         await asyncio.sleep(0.1)
-    assert ended["status"] == "removed" and ended["end_reason"] == "test"
+    assert ended["status"] == "removed" and ended["end_reason"] == "removed"
+    assert ended["end_note"] == "test" and ended["live"]["end_note"] == "test"
     assert ended["live"]["steps"][-1]["step_id"] == "intro"  # "later" was never sent
 
 

@@ -144,10 +144,10 @@ async def test_removal_stops_the_cadence_and_is_recorded(time_env: WorkflowEnvir
         state = await handle.query(EnrollmentWorkflow.state)
         assert [r.step_id for r in state.steps] == ["a"]
         assert state.current_step == "b" and state.next_due_at is not None
-        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(reason="rep", by_user_id=3))
+        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note="rep", by_user_id=3))
         final = await handle.result()
     assert [s.step_id for s, _ in recorder.sends] == ["a"]
-    assert final.status == "removed" and final.end_reason == "rep"
+    assert final.status == "removed" and final.end_reason == "removed" and final.end_note == "rep"
     assert recorder.finished[0].status == "removed" and recorder.finished[0].removed_by == 3
 
 

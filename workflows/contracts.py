@@ -4,6 +4,7 @@ results, and the custom search attributes. Pure pydantic models (one model per i
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -70,6 +71,17 @@ class OwnerSnapshot(BaseModel):
     timezone: str | None = None
 
 
+class EndReason(StrEnum):
+    """Why an enrollment ended: stored, shown and searchable (the EndReason attribute)."""
+
+    finished = "finished"  # the last step is done
+    removed = "removed"  # a rep removed the person
+    replied = "replied"
+    replied_success = "replied_success"
+    bounced = "bounced"
+    unsubscribed = "unsubscribed"
+
+
 StepStatus = Literal["sent", "skipped"]
 EnrollmentStatusName = Literal["active", "completed", "removed", "failed"]
 
@@ -97,7 +109,7 @@ class EnrollmentInput(BaseModel):
 
 
 class RemoveRequest(BaseModel):
-    reason: str = "removed"
+    note: str | None = None  # the rep's words, kept beside the typed reason
     by_user_id: int | None = None
 
 
@@ -109,7 +121,8 @@ class EnrollmentState(BaseModel):
     timezone: str
     current_step: str | None
     next_due_at: datetime | None
-    end_reason: str | None
+    end_reason: EndReason | None
+    end_note: str | None = None
     steps: list[StepRecord]
 
 
@@ -140,7 +153,8 @@ class FinishEnrollmentInput(BaseModel):
     workflow_id: str
     enrollment_id: int
     status: EnrollmentStatusName
-    end_reason: str | None = None
+    end_reason: EndReason
+    end_note: str | None = None
     removed_by: int | None = None
 
 

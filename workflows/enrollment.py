@@ -17,6 +17,7 @@ with workflow.unsafe.imports_passed_through():
         SMTP_QUEUE,
         STATUS,
         STEP,
+        EndReason,
         EnrollmentInput,
         EnrollmentState,
         EnrollmentStatusName,
@@ -43,7 +44,7 @@ class EnrollmentWorkflow:
         self.inp = inp
         self.done: list[StepRecord] = list(inp.done)
         self.status: EnrollmentStatusName = "active"
-        self.end_reason: str | None = None
+        self.end_reason: EndReason | None = None
         self.removal: RemoveRequest | None = None
         self.current_step: str | None = None
         self.next_due_at: datetime | None = None
@@ -76,9 +77,9 @@ class EnrollmentWorkflow:
                 self.done.append(await self._send(step))
 
         if self.removal is not None:
-            self.status, self.end_reason = "removed", self.removal.reason
+            self.status, self.end_reason = "removed", EndReason.removed
         else:
-            self.status, self.end_reason = "completed", "finished"
+            self.status, self.end_reason = "completed", EndReason.finished
         self.current_step = self.next_due_at = None
         await workflow.execute_local_activity(
             finish_enrollment,
@@ -87,13 +88,14 @@ class EnrollmentWorkflow:
                 enrollment_id=inp.enrollment_id,
                 status=self.status,
                 end_reason=self.end_reason,
+                end_note=self.removal.note if self.removal else None,
                 removed_by=self.removal.by_user_id if self.removal else None,
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
         )
         workflow.upsert_search_attributes(
-            [STATUS.value_set(self.status), END_REASON.value_set(self.end_reason)]
+            [STATUS.value_set(self.status), END_REASON.value_set(self.end_reason.value)]
         )
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
@@ -174,5 +176,6 @@ class EnrollmentWorkflow:
             current_step=self.current_step,
             next_due_at=self.next_due_at,
             end_reason=self.end_reason,
+            end_note=self.removal.note if self.removal else None,
             steps=self.done,
         )

@@ -122,7 +122,7 @@ async def remove(
     if row.status != EnrollmentStatus.active:
         raise HTTPException(status.HTTP_409_CONFLICT, f"Enrollment already {row.status.value}")
     handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
-    request = RemoveRequest(reason=body.reason if body else "removed", by_user_id=user.id)
+    request = RemoveRequest(note=body.reason if body else None, by_user_id=user.id)
     try:
         await handle.signal(EnrollmentWorkflow.remove, request)
     except RPCError as err:
