@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -178,6 +179,53 @@ def playbook_validate(files: Annotated[list[Path], typer.Argument(exists=False)]
             continue
         typer.echo(f"{path}: ok ({playbook.name!r}, {len(playbook.steps)} steps)")
     raise typer.Exit(1 if failed else 0)
+
+
+@playbook_app.command("simulate")
+def playbook_simulate(
+    file: Annotated[Path, typer.Argument(help="The playbook YAML")],
+    start: Annotated[str, typer.Option(help="Enrollment instant, ISO 8601 with offset or Z")],
+    lead_tz: Annotated[str | None, typer.Option(help="The lead's time zone")] = None,
+    owner_tz: Annotated[str | None, typer.Option(help="The owner's time zone")] = None,
+    country: Annotated[str | None, typer.Option(help="The lead's country (holidays)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
+) -> None:
+    """Run the real enrollment workflow on the time-skipping test server and show when each
+    step would run. Nothing is sent."""
+    from cadence.playbooks import PlaybookError, parse_playbook
+    from cadence.simulate import parse_instant, simulate
+
+    try:
+        playbook = parse_playbook(file.read_text(encoding="utf-8"))
+        instant = parse_instant(start)
+    except OSError as err:
+        typer.echo(f"{file}:1:1: cannot read: {err.strerror}", err=True)
+        raise typer.Exit(1) from None
+    except PlaybookError as err:
+        for issue in err.issues:
+            typer.echo(issue.format(str(file)), err=True)
+        raise typer.Exit(1) from None
+    except ValueError as err:
+        typer.echo(f"--start: {err}", err=True)
+        raise typer.Exit(1) from None
+    result = asyncio.run(simulate(playbook, instant, lead_tz, owner_tz, country))
+    if as_json:
+        typer.echo(json.dumps([s.as_json() for s in result.steps], indent=2))
+    else:
+        typer.echo(f"Time zone {result.timezone}")
+        for s in result.steps:
+            typer.echo(f"  {s.at.strftime('%a %Y-%m-%d %H:%M %z')}  {s.step:<20} {s.type}")
+        typer.echo(f"Ends: {result.status} ({result.end_reason})")
+    _exit_now(0)
+
+
+def _exit_now(code: int) -> None:
+    """Exit without interpreter finalization: the Temporal core's threads can abort a
+    finalizing interpreter (PyGILState_Release) after the work is done, which would turn a
+    success into exit code 134."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 @playbook_app.command("schema")

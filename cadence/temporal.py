@@ -26,3 +26,23 @@ async def connect(settings: Settings | None = None, wait_s: float = 0.0) -> Clie
             if time.monotonic() >= deadline:
                 raise
             await asyncio.sleep(0.5)
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register our custom search attributes on a server that lacks them (the time-skipping
+    test server: without them, upserts hang the workflow)."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from workflows.contracts import SEARCH_ATTRIBUTES
+
+    kinds = {
+        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
+    }
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=client.namespace,
+            search_attributes={k: kinds[v] for k, v in SEARCH_ATTRIBUTES.items()},
+        )
+    )

@@ -10,14 +10,13 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from cadence.config import get_settings
 from cadence.db import get_engine, migrate
-from workflows.contracts import SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES
+from cadence.temporal import register_search_attributes
+from workflows.contracts import SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
 TEMPORAL_CLI = BIN / "temporal"
@@ -49,16 +48,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER), data_converter=pydantic_data_converter
     )
-    kinds = {
-        "Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-        "Int": IndexedValueType.INDEXED_VALUE_TYPE_INT,
-    }
-    await env.client.operator_service.add_search_attributes(
-        AddSearchAttributesRequest(
-            namespace=env.client.namespace,
-            search_attributes={k: kinds[v] for k, v in SEARCH_ATTRIBUTES.items()},
-        )
-    )
+    await register_search_attributes(env.client)
     yield env
     await env.shutdown()
 

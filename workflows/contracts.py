@@ -3,7 +3,7 @@ results, and the custom search attributes. Pure pydantic models (one model per i
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -106,6 +106,8 @@ class EnrollmentInput(BaseModel):
     # Carried across continue-as-new.
     started_at: datetime | None = None
     done: list[StepRecord] = Field(default_factory=list)
+    # Only for simulations of a start in the past: added to the server's clock.
+    clock_offset: timedelta = timedelta(0)
 
 
 class RemoveRequest(BaseModel):

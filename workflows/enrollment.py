@@ -52,7 +52,7 @@ class EnrollmentWorkflow:
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
-        started_at = inp.started_at or workflow.now()
+        started_at = inp.started_at or self._now()
         settings = inp.playbook.settings
         calendar = SendingCalendar(settings, frozenset(inp.holiday_dates))
         first_day = day_one(calendar, started_at, self.tz)
@@ -102,7 +102,7 @@ class EnrollmentWorkflow:
 
     async def _wait_until(self, due: datetime) -> bool:
         """Wait for the due instant; False when the enrollment was removed meanwhile."""
-        delay = due - workflow.now()
+        delay = due - self._now()
         if self.removal is None and delay > timedelta(0):
             # Operators see the step an enrollment waits on (a step due now is not indexed:
             # a visibility write per immediate step would halve throughput).
@@ -144,14 +144,18 @@ class EnrollmentWorkflow:
             cause = err.cause
             reason = cause.message if isinstance(cause, ApplicationError) else str(err)
             workflow.logger.warning("step %s not sent: %s", step.id, reason)
-            return StepRecord(step_id=step.id, status="skipped", at=workflow.now(), reason=reason)
+            return StepRecord(step_id=step.id, status="skipped", at=self._now(), reason=reason)
         return StepRecord(
             step_id=step.id,
             status=result.status,
-            at=result.sent_at or workflow.now(),
+            at=result.sent_at or self._now(),
             message_id=result.message_id,
             reason=result.reason,
         )
+
+    def _now(self) -> datetime:
+        """Workflow time; shifted only when `cadence playbook simulate` replays the past."""
+        return workflow.now() + self.inp.clock_offset
 
     def _last_email(self) -> StepRecord | None:
         return next((r for r in reversed(self.done) if r.message_id), None)
