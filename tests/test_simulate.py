@@ -3,15 +3,33 @@ with the calendar, for starts in the past and in the future."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
+from sqlmodel import Session
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities.enrollments import finish_enrollment
+from cadence.auth import create_user
+from cadence.config import get_settings
+from cadence.db import get_engine
+from cadence.enrolling import prepare, start_workflows
+from cadence.models import Campaign, CampaignVersion, Person, Role
 from cadence.playbooks import parse_playbook
 from cadence.simulate import simulate
+from cadence.smtp_sink import serve
+from tests.conftest import free_port, unique_person_id
 from tests.test_calendar import schedule
+from worker import smtp_worker
+from workflows.contracts import TASK_QUEUE
+from workflows.enrollment import EnrollmentWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
 CADENCE = Path(sys.executable).parent / "cadence"
@@ -59,3 +77,64 @@ async def test_a_future_start_matches_the_calendar() -> None:
     for got, want in zip(result.steps, planned, strict=True):
         assert abs((got.at - want).total_seconds()) < 2, (got, want)
         assert got.at.utcoffset() == want.astimezone(got.at.tzinfo).utcoffset()
+
+
+async def test_simulate_agrees_with_the_running_system(
+    database: str, dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real enrollment on the dev server whose send window opens at the next minute: the
+    emails go out when simulate says they will."""
+    now = datetime.now(UTC)
+    zone = next(z for z in ("UTC", "Asia/Tokyo", "America/New_York")
+                if 1 <= now.astimezone(ZoneInfo(z)).hour <= 21)  # fmt: skip
+    opening = (now.astimezone(ZoneInfo(zone)) + timedelta(minutes=1)).replace(
+        second=0, microsecond=0
+    )
+    closing = opening + timedelta(minutes=30)
+    playbook_yaml = (
+        "name: Short window\n"
+        "settings: {skip_weekends: false, holidays: 'off', send_window: "
+        f"{{start: '{opening:%H:%M}', end: '{closing:%H:%M}'}}}}\n"
+        "steps:\n"
+        "  - {id: intro, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: x}\n"
+        "  - {id: bump, day: 1, type: auto_email, send_at: same_as_previous, thread: true,\n"
+        "     body: y}\n"
+    )
+    smtp_port, http_port = free_port(), free_port()
+    monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
+    get_settings.cache_clear()
+    sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))
+    with Session(get_engine()) as session:
+        owner, _ = create_user(session, name="Rita", email="rita@seller.example", role=Role.rep)
+        person = Person(id=unique_person_id(), email="ada@example.com", timezone=zone)
+        campaign = Campaign(name="Short window", created_by=owner.id)
+        session.add_all([person, campaign])
+        session.flush()
+        assert campaign.id is not None
+        playbook = parse_playbook(playbook_yaml)
+        session.add(CampaignVersion(campaign_id=campaign.id, version=1, source_yaml=playbook_yaml,
+                                    playbook=playbook.model_dump(mode="json"),
+                                    created_by=owner.id))  # fmt: skip
+        session.commit()
+        outcomes = prepare(session, campaign, [person], owner)
+    started = outcomes[0].start
+    assert started is not None and started.started_at is None
+    main = Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=[EnrollmentWorkflow],
+                  activities=[finish_enrollment])  # fmt: skip
+    try:
+        async with main, smtp_worker(dev_env.client, get_settings()):
+            enrolled_at = datetime.now(UTC)
+            await start_workflows(dev_env.client, outcomes)
+            handle = dev_env.client.get_workflow_handle_for(
+                EnrollmentWorkflow.run, outcomes[0].workflow_id or ""
+            )
+            state = await asyncio.wait_for(handle.result(), timeout=150)
+    finally:
+        sink.cancel()
+        await asyncio.gather(sink, return_exceptions=True)
+    plan = await simulate(playbook, enrolled_at, zone)
+    assert [s.step_id for s in state.steps] == [s.step for s in plan.steps] == ["intro", "bump"]
+    for real, planned in zip(state.steps, plan.steps, strict=True):
+        assert real.status == "sent"
+        assert abs((real.at - planned.at).total_seconds()) < 5, (real.at, planned.at)
+    assert plan.steps[0].at == opening
