@@ -104,6 +104,10 @@ class EnrollmentPublic(BaseModel):
     )
 
 
+class PauseBody(BaseModel):
+    note: str | None = Field(default=None, max_length=500, description="Why, in the rep's words")
+
+
 class RemoveBody(BaseModel):
     reason: str | None = Field(default=None, max_length=500, description="Why, in the rep's words")
 

@@ -207,3 +207,37 @@ async def test_a_json_playbook_gets_every_problem_with_its_path(api: Api) -> Non
         (["body", "steps", 1, "id"], "duplicate step id 'a'"),
         (["body", "steps", 1, "day"], "day 1 comes before the previous step's day 2"),
     ]
+
+
+async def test_pause_and_resume_through_the_api(api: Api) -> None:
+    created = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    enrolled = (
+        await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    ).json()
+    enrollment_id = enrolled["results"][0]["enrollment_id"]
+    for _ in range(100):  # wait until the first email is out and "later" is waiting
+        live = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["live"]
+        if live and live["steps"]:
+            break
+        await asyncio.sleep(0.1)
+    paused = await api.call("POST", f"/enrollments/{enrollment_id}/pause", role="rep",
+                            json={"note": "on leave"})  # fmt: skip
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    again = await api.call("POST", f"/enrollments/{enrollment_id}/pause", role="rep")
+    assert again.status_code == 409
+    assert again.json()["detail"] == "only an active enrollment can be paused; this one is paused"
+    as_author = await api.call("POST", f"/enrollments/{enrollment_id}/resume", role="author")
+    assert as_author.status_code == 403
+    resumed = await api.call("POST", f"/enrollments/{enrollment_id}/resume", role="rep")
+    assert resumed.status_code == 200 and resumed.json()["status"] == "active"
+    assert resumed.json()["day_shift"] == 0  # resumed the same day
+    removed = await api.call("POST", f"/enrollments/{enrollment_id}/remove", role="rep")
+    assert removed.status_code == 202
+    for _ in range(100):
+        if (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["status"] != "active":
+            break
+        await asyncio.sleep(0.1)
+    ended = await api.call("POST", f"/enrollments/{enrollment_id}/resume", role="rep")
+    assert ended.status_code == 409

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio import activity
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -19,7 +19,9 @@ from workflows.contracts import (
     EnrollmentInput,
     EnrollmentState,
     FinishEnrollmentInput,
+    PauseRequest,
     RemoveRequest,
+    ResumeRequest,
     SendEmailInput,
     SendEmailResult,
 )
@@ -195,3 +197,48 @@ async def test_the_lead_time_zone_decides(time_env: WorkflowEnvironment, zone: s
     expected = expected_schedule(start, zone)
     for (_, got), want in zip(recorder.sends, expected, strict=True):
         assert abs((got - want).total_seconds()) < 5
+
+
+async def test_a_pause_holds_the_cadence_and_moves_later_steps_by_its_length(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    tz = ZoneInfo("America/New_York")
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
+    async with main, smtp:
+        await time_env.sleep(timedelta(hours=1))
+        paused = await handle.execute_update(
+            EnrollmentWorkflow.pause, PauseRequest(note="vacation")
+        )
+        assert paused.status == "paused" and paused.paused_at is not None
+        paused_on = paused.paused_at.astimezone(tz).date()
+        with pytest.raises(WorkflowUpdateFailedError) as twice:
+            await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
+        assert "only an active enrollment can be paused" in str(twice.value.cause)
+
+        await time_env.sleep(timedelta(days=5))
+        assert [s.step_id for s, _ in recorder.sends] == ["a"]  # b's Day 4 came and went
+        resumed = await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
+        resumed_on = (await time_env.get_current_time()).astimezone(tz).date()
+        shift = (resumed_on - paused_on).days  # every day is a sending day here
+        assert resumed.status == "active" and resumed.day_shift == shift
+        with pytest.raises(WorkflowUpdateFailedError):
+            await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
+        final = await handle.result()
+    sent = {s.step_id: at.astimezone(tz) for s, at in recorder.sends}
+    day1 = sent["a"].date()
+    assert sent["b"].date() == day1 + timedelta(days=3 + shift)  # Day 4, moved by the pause
+    assert sent["b"].time().replace(microsecond=0) == time(9, 0)
+    assert final.status == "completed"
+
+
+async def test_a_paused_enrollment_can_be_removed(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
+    async with main, smtp:
+        await time_env.sleep(timedelta(hours=1))
+        await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
+        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note="no longer a fit"))
+        final = await handle.result()
+    assert final.status == "removed" and final.end_reason == "removed"
+    assert [s.step_id for s, _ in recorder.sends] == ["a"]

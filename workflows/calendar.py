@@ -60,6 +60,15 @@ class SendingCalendar:
         """Day 1 is ``day1``; Day N is the (N-1)-th sending day after it."""
         return self.add_sending_days(day1, day_number - 1)
 
+    def sending_days_between(self, after: date, up_to: date) -> int:
+        """How many sending days fall in (after, up_to]: what a pause from ``after`` to
+        ``up_to`` costs every later step."""
+        count, day = 0, after + timedelta(days=1)
+        while day <= up_to:
+            count += self.is_sending_day(day)
+            day += timedelta(days=1)
+        return count
+
     def into_window(self, instant: datetime, tz: str) -> datetime:
         """Move an instant to the next send-window opening on a sending day, if needed."""
         window = self.settings.send_window
@@ -92,11 +101,13 @@ def planned_due(
     day1: date,
     eligible_at: datetime,
     previous_email_at: datetime | None,
+    day_shift: int = 0,
 ) -> datetime:
     """The instant a step falls due: the later of eligibility and its planned local time on its
-    day, moved into the send window on a sending day."""
+    day (moved ``day_shift`` sending days later by pauses), moved into the send window on a
+    sending day."""
     step = playbook.steps[step_index]
-    day = calendar.day_date(day1, step.day)
+    day = calendar.day_date(day1, step.day + day_shift)
     clock: time | None = playbook.settings.default_send_time
     if isinstance(step, EmailStep) and step.send_at:
         if step.send_at == "immediately":

@@ -83,7 +83,7 @@ class EndReason(StrEnum):
 
 
 StepStatus = Literal["sent", "skipped"]
-EnrollmentStatusName = Literal["active", "completed", "removed", "failed"]
+EnrollmentStatusName = Literal["active", "paused", "completed", "removed", "failed"]
 
 
 class StepRecord(BaseModel):
@@ -106,12 +106,23 @@ class EnrollmentInput(BaseModel):
     # Carried across continue-as-new.
     started_at: datetime | None = None
     done: list[StepRecord] = Field(default_factory=list)
+    # Sending days every later step has moved by (pauses); carried across continue-as-new.
+    day_shift: int = 0
     # Only for simulations of a start in the past: added to the server's clock.
     clock_offset: timedelta = timedelta(0)
 
 
 class RemoveRequest(BaseModel):
     note: str | None = None  # the rep's words, kept beside the typed reason
+    by_user_id: int | None = None
+
+
+class PauseRequest(BaseModel):
+    note: str | None = None
+    by_user_id: int | None = None
+
+
+class ResumeRequest(BaseModel):
     by_user_id: int | None = None
 
 
@@ -125,6 +136,8 @@ class EnrollmentState(BaseModel):
     next_due_at: datetime | None
     end_reason: EndReason | None
     end_note: str | None = None
+    paused_at: datetime | None = None
+    day_shift: int = 0
     steps: list[StepRecord]
 
 

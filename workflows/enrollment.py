@@ -9,6 +9,8 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    import pendulum
+
     from activities.email import send_email
     from activities.enrollments import finish_enrollment
     from workflows.calendar import SendingCalendar, day_one, planned_due, resolve_timezone
@@ -22,7 +24,9 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentState,
         EnrollmentStatusName,
         FinishEnrollmentInput,
+        PauseRequest,
         RemoveRequest,
+        ResumeRequest,
         SendEmailInput,
         StepRecord,
     )
@@ -49,12 +53,15 @@ class EnrollmentWorkflow:
         self.current_step: str | None = None
         self.next_due_at: datetime | None = None
         self.tz = resolve_timezone(inp.person.timezone, inp.owner.timezone, inp.playbook.settings)
+        self.calendar = SendingCalendar(inp.playbook.settings, frozenset(inp.holiday_dates))
+        self.paused_at: datetime | None = None
+        self.pause_note: str | None = None
+        self.day_shift = inp.day_shift
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
         started_at = inp.started_at or self._now()
-        settings = inp.playbook.settings
-        calendar = SendingCalendar(settings, frozenset(inp.holiday_dates))
+        calendar = self.calendar
         first_day = day_one(calendar, started_at, self.tz)
         steps = inp.playbook.steps
 
@@ -62,15 +69,30 @@ class EnrollmentWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    inp.model_copy(update={"started_at": started_at, "done": self.done})
+                    inp.model_copy(
+                        update={
+                            "started_at": started_at,
+                            "done": self.done,
+                            "day_shift": self.day_shift,
+                        }
+                    )
                 )
             step = steps[index]
-            eligible_at = self.done[-1].at if self.done else started_at
-            due = planned_due(
-                inp.playbook, calendar, index, self.tz, first_day, eligible_at, self._last_sent_at()
-            )
-            self.current_step, self.next_due_at = step.id, due
-            if not await self._wait_until(due):
+            outcome = "paused"
+            while outcome == "paused":
+                eligible_at = self.done[-1].at if self.done else started_at
+                due = planned_due(
+                    inp.playbook, calendar, index, self.tz, first_day, eligible_at,
+                    self._last_sent_at(), self.day_shift,
+                )  # fmt: skip
+                self.current_step, self.next_due_at = step.id, due
+                outcome = await self._wait_until(due)
+                if outcome == "paused":
+                    self.next_due_at = None
+                    await workflow.wait_condition(
+                        lambda: self.paused_at is None or self.removal is not None
+                    )
+            if outcome == "removed":
                 break
             self.next_due_at = None
             if isinstance(step, EmailStep):
@@ -100,22 +122,24 @@ class EnrollmentWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
 
-    async def _wait_until(self, due: datetime) -> bool:
-        """Wait for the due instant; False when the enrollment was removed meanwhile."""
+    async def _wait_until(self, due: datetime) -> str:
+        """Wait for the due instant: "due", or "removed" / "paused" if that came first."""
         delay = due - self._now()
-        if self.removal is None and delay > timedelta(0):
+        if self.removal is None and self.paused_at is None and delay > timedelta(0):
             # Operators see the step an enrollment waits on (a step due now is not indexed:
             # a visibility write per immediate step would halve throughput).
             workflow.upsert_search_attributes([STEP.value_set(self.current_step or "")])
             try:
                 await workflow.wait_condition(
-                    lambda: self.removal is not None,
+                    lambda: self.removal is not None or self.paused_at is not None,
                     timeout=delay,
                     timeout_summary=f"step {self.current_step} due",
                 )
             except TimeoutError:
                 pass
-        return self.removal is None
+        if self.removal is not None:
+            return "removed"
+        return "paused" if self.paused_at is not None else "due"
 
     async def _send(self, step: EmailStep) -> StepRecord:
         inp = self.inp
@@ -166,8 +190,36 @@ class EnrollmentWorkflow:
 
     @workflow.signal
     def remove(self, request: RemoveRequest) -> None:
-        if self.removal is None and self.status == "active":
+        if self.removal is None and self.status in ("active", "paused"):
             self.removal = request
+
+    @workflow.update
+    def pause(self, request: PauseRequest) -> EnrollmentState:
+        """Hold every remaining step until resumed (the step in flight, if any, finishes)."""
+        self.paused_at, self.pause_note, self.status = self._now(), request.note, "paused"
+        workflow.upsert_search_attributes([STATUS.value_set("paused")])
+        return self.state()
+
+    @pause.validator
+    def _can_pause(self, request: PauseRequest) -> None:
+        if self.status != "active" or self.removal is not None:
+            raise ValueError(f"only an active enrollment can be paused; this one is {self.status}")
+
+    @workflow.update
+    def resume(self, request: ResumeRequest) -> EnrollmentState:
+        """Go on; every remaining step moves by the sending days the pause lasted."""
+        assert self.paused_at is not None
+        paused_on = pendulum.instance(self.paused_at).in_tz(self.tz).date()
+        today = pendulum.instance(self._now()).in_tz(self.tz).date()
+        self.day_shift += self.calendar.sending_days_between(paused_on, today)
+        self.paused_at, self.pause_note, self.status = None, None, "active"
+        workflow.upsert_search_attributes([STATUS.value_set("active")])
+        return self.state()
+
+    @resume.validator
+    def _can_resume(self, request: ResumeRequest) -> None:
+        if self.status != "paused" or self.removal is not None:
+            raise ValueError(f"only a paused enrollment can be resumed; this one is {self.status}")
 
     @workflow.query
     def state(self) -> EnrollmentState:
@@ -181,5 +233,7 @@ class EnrollmentWorkflow:
             next_due_at=self.next_due_at,
             end_reason=self.end_reason,
             end_note=self.removal.note if self.removal else None,
+            paused_at=self.paused_at,
+            day_shift=self.day_shift,
             steps=self.done,
         )

@@ -2,13 +2,22 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 from sqlmodel import col, select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
-from api.schemas import EnrollmentPublic, EnrollRequest, EnrollResponse, EnrollResult, RemoveBody
+from api.schemas import (
+    EnrollmentPublic,
+    EnrollRequest,
+    EnrollResponse,
+    EnrollResult,
+    PauseBody,
+    RemoveBody,
+)
 from cadence import enrolling
 from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person
-from workflows.contracts import EnrollmentState, RemoveRequest
+from workflows.contracts import EnrollmentState, PauseRequest, RemoveRequest, ResumeRequest
 from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(tags=["enrollments"])
@@ -128,3 +137,46 @@ async def remove(
     except RPCError as err:
         raise HTTPException(status.HTTP_409_CONFLICT, f"Workflow not running: {err}") from err
     return {"status": "removing", "workflow_id": row.workflow_id}
+
+
+async def _update(
+    temporal: TemporalDep, row: Enrollment, update: str, argument: PauseRequest | ResumeRequest
+) -> EnrollmentState:
+    """Run a workflow update; a refusal by its validator is a 409 that says why."""
+    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
+    try:
+        result: EnrollmentState = await handle.execute_update(
+            update, argument, result_type=EnrollmentState
+        )
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        raise HTTPException(status.HTTP_409_CONFLICT, message) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(status.HTTP_409_CONFLICT, "The enrollment has ended") from err
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+    return result
+
+
+@router.post("/enrollments/{enrollment_id}/pause")
+async def pause(
+    enrollment_id: int,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+    body: PauseBody | None = None,
+) -> EnrollmentState:
+    """Hold the remaining steps; on resume they move by the sending days the pause lasted."""
+    row = _get(session, enrollment_id)
+    note = body.note if body else None
+    return await _update(temporal, row, "pause", PauseRequest(note=note, by_user_id=user.id))
+
+
+@router.post("/enrollments/{enrollment_id}/resume")
+async def resume(
+    enrollment_id: int, session: SessionDep, user: RepUser, temporal: TemporalDep
+) -> EnrollmentState:
+    """Go on with a paused enrollment."""
+    row = _get(session, enrollment_id)
+    return await _update(temporal, row, "resume", ResumeRequest(by_user_id=user.id))
