@@ -1,0 +1,63 @@
+"""Enrollments recorded with earlier workflow code still replay with the current code.
+
+Histories live in tests/histories/*.json. After a deliberate change to the workflow, guard it
+with `workflow.patched(...)`, then record new histories beside the old ones (never replace
+them): `CADENCE_RECORD_HISTORIES=1 .venv/bin/pytest tests/test_replay.py`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
+
+from tests.factories import THREE_EMAILS, enrollment_input
+from tests.test_enrollment_workflow import ALWAYS_OPEN, Recorder, run_enrollment
+from workflows.contracts import PauseRequest, RemoveRequest, ResumeRequest
+from workflows.enrollment import EnrollmentWorkflow
+
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def test_recorded_enrollments_replay_with_the_current_code() -> None:
+    files = sorted(HISTORIES.glob("*.json"))
+    assert files, "no recorded histories"
+    replayer = Replayer(workflows=[EnrollmentWorkflow], data_converter=pydantic_data_converter)
+    for path in files:
+        history = WorkflowHistory.from_json(path.stem, path.read_text())
+        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+        assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@pytest.mark.skipif(
+    os.environ.get("CADENCE_RECORD_HISTORIES") != "1", reason="records histories on request"
+)
+async def test_record_histories(time_env: WorkflowEnvironment) -> None:
+    """Three shapes: a full cadence, a removal, and a pause then resume."""
+    version = os.environ.get("CADENCE_HISTORY_VERSION", "v1")
+    scenarios = {
+        "completed": (THREE_EMAILS, None),
+        "removed": (ALWAYS_OPEN, "remove"),
+        "paused": (ALWAYS_OPEN, "pause"),
+    }
+    for name, (playbook, action) in scenarios.items():
+        recorder = Recorder()
+        handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(playbook))
+        async with main, smtp:
+            if action == "remove":
+                await time_env.sleep(timedelta(hours=1))
+                await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note="test"))
+            elif action == "pause":
+                await time_env.sleep(timedelta(hours=1))
+                await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
+                await time_env.sleep(timedelta(days=2))
+                await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
+            await handle.result()
+        history = await handle.fetch_history()
+        (HISTORIES / f"enrollment_{version}_{name}.json").write_text(history.to_json())
