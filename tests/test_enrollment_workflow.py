@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio import activity
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
@@ -242,3 +243,25 @@ async def test_a_paused_enrollment_can_be_removed(time_env: WorkflowEnvironment)
         final = await handle.result()
     assert final.status == "removed" and final.end_reason == "removed"
     assert [s.step_id for s, _ in recorder.sends] == ["a"]
+
+
+async def test_operators_read_what_the_enrollment_is_doing(time_env: WorkflowEnvironment) -> None:
+    async def details(handle: WorkflowHandle[EnrollmentWorkflow, EnrollmentState]) -> str:
+        metadata: WorkflowMetadata = await handle.query(
+            "__temporal_workflow_metadata", result_type=WorkflowMetadata
+        )
+        return metadata.current_details
+
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
+    async with main, smtp:
+        await time_env.sleep(timedelta(hours=1))
+        waiting = await details(handle)
+        assert waiting.startswith("**Waiting** for step `b` (auto_email, Day 4), due ")
+        assert "(America/New_York). 1 of 2 steps done (sent: a)." in waiting
+        await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest(note="vacation"))
+        paused = await details(handle)
+        assert paused.startswith("**Paused** since ") and "(vacation); next step `b`" in paused
+        await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
+        await handle.result()
+        assert await details(handle) == "**Completed** (finished). 2 of 2 steps done (sent: a, b)."

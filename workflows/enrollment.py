@@ -41,6 +41,11 @@ SEND_RETRY = RetryPolicy(
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
+def _local(moment: datetime, tz: str, fmt: str) -> str:
+    # strftime, not pendulum's format(): that imports locale modules inside the sandbox.
+    return pendulum.instance(moment).in_tz(tz).strftime(fmt)
+
+
 @workflow.defn
 class EnrollmentWorkflow:
     @workflow.init
@@ -86,6 +91,7 @@ class EnrollmentWorkflow:
                     self._last_sent_at(), self.day_shift,
                 )  # fmt: skip
                 self.current_step, self.next_due_at = step.id, due
+                self._describe()
                 outcome = await self._wait_until(due)
                 if outcome == "paused":
                     self.next_due_at = None
@@ -119,8 +125,34 @@ class EnrollmentWorkflow:
         workflow.upsert_search_attributes(
             [STATUS.value_set(self.status), END_REASON.value_set(self.end_reason.value)]
         )
+        self._describe()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
+
+    def _describe(self) -> None:
+        """The line operators read in the Temporal UI (current details)."""
+        steps = self.inp.playbook.steps
+        sent = [r.step_id for r in self.done if r.status == "sent"]
+        progress = f"{len(self.done)} of {len(steps)} steps done"
+        if sent:
+            progress += f" (sent: {', '.join(sent)})"
+        if self.status in ("completed", "removed"):
+            reason = self.end_reason.value if self.end_reason else self.status
+            text = f"**{self.status.capitalize()}** ({reason}). {progress}."
+        elif self.paused_at is not None:
+            since = _local(self.paused_at, self.tz, "%Y-%m-%d %H:%M %Z")
+            note = f" ({self.pause_note})" if self.pause_note else ""
+            text = f"**Paused** since {since}{note}; next step `{self.current_step}`. {progress}."
+        elif self.current_step is not None and self.next_due_at is not None:
+            step = next(s for s in steps if s.id == self.current_step)
+            due = _local(self.next_due_at, self.tz, "%a %Y-%m-%d %H:%M %Z")
+            text = (
+                f"**Waiting** for step `{step.id}` ({step.type}, Day {step.day}), due {due}"
+                f" ({self.tz}). {progress}."
+            )
+        else:
+            text = f"**Active**. {progress}."
+        workflow.set_current_details(text)
 
     async def _wait_until(self, due: datetime) -> str:
         """Wait for the due instant: "due", or "removed" / "paused" if that came first."""
@@ -198,6 +230,7 @@ class EnrollmentWorkflow:
         """Hold every remaining step until resumed (the step in flight, if any, finishes)."""
         self.paused_at, self.pause_note, self.status = self._now(), request.note, "paused"
         workflow.upsert_search_attributes([STATUS.value_set("paused")])
+        self._describe()
         return self.state()
 
     @pause.validator
@@ -214,6 +247,7 @@ class EnrollmentWorkflow:
         self.day_shift += self.calendar.sending_days_between(paused_on, today)
         self.paused_at, self.pause_note, self.status = None, None, "active"
         workflow.upsert_search_attributes([STATUS.value_set("active")])
+        self._describe()
         return self.state()
 
     @resume.validator
