@@ -30,6 +30,7 @@ from activities.email import send_email
 from activities.enrollments import finish_enrollment
 from activities.people import sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
+from activities.tasks import close_task, create_task
 from cadence.config import Settings, get_settings
 from cadence.logs import configure_logging
 from cadence.temporal import connect
@@ -71,7 +72,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
             client,
             task_queue=TASK_QUEUE,
             workflows=WORKFLOWS,
-            activities=[finish_enrollment],
+            activities=[finish_enrollment, create_task, close_task],
             max_concurrent_workflow_tasks=200,
             max_concurrent_workflow_task_polls=20,
         ),

@@ -142,6 +142,36 @@ class Enrollment(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
+class TaskStatus(StrEnum):
+    open = "open"
+    completed = "completed"
+    skipped = "skipped"  # by the rep, or automatically after `autoskip_after`
+    cancelled = "cancelled"  # the enrollment ended first
+
+
+class Task(SQLModel, table=True):
+    """A rep's to-do created by a task step (call, LinkedIn, InMail, custom). The enrollment
+    workflow waits for it to be completed or skipped."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True)  # workflow id + step id: a retried create makes no second
+    enrollment_id: int = Field(foreign_key="enrollment.id", index=True)
+    workflow_id: str = Field(index=True)
+    step_id: str
+    type: str
+    title: str
+    notes: str | None = Field(default=None, sa_type=sa.Text)
+    priority: str = "normal"
+    person_id: int = Field(foreign_key="person.id", index=True)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    due_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    status: TaskStatus = Field(default=TaskStatus.open, sa_type=EnumText(TaskStatus, 16))
+    outcome: str | None = None
+    outcome_notes: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = _ts()
+    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
 class ActivityKind(StrEnum):
     send_email = "send_email"
     open_email = "open_email"

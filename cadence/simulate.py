@@ -26,6 +26,9 @@ from cadence.temporal import register_search_attributes
 from workflows.calendar import resolve_timezone
 from workflows.contracts import (
     SMTP_QUEUE,
+    CloseTaskInput,
+    CreateTaskInput,
+    CreateTaskResult,
     EnrollmentInput,
     EnrollmentState,
     FinishEnrollmentInput,
@@ -33,6 +36,7 @@ from workflows.contracts import (
     PersonSnapshot,
     SendEmailInput,
     SendEmailResult,
+    TaskDone,
 )
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.playbook import Playbook
@@ -92,6 +96,16 @@ async def simulate(
         async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
             return None
 
+        @activity.defn(name="create_task")
+        async def create_task(inp: CreateTaskInput) -> CreateTaskResult:
+            ran.append((inp.step_id, activity.info().current_attempt_scheduled_time + offset))
+            done = TaskDone(step_id=inp.step_id, status="completed", outcome="simulated")
+            return CreateTaskResult(task_id=len(ran), done=done)
+
+        @activity.defn(name="close_task")
+        async def close_task(inp: CloseTaskInput) -> None:
+            return None
+
         tz = resolve_timezone(lead_tz, owner_tz, playbook.settings)
         inp = EnrollmentInput(
             enrollment_id=1,
@@ -113,7 +127,7 @@ async def simulate(
         )
         queue = f"simulate-{uuid.uuid4()}"
         main = Worker(env.client, task_queue=queue, workflows=[EnrollmentWorkflow],
-                      activities=[finish_enrollment])  # fmt: skip
+                      activities=[finish_enrollment, create_task, close_task])  # fmt: skip
         smtp = Worker(env.client, task_queue=SMTP_QUEUE, activities=[send_email])
         async with main, smtp:
             state: EnrollmentState = await env.client.execute_workflow(

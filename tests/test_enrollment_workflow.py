@@ -17,6 +17,9 @@ from temporalio.worker import Worker
 from tests.factories import THREE_EMAILS, enrollment_input
 from workflows.contracts import (
     SMTP_QUEUE,
+    CloseTaskInput,
+    CreateTaskInput,
+    CreateTaskResult,
     EnrollmentInput,
     EnrollmentState,
     FinishEnrollmentInput,
@@ -25,6 +28,7 @@ from workflows.contracts import (
     ResumeRequest,
     SendEmailInput,
     SendEmailResult,
+    TaskDone,
 )
 from workflows.enrollment import EnrollmentWorkflow
 
@@ -35,9 +39,11 @@ class Recorder:
     def __init__(self, fail_steps: frozenset[str] = frozenset()) -> None:
         self.sends: list[tuple[SendEmailInput, datetime]] = []
         self.finished: list[FinishEnrollmentInput] = []
+        self.tasks: list[tuple[CreateTaskInput, datetime]] = []
+        self.closed: list[CloseTaskInput] = []
         self.fail_steps = fail_steps
 
-    def activities(self) -> tuple[object, object]:
+    def activities(self) -> tuple[object, list[object]]:
         @activity.defn(name="send_email")
         async def send_email(inp: SendEmailInput) -> SendEmailResult:
             if inp.step_id in self.fail_steps:
@@ -53,15 +59,24 @@ class Recorder:
         async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
             self.finished.append(inp)
 
-        return send_email, finish_enrollment
+        @activity.defn(name="create_task")
+        async def create_task(inp: CreateTaskInput) -> CreateTaskResult:
+            self.tasks.append((inp, activity.info().current_attempt_scheduled_time))
+            return CreateTaskResult(task_id=len(self.tasks))
+
+        @activity.defn(name="close_task")
+        async def close_task(inp: CloseTaskInput) -> None:
+            self.closed.append(inp)
+
+        return send_email, [finish_enrollment, create_task, close_task]
 
 
 async def run_enrollment(
     env: WorkflowEnvironment, recorder: Recorder, inp: EnrollmentInput
 ) -> tuple[WorkflowHandle[EnrollmentWorkflow, EnrollmentState], Worker, Worker]:
-    send, finish = recorder.activities()
+    send, others = recorder.activities()
     queue = f"test-{uuid.uuid4()}"
-    main = Worker(env.client, task_queue=queue, workflows=[EnrollmentWorkflow], activities=[finish])
+    main = Worker(env.client, task_queue=queue, workflows=[EnrollmentWorkflow], activities=others)
     smtp = Worker(env.client, task_queue=SMTP_QUEUE, activities=[send])
     handle = await env.client.start_workflow(
         EnrollmentWorkflow.run, inp, id=f"enrollment/test/{uuid.uuid4()}", task_queue=queue
@@ -265,3 +280,83 @@ async def test_operators_read_what_the_enrollment_is_doing(time_env: WorkflowEnv
         await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
         await handle.result()
         assert await details(handle) == "**Completed** (finished). 2 of 2 steps done (sent: a, b)."
+
+
+WITH_CALL = """
+name: Email, call, email
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "08:00", end: "18:00"}}
+steps:
+  - {id: intro, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
+  - {id: call, day: 2, type: call, title: "Call {{first_name}}", autoskip_after: 3d}
+  - {id: bump, day: 4, type: auto_email, send_at: "10:00", thread: true, body: Bump}
+"""
+NY = ZoneInfo("America/New_York")
+
+
+async def _wait_for_task(env: WorkflowEnvironment, recorder: Recorder) -> None:
+    for _ in range(60):
+        if recorder.tasks:
+            return
+        await env.sleep(timedelta(hours=4))
+    raise AssertionError("no task was created")
+
+
+async def test_a_call_completed_late_moves_later_steps_by_the_delay(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
+    async with main, smtp:
+        await _wait_for_task(time_env, recorder)
+        task, created_at = recorder.tasks[0]
+        assert (
+            task.step_id == "call" and task.type == "call" and task.title == "Call {{first_name}}"
+        )
+        assert created_at.astimezone(NY).time().replace(microsecond=0) == time(9, 0)  # due
+        state = await handle.query(EnrollmentWorkflow.state)
+        assert state.open_task == "call"
+        with pytest.raises(WorkflowUpdateFailedError) as wrong:
+            await handle.execute_update(EnrollmentWorkflow.complete_task, TaskDone(step_id="bump"))
+        assert "the open task is for step 'call'" in str(wrong.value.cause)
+
+        await time_env.sleep(timedelta(days=2))  # the rep calls two days late
+        done = TaskDone(step_id="call", outcome="connected", notes="interested", by_user_id=3)
+        await handle.execute_update(EnrollmentWorkflow.complete_task, done)
+        final = await handle.result()
+    due_day = task.due_at.astimezone(NY).date()
+    completed = next(r for r in final.steps if r.step_id == "call")
+    late = (completed.at.astimezone(NY).date() - due_day).days
+    assert late == 2 and completed.status == "completed" and completed.reason == "connected"
+    assert recorder.closed[0].status == "completed" and recorder.closed[0].notes == "interested"
+    bump_at = next(at for s, at in recorder.sends if s.step_id == "bump").astimezone(NY)
+    day1 = next(at for s, at in recorder.sends if s.step_id == "intro").astimezone(NY).date()
+    assert bump_at.date() == day1 + timedelta(days=3 + late)  # Day 4, moved by the delay
+    assert bump_at.time().replace(microsecond=0) == time(10, 0)
+    assert final.day_shift == late
+
+
+async def test_an_untouched_task_is_skipped_after_autoskip_after(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
+    async with main, smtp:
+        final = await handle.result()
+    call = next(r for r in final.steps if r.step_id == "call")
+    _, created_at = recorder.tasks[0]
+    assert call.status == "skipped" and call.reason == "auto-skipped after 3d"
+    assert abs((call.at - created_at) - timedelta(days=3)) < timedelta(seconds=5)
+    assert recorder.closed[0].status == "skipped"
+    assert final.day_shift == 0 and [r.step_id for r in final.steps] == ["intro", "call", "bump"]
+
+
+async def test_removal_cancels_the_open_task(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
+    async with main, smtp:
+        await _wait_for_task(time_env, recorder)
+        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note="bad fit"))
+        final = await handle.result()
+    assert final.status == "removed" and [r.step_id for r in final.steps] == ["intro"]
+    assert recorder.closed[0].status == "cancelled"
+    assert [s.step_id for s, _ in recorder.sends] == ["intro"]

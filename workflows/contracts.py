@@ -82,7 +82,7 @@ class EndReason(StrEnum):
     unsubscribed = "unsubscribed"
 
 
-StepStatus = Literal["sent", "skipped"]
+StepStatus = Literal["sent", "skipped", "completed"]
 EnrollmentStatusName = Literal["active", "paused", "completed", "removed", "failed"]
 
 
@@ -138,6 +138,7 @@ class EnrollmentState(BaseModel):
     end_note: str | None = None
     paused_at: datetime | None = None
     day_shift: int = 0
+    open_task: str | None = None  # the step whose task waits for the rep
     steps: list[StepRecord]
 
 
@@ -162,6 +163,46 @@ class SendEmailResult(BaseModel):
     subject: str | None = None
     sent_at: datetime | None = None
     reason: str | None = None
+
+
+class TaskDone(BaseModel):
+    """How a rep (or the clock) closed a task; sent with the complete_task update."""
+
+    step_id: str
+    status: Literal["completed", "skipped"] = "completed"
+    outcome: str | None = None  # e.g. a call's result: "connected", "left voicemail"
+    notes: str | None = None
+    by_user_id: int | None = None
+
+
+class CreateTaskInput(BaseModel):
+    workflow_id: str
+    enrollment_id: int
+    campaign_name: str
+    step_id: str
+    type: str
+    title: str  # a template, rendered for the person
+    notes: str | None
+    priority: str
+    person_id: int
+    owner_id: int
+    due_at: datetime
+
+
+class CreateTaskResult(BaseModel):
+    task_id: int
+    # Set when the task is done at creation: `cadence playbook simulate` completes tasks the
+    # moment they fall due. The real activity leaves it None and the rep completes the task.
+    done: TaskDone | None = None
+
+
+class CloseTaskInput(BaseModel):
+    task_id: int
+    workflow_id: str
+    status: Literal["completed", "skipped", "cancelled"]
+    outcome: str | None = None
+    notes: str | None = None
+    closed_at: datetime
 
 
 class FinishEnrollmentInput(BaseModel):

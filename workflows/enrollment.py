@@ -13,12 +13,15 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.email import send_email
     from activities.enrollments import finish_enrollment
+    from activities.tasks import close_task, create_task
     from workflows.calendar import SendingCalendar, day_one, planned_due, resolve_timezone
     from workflows.contracts import (
         END_REASON,
         SMTP_QUEUE,
         STATUS,
         STEP,
+        CloseTaskInput,
+        CreateTaskInput,
         EndReason,
         EnrollmentInput,
         EnrollmentState,
@@ -29,8 +32,9 @@ with workflow.unsafe.imports_passed_through():
         ResumeRequest,
         SendEmailInput,
         StepRecord,
+        TaskDone,
     )
-    from workflows.playbook import EmailStep
+    from workflows.playbook import EmailStep, TaskStep
 
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
@@ -62,6 +66,8 @@ class EnrollmentWorkflow:
         self.paused_at: datetime | None = None
         self.pause_note: str | None = None
         self.day_shift = inp.day_shift
+        self.open_task: str | None = None
+        self.task_done: TaskDone | None = None
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
@@ -103,6 +109,11 @@ class EnrollmentWorkflow:
             self.next_due_at = None
             if isinstance(step, EmailStep):
                 self.done.append(await self._send(step))
+            elif isinstance(step, TaskStep):
+                record = await self._do_task(step, due)
+                if record is None:  # removed while the task was open
+                    break
+                self.done.append(record)
 
         if self.removal is not None:
             self.status, self.end_reason = "removed", EndReason.removed
@@ -143,6 +154,8 @@ class EnrollmentWorkflow:
             since = _local(self.paused_at, self.tz, "%Y-%m-%d %H:%M %Z")
             note = f" ({self.pause_note})" if self.pause_note else ""
             text = f"**Paused** since {since}{note}; next step `{self.current_step}`. {progress}."
+        elif self.open_task is not None:
+            text = f"**Task open**: step `{self.open_task}` waits for the rep. {progress}."
         elif self.current_step is not None and self.next_due_at is not None:
             step = next(s for s in steps if s.id == self.current_step)
             due = _local(self.next_due_at, self.tz, "%a %Y-%m-%d %H:%M %Z")
@@ -209,6 +222,81 @@ class EnrollmentWorkflow:
             reason=result.reason,
         )
 
+    async def _do_task(self, step: TaskStep, due: datetime) -> StepRecord | None:
+        """Create the rep's task, wait until it is completed or skipped (or auto-skipped),
+        record how it ended. A task completed k sending days after the day it fell due moves
+        every later step k sending days later. None when the enrollment was removed first."""
+        inp = self.inp
+        workflow_id = workflow.info().workflow_id
+        created = await workflow.execute_activity(
+            create_task,
+            CreateTaskInput(
+                workflow_id=workflow_id,
+                enrollment_id=inp.enrollment_id,
+                campaign_name=inp.campaign_name,
+                step_id=step.id,
+                type=step.type,
+                title=step.title,
+                notes=step.notes,
+                priority=step.priority,
+                person_id=inp.person.id,
+                owner_id=inp.owner.id,
+                due_at=due,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        self.open_task, self.task_done = step.id, created.done
+        self._describe()
+        limit = step.autoskip_delay()
+        try:
+            await workflow.wait_condition(
+                lambda: self.task_done is not None or self.removal is not None,
+                timeout=limit,
+                timeout_summary=f"auto-skip task {step.id}" if limit else None,
+            )
+        except TimeoutError:
+            self.task_done = TaskDone(
+                step_id=step.id, status="skipped", notes=f"auto-skipped after {step.autoskip_after}"
+            )
+        done, closed_at = self.task_done, self._now()
+        self.open_task, self.task_done = None, None
+        await workflow.execute_activity(
+            close_task,
+            CloseTaskInput(
+                task_id=created.task_id,
+                workflow_id=workflow_id,
+                status=done.status if done else "cancelled",
+                outcome=done.outcome if done else None,
+                notes=done.notes if done else None,
+                closed_at=closed_at,
+            ),
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=DB_RETRY,
+        )
+        if done is None:
+            return None
+        if done.status == "completed":
+            due_day = pendulum.instance(due).in_tz(self.tz).date()
+            done_day = pendulum.instance(closed_at).in_tz(self.tz).date()
+            self.day_shift += self.calendar.sending_days_between(due_day, done_day)
+        return StepRecord(
+            step_id=step.id, status=done.status, at=closed_at, reason=done.outcome or done.notes
+        )
+
+    @workflow.update
+    def complete_task(self, done: TaskDone) -> EnrollmentState:
+        """The rep completed (or skipped) the open task."""
+        self.task_done = done
+        return self.state()
+
+    @complete_task.validator
+    def _can_complete_task(self, done: TaskDone) -> None:
+        if self.open_task is None or self.task_done is not None:
+            raise ValueError("this enrollment has no open task")
+        if done.step_id != self.open_task:
+            raise ValueError(f"the open task is for step {self.open_task!r}, not {done.step_id!r}")
+
     def _now(self) -> datetime:
         """Workflow time; shifted only when `cadence playbook simulate` replays the past."""
         return workflow.now() + self.inp.clock_offset
@@ -269,5 +357,6 @@ class EnrollmentWorkflow:
             end_note=self.removal.note if self.removal else None,
             paused_at=self.paused_at,
             day_shift=self.day_shift,
+            open_task=self.open_task,
             steps=self.done,
         )

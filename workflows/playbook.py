@@ -6,7 +6,7 @@ The shape is the contract authors write against; see docs/playbooks.md.
 from __future__ import annotations
 
 import re
-from datetime import date, time
+from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -135,6 +135,17 @@ class TaskStep(_Step):
     priority: Literal["high", "normal", "low"] = "normal"
     autoskip_after: str | None = None
 
+    def autoskip_delay(self) -> timedelta | None:
+        """``autoskip_after`` as a duration ("30m", "4h", "2d"), or None."""
+        if self.autoskip_after is None:
+            return None
+        found = _DURATION.match(self.autoskip_after)
+        assert found is not None
+        amount, unit = int(found.group(1)), found.group(2)
+        return {"m": timedelta(minutes=amount), "h": timedelta(hours=amount)}.get(
+            unit, timedelta(days=amount)
+        )
+
     @field_validator("autoskip_after")
     @classmethod
     def _duration(cls, value: str | None) -> str | None:
@@ -146,7 +157,7 @@ class TaskStep(_Step):
 Step = Annotated[EmailStep | TaskStep, Field(discriminator="type")]
 
 # Step types the enrollment workflow runs today; the others validate but are refused on publish.
-SUPPORTED_STEP_TYPES = frozenset({"auto_email"})
+SUPPORTED_STEP_TYPES = frozenset({"auto_email", "call", "linkedin", "inmail", "custom"})
 
 
 class Playbook(_Model):
