@@ -66,16 +66,21 @@ def smtp_worker(client: Client, settings: Settings) -> Worker:
     )
 
 
+def main_worker(client: Client, settings: Settings) -> Worker:
+    """Runs the workflows and their database activities."""
+    return Worker(
+        client,
+        task_queue=TASK_QUEUE,
+        workflows=WORKFLOWS,
+        activities=[finish_enrollment, create_task, close_task],
+        max_concurrent_workflow_tasks=200,
+        max_concurrent_workflow_task_polls=20,
+    )
+
+
 def build_workers(client: Client, settings: Settings) -> list[Worker]:
     return [
-        Worker(
-            client,
-            task_queue=TASK_QUEUE,
-            workflows=WORKFLOWS,
-            activities=[finish_enrollment, create_task, close_task],
-            max_concurrent_workflow_tasks=200,
-            max_concurrent_workflow_task_polls=20,
-        ),
+        main_worker(client, settings),
         smtp_worker(client, settings),
         Worker(
             client,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import activities, campaigns, enrollments, health, people, users
+from api.routes import activities, campaigns, enrollments, health, people, tasks, users
 
 
 @asynccontextmanager
@@ -25,7 +25,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    for module in (health, users, people, campaigns, enrollments, activities):
+    for module in (health, users, people, campaigns, enrollments, tasks, activities):
         app.include_router(module.router)
     return app
 

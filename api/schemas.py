@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field
 
-from cadence.models import ActivityKind, EnrollmentStatus, Role, as_utc
+from cadence.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
 from workflows.contracts import EndReason, EnrollmentState
 
 # SQLite hands datetimes back without a zone; every stored one is UTC.
@@ -102,6 +102,30 @@ class EnrollmentPublic(BaseModel):
     live: EnrollmentState | None = Field(
         description="The workflow's own view (a query); null once Temporal has forgotten the run"
     )
+
+
+class TaskPublic(BaseModel):
+    id: int
+    enrollment_id: int
+    step_id: str
+    type: str
+    title: str
+    notes: str | None
+    priority: str
+    person_id: int
+    owner_id: int
+    due_at: UtcDatetime
+    status: TaskStatus
+    outcome: str | None
+    outcome_notes: str | None
+    closed_at: UtcDatetime | None
+
+
+class TaskDoneBody(BaseModel):
+    outcome: str | None = Field(
+        default=None, max_length=100, description='e.g. a call\'s result: "connected"'
+    )
+    notes: str | None = Field(default=None, max_length=5000)
 
 
 class PauseBody(BaseModel):

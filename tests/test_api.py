@@ -13,9 +13,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.enrollments import finish_enrollment
 from api.main import create_app
 from cadence.auth import create_user
 from cadence.config import get_settings
@@ -23,9 +21,7 @@ from cadence.db import get_engine
 from cadence.models import ActivityKind, ActivityLog, Enrollment, Person, Role
 from cadence.smtp_sink import serve
 from tests.conftest import free_port, unique_person_id
-from worker import smtp_worker
-from workflows.contracts import TASK_QUEUE
-from workflows.enrollment import EnrollmentWorkflow
+from worker import main_worker, smtp_worker
 
 PLAYBOOK = """\
 name: API test
@@ -74,8 +70,7 @@ async def api(
         session.commit()
     app = create_app()
     app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
-    main = Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=[EnrollmentWorkflow],
-                  activities=[finish_enrollment])  # fmt: skip
+    main = main_worker(dev_env.client, get_settings())
     smtp = smtp_worker(dev_env.client, get_settings())
     transport = httpx.ASGITransport(app=app)
     async with main, smtp, httpx.AsyncClient(transport=transport, base_url="http://api") as http:
@@ -241,3 +236,61 @@ async def test_pause_and_resume_through_the_api(api: Api) -> None:
         await asyncio.sleep(0.1)
     ended = await api.call("POST", f"/enrollments/{enrollment_id}/resume", role="rep")
     assert ended.status_code == 409
+
+
+WITH_CALL = """\
+name: With a call
+settings: {skip_weekends: false, holidays: "off", default_send_time: "00:00",
+           send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: intro, day: 1, type: auto_email, send_at: immediately, subject: "Hi {{first_name}}",
+     body: x}
+  - {id: call, day: 1, type: call, title: "Call {{first_name}} at {{company}}",
+     notes: Ask about tooling, priority: high}
+  - {id: bump, day: 1, type: auto_email, send_at: same_as_previous, thread: true, body: y}
+"""
+
+
+async def test_a_rep_completes_a_call_task_and_the_cadence_goes_on(api: Api) -> None:
+    created = await api.call("POST", "/campaigns", role="author", content=WITH_CALL,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    enrolled = (
+        await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    ).json()
+    enrollment_id = enrolled["results"][0]["enrollment_id"]
+    tasks: list[dict[str, Any]] = []
+    for _ in range(100):
+        tasks = (await api.call("GET", "/tasks", role="rep")).json()
+        if tasks:
+            break
+        await asyncio.sleep(0.1)
+    assert [(t["step_id"], t["type"], t["title"], t["priority"]) for t in tasks] == [
+        ("call", "call", "Call Ada at Acme", "high")
+    ]
+    task_id = tasks[0]["id"]
+    assert (await api.call("GET", "/tasks", role="admin")).json()[0]["id"] == task_id
+    as_author = await api.call("POST", f"/tasks/{task_id}/complete", role="author")
+    assert as_author.status_code == 403
+
+    done = await api.call("POST", f"/tasks/{task_id}/complete", role="rep",
+                          json={"outcome": "connected", "notes": "Demo next week"})  # fmt: skip
+    assert done.status_code == 200, done.text
+    again = await api.call("POST", f"/tasks/{task_id}/skip", role="rep")
+    assert again.status_code == 409
+
+    state: dict[str, Any] = {}
+    for _ in range(100):
+        state = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()
+        if state["status"] == "completed":
+            break
+        await asyncio.sleep(0.1)
+    assert [(s["step_id"], s["status"]) for s in state["live"]["steps"]] == [
+        ("intro", "sent"), ("call", "completed"), ("bump", "sent"),
+    ]  # fmt: skip
+    closed = (await api.call("GET", "/tasks", role="rep", params={"status": "completed"})).json()
+    assert closed[0]["outcome"] == "connected" and closed[0]["outcome_notes"] == "Demo next week"
+    with Session(get_engine()) as session:
+        calls = [a for a in session.exec(select(ActivityLog)).all() if a.kind == ActivityKind.call]
+    assert [(c.subject, c.details["outcome"]) for c in calls] == [("Call Ada at Acme", "connected")]

@@ -17,9 +17,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.enrollments import finish_enrollment
 from api.main import create_app
 from cadence.auth import create_user
 from cadence.config import get_settings
@@ -27,8 +25,7 @@ from cadence.db import get_engine, migrate
 from cadence.models import ActivityKind, ActivityLog, EmailMessage, Enrollment, Person, Role
 from cadence.smtp_sink import serve
 from tests.conftest import free_port, unique_person_id
-from worker import smtp_worker
-from workflows.contracts import TASK_QUEUE
+from worker import main_worker, smtp_worker
 from workflows.enrollment import EnrollmentWorkflow
 
 PLAYBOOK = """\
@@ -121,8 +118,7 @@ async def test_an_enrollment_runs_end_to_end_on_postgres(
         session.commit()
     app = create_app()
     app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
-    main = Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=[EnrollmentWorkflow],
-                  activities=[finish_enrollment])  # fmt: skip
+    main = main_worker(dev_env.client, get_settings())
     headers = {"Authorization": f"Bearer {token}"}
     try:
         async with (

@@ -14,9 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-from activities.enrollments import finish_enrollment
 from cadence.auth import create_user
 from cadence.config import get_settings
 from cadence.db import get_engine
@@ -27,8 +25,7 @@ from cadence.simulate import simulate
 from cadence.smtp_sink import serve
 from tests.conftest import free_port, unique_person_id
 from tests.test_calendar import schedule
-from worker import smtp_worker
-from workflows.contracts import TASK_QUEUE
+from worker import main_worker, smtp_worker
 from workflows.enrollment import EnrollmentWorkflow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,8 +116,7 @@ async def test_simulate_agrees_with_the_running_system(
         outcomes = prepare(session, campaign, [person], owner)
     started = outcomes[0].start
     assert started is not None and started.started_at is None
-    main = Worker(dev_env.client, task_queue=TASK_QUEUE, workflows=[EnrollmentWorkflow],
-                  activities=[finish_enrollment])  # fmt: skip
+    main = main_worker(dev_env.client, get_settings())
     try:
         async with main, smtp_worker(dev_env.client, get_settings()):
             enrolled_at = datetime.now(UTC)

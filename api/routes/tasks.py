@@ -1,0 +1,96 @@
+"""The rep's tasks: list them, complete or skip them (the enrollment then goes on)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlmodel import col, select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
+from api.schemas import TaskDoneBody, TaskPublic
+from cadence.models import Role, Task, TaskStatus
+from workflows.contracts import EnrollmentState, TaskDone
+from workflows.enrollment import EnrollmentWorkflow
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+@router.get("")
+def list_tasks(
+    session: SessionDep,
+    user: CurrentUser,
+    state: TaskStatus | None = Query(default=TaskStatus.open, alias="status"),
+    owner_id: int | None = Query(default=None, description="Admins only: another rep's tasks"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> list[TaskPublic]:
+    """Tasks by due time: a rep sees their own; an admin anyone's (``owner_id``) or all."""
+    query = select(Task)
+    if user.role != Role.admin:
+        query = query.where(Task.owner_id == user.id)
+    elif owner_id is not None:
+        query = query.where(Task.owner_id == owner_id)
+    if state is not None:
+        query = query.where(Task.status == state)
+    rows = session.exec(query.order_by(col(Task.due_at), col(Task.id)).limit(limit)).all()
+    return [TaskPublic.model_validate(t, from_attributes=True) for t in rows]
+
+
+async def _close(
+    task_id: int,
+    outcome: Literal["completed", "skipped"],
+    body: TaskDoneBody | None,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+) -> EnrollmentState:
+    task = session.get(Task, task_id)
+    if task is None or (user.role != Role.admin and task.owner_id != user.id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Task {task_id} not found")
+    if task.status != TaskStatus.open:
+        raise HTTPException(status.HTTP_409_CONFLICT, f"Task {task_id} is {task.status.value}")
+    done = TaskDone(
+        step_id=task.step_id,
+        status=outcome,
+        outcome=body.outcome if body else None,
+        notes=body.notes if body else None,
+        by_user_id=user.id,
+    )
+    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, task.workflow_id)
+    try:
+        return await handle.execute_update(EnrollmentWorkflow.complete_task, done)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
+        raise HTTPException(status.HTTP_409_CONFLICT, message) from err
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(status.HTTP_409_CONFLICT, "The enrollment has ended") from err
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+
+
+@router.post("/{task_id}/complete")
+async def complete(
+    task_id: int,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+    body: TaskDoneBody | None = None,
+) -> EnrollmentState:
+    """Done: the enrollment goes on (later steps move if the task was done days late)."""
+    return await _close(task_id, "completed", body, session, user, temporal)
+
+
+@router.post("/{task_id}/skip")
+async def skip(
+    task_id: int,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+    body: TaskDoneBody | None = None,
+) -> EnrollmentState:
+    """Not doing it: the enrollment goes on with the next step."""
+    return await _close(task_id, "skipped", body, session, user, temporal)
