@@ -289,6 +289,11 @@ async def test_a_rep_completes_a_call_task_and_the_cadence_goes_on(api: Api) -> 
     assert [(s["step_id"], s["status"]) for s in state["live"]["steps"]] == [
         ("intro", "sent"), ("call", "completed"), ("bump", "sent"),
     ]  # fmt: skip
+    timeline = (await api.call("GET", f"/enrollments/{enrollment_id}/timeline")).json()
+    assert [(e["step_id"], e["status"]) for e in timeline] == [
+        ("intro", "sent"), ("call", "completed"), ("bump", "sent"),
+    ]  # fmt: skip
+    assert timeline[1]["reason"] == "connected"
     closed = (await api.call("GET", "/tasks", role="rep", params={"status": "completed"})).json()
     assert closed[0]["outcome"] == "connected" and closed[0]["outcome_notes"] == "Demo next week"
     with Session(get_engine()) as session:

@@ -360,3 +360,26 @@ async def test_removal_cancels_the_open_task(time_env: WorkflowEnvironment) -> N
     assert final.status == "removed" and [r.step_id for r in final.steps] == ["intro"]
     assert recorder.closed[0].status == "cancelled"
     assert [s.step_id for s, _ in recorder.sends] == ["intro"]
+
+
+async def test_the_timeline_shows_done_due_and_planned_steps(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
+    async with main, smtp:
+        await _wait_for_task(time_env, recorder)
+        timeline = await handle.query(EnrollmentWorkflow.timeline)
+        assert [(e.step_id, e.status) for e in timeline] == [
+            ("intro", "sent"), ("call", "task_open"), ("bump", "planned"),
+        ]  # fmt: skip
+        intro, call, bump = timeline
+        task, _ = recorder.tasks[0]
+        assert call.at == task.due_at
+        assert bump.at is not None and bump.at.astimezone(NY).time() == time(10, 0)
+        day1 = intro.at.astimezone(NY).date() if intro.at else None
+        assert day1 is not None and bump.at.astimezone(NY).date() >= day1 + timedelta(days=3)
+        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest())
+        await handle.result()
+        ended = await handle.query(EnrollmentWorkflow.timeline)
+    assert [(e.step_id, e.status) for e in ended] == [
+        ("intro", "sent"), ("call", "not_reached"), ("bump", "not_reached"),
+    ]  # fmt: skip

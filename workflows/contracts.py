@@ -117,6 +117,17 @@ class RemoveRequest(BaseModel):
     by_user_id: int | None = None
 
 
+class TimelineEntry(BaseModel):
+    """One step of an enrollment: done (with when), due now, planned (projected), or never."""
+
+    step_id: str
+    type: str
+    day: int
+    status: Literal["sent", "skipped", "completed", "due", "task_open", "planned", "not_reached"]
+    at: datetime | None = None
+    reason: str | None = None
+
+
 class PauseRequest(BaseModel):
     note: str | None = None
     by_user_id: int | None = None

@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         SendEmailInput,
         StepRecord,
         TaskDone,
+        TimelineEntry,
     )
     from workflows.playbook import EmailStep, TaskStep
 
@@ -68,10 +69,13 @@ class EnrollmentWorkflow:
         self.day_shift = inp.day_shift
         self.open_task: str | None = None
         self.task_done: TaskDone | None = None
+        self.started_at: datetime | None = inp.started_at
+        self.open_task_due: datetime | None = None
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
         started_at = inp.started_at or self._now()
+        self.started_at = started_at
         calendar = self.calendar
         first_day = day_one(calendar, started_at, self.tz)
         steps = inp.playbook.steps
@@ -246,7 +250,7 @@ class EnrollmentWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
         )
-        self.open_task, self.task_done = step.id, created.done
+        self.open_task, self.task_done, self.open_task_due = step.id, created.done, due
         self._describe()
         limit = step.autoskip_delay()
         try:
@@ -342,6 +346,44 @@ class EnrollmentWorkflow:
     def _can_resume(self, request: ResumeRequest) -> None:
         if self.status != "paused" or self.removal is not None:
             raise ValueError(f"only a paused enrollment can be resumed; this one is {self.status}")
+
+    @workflow.query
+    def timeline(self) -> list[TimelineEntry]:
+        """Every step: what happened and when, and for the rest when it is planned (assuming
+        each step is done the moment it falls due)."""
+        steps = self.inp.playbook.steps
+        entries = [
+            TimelineEntry(
+                step_id=r.step_id, type=steps[i].type, day=steps[i].day, status=r.status,
+                at=r.at, reason=r.reason,
+            )
+            for i, r in enumerate(self.done)
+        ]  # fmt: skip
+        ended = self.status in ("completed", "removed") or self.removal is not None
+        start = self.started_at or self._now()
+        first_day = day_one(self.calendar, start, self.tz)
+        last_email = self._last_sent_at()
+        previous = self.done[-1].at if self.done else start
+        for index in range(len(self.done), len(steps)):
+            step = steps[index]
+            entry = TimelineEntry(step_id=step.id, type=step.type, day=step.day, status="planned")
+            if ended:
+                entry.status = "not_reached"
+            elif step.id == self.open_task:
+                entry.status, entry.at = "task_open", self.open_task_due
+            elif step.id == self.current_step and self.next_due_at is not None:
+                entry.status, entry.at = "due", self.next_due_at
+            else:
+                entry.at = planned_due(
+                    self.inp.playbook, self.calendar, index, self.tz, first_day,
+                    max(previous, self._now()), last_email, self.day_shift,
+                )  # fmt: skip
+            if entry.at is not None:
+                previous = entry.at
+                if isinstance(step, EmailStep):
+                    last_email = entry.at
+            entries.append(entry)
+        return entries
 
     @workflow.query
     def state(self) -> EnrollmentState:

@@ -17,7 +17,13 @@ from api.schemas import (
 )
 from cadence import enrolling
 from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person
-from workflows.contracts import EnrollmentState, PauseRequest, RemoveRequest, ResumeRequest
+from workflows.contracts import (
+    EnrollmentState,
+    PauseRequest,
+    RemoveRequest,
+    ResumeRequest,
+    TimelineEntry,
+)
 from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(tags=["enrollments"])
@@ -180,3 +186,20 @@ async def resume(
     """Go on with a paused enrollment."""
     row = _get(session, enrollment_id)
     return await _update(temporal, row, "resume", ResumeRequest(by_user_id=user.id))
+
+
+@router.get("/enrollments/{enrollment_id}/timeline")
+async def timeline(
+    enrollment_id: int, session: SessionDep, _user: CurrentUser, temporal: TemporalDep
+) -> list[TimelineEntry]:
+    """Each step: done and when, due, or planned (projected), from a workflow query."""
+    row = _get(session, enrollment_id)
+    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
+    try:
+        return await handle.query(EnrollmentWorkflow.timeline)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:
+            raise HTTPException(
+                status.HTTP_404_NOT_FOUND, "The enrollment's history is no longer kept"
+            ) from err
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
