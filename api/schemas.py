@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, EmailStr, Field
 
 from cadence.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
 from workflows.contracts import EndReason, EnrollmentState
@@ -126,6 +126,14 @@ class TaskDoneBody(BaseModel):
         default=None, max_length=100, description='e.g. a call\'s result: "connected"'
     )
     notes: str | None = Field(default=None, max_length=5000)
+
+
+class StepBody(BaseModel):
+    step_id: str = Field(description="The step the enrollment waits for")
+
+
+class RescheduleBody(StepBody):
+    at: AwareDatetime = Field(description="The new time, ISO 8601 with an offset")
 
 
 class PauseBody(BaseModel):

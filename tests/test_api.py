@@ -299,3 +299,36 @@ async def test_a_rep_completes_a_call_task_and_the_cadence_goes_on(api: Api) -> 
     with Session(get_engine()) as session:
         calls = [a for a in session.exec(select(ActivityLog)).all() if a.kind == ActivityKind.call]
     assert [(c.subject, c.details["outcome"]) for c in calls] == [("Call Ada at Acme", "connected")]
+
+
+async def test_skip_reschedule_and_mark_success_through_the_api(api: Api) -> None:
+    created = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    enrolled = (
+        await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    ).json()
+    enrollment_id = enrolled["results"][0]["enrollment_id"]
+    for _ in range(100):
+        live = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["live"]
+        if live and live["steps"]:
+            break
+        await asyncio.sleep(0.1)
+    base = f"/enrollments/{enrollment_id}"
+    wrong = await api.call("POST", f"{base}/skip-step", role="rep", json={"step_id": "intro"})
+    assert wrong.status_code == 409 and "waits for step 'later'" in wrong.json()["detail"]
+    naive = await api.call("POST", f"{base}/reschedule", role="rep",
+                           json={"step_id": "later", "at": "2030-01-01T10:00:00"})  # fmt: skip
+    assert naive.status_code == 422
+    new_time = {"step_id": "later", "at": "2030-01-02T10:00:00+00:00"}
+    moved = await api.call("POST", f"{base}/reschedule", role="rep", json=new_time)
+    assert moved.status_code == 200 and moved.json()["next_due_at"].startswith("2030-01-02T10:00")
+    success = await api.call("POST", f"{base}/mark-success", role="rep", json={"note": "booked"})
+    assert success.status_code == 200
+    for _ in range(100):
+        row = (await api.call("GET", base)).json()
+        if row["status"] != "active":
+            break
+        await asyncio.sleep(0.1)
+    assert row["status"] == "completed" and row["end_reason"] == "success"
+    assert row["end_note"] == "booked"

@@ -23,11 +23,14 @@ from workflows.contracts import (
     EnrollmentInput,
     EnrollmentState,
     FinishEnrollmentInput,
+    MarkSuccessRequest,
     PauseRequest,
     RemoveRequest,
+    RescheduleRequest,
     ResumeRequest,
     SendEmailInput,
     SendEmailResult,
+    SkipStepRequest,
     TaskDone,
 )
 from workflows.enrollment import EnrollmentWorkflow
@@ -383,3 +386,70 @@ async def test_the_timeline_shows_done_due_and_planned_steps(time_env: WorkflowE
     assert [(e.step_id, e.status) for e in ended] == [
         ("intro", "sent"), ("call", "not_reached"), ("bump", "not_reached"),
     ]  # fmt: skip
+
+
+THREE_OPEN = """
+name: Three, always open
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "08:00", end: "18:00"}}
+steps:
+  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
+  - {id: b, day: 3, type: auto_email, send_at: "10:00", subject: Again, body: Hello again}
+  - {id: c, day: 5, type: auto_email, send_at: "11:00", subject: Last, body: Bye}
+"""
+
+
+async def _wait_for_send(env: WorkflowEnvironment, recorder: Recorder, step_id: str) -> None:
+    for _ in range(48):
+        if any(s.step_id == step_id for s, _ in recorder.sends):
+            return
+        await env.sleep(timedelta(hours=1))
+    raise AssertionError(f"{step_id} was not sent")
+
+
+async def test_operators_skip_reschedule_and_mark_success(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(THREE_OPEN))
+    async with main, smtp:
+        await _wait_for_send(time_env, recorder, "a")
+        with pytest.raises(WorkflowUpdateFailedError) as wrong:
+            await handle.execute_update(EnrollmentWorkflow.skip_step, SkipStepRequest(step_id="c"))
+        assert "waits for step 'b', not 'c'" in str(wrong.value.cause)
+        await handle.execute_update(EnrollmentWorkflow.skip_step, SkipStepRequest(step_id="b"))
+        state = await handle.query(EnrollmentWorkflow.state)
+        assert state.current_step == "c" and [r.status for r in state.steps] == ["sent", "skipped"]
+
+        now = await time_env.get_current_time()
+        with pytest.raises(WorkflowUpdateFailedError) as past:
+            await handle.execute_update(
+                EnrollmentWorkflow.reschedule, RescheduleRequest(step_id="c", at=now)
+            )
+        assert "in the past" in str(past.value.cause)
+        local_now = now.astimezone(NY)
+        tomorrow_noon = datetime.combine(local_now.date() + timedelta(days=1), time(12, 0), NY)
+        moved = await handle.execute_update(
+            EnrollmentWorkflow.reschedule, RescheduleRequest(step_id="c", at=tomorrow_noon)
+        )
+        assert moved.next_due_at == tomorrow_noon
+        await time_env.sleep(timedelta(days=2))
+        assert [s.step_id for s, _ in recorder.sends] == ["a", "c"]
+        c_at = next(at for s, at in recorder.sends if s.step_id == "c")
+        assert abs(c_at - tomorrow_noon) < timedelta(seconds=5)
+        final = await handle.result()
+    assert final.status == "completed" and final.end_reason == "finished"
+
+
+async def test_mark_success_ends_the_enrollment(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(THREE_OPEN))
+    async with main, smtp:
+        await _wait_for_send(time_env, recorder, "a")
+        await handle.execute_update(
+            EnrollmentWorkflow.mark_success, MarkSuccessRequest(note="meeting booked")
+        )
+        final = await handle.result()
+        with pytest.raises(Exception):  # noqa: B017 - the workflow has ended
+            await handle.execute_update(EnrollmentWorkflow.mark_success, MarkSuccessRequest())
+    assert final.status == "completed" and final.end_reason == "success"
+    assert final.end_note == "meeting booked"
+    assert [s.step_id for s, _ in recorder.sends] == ["a"]
+    assert recorder.finished[0].end_reason == "success"

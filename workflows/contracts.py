@@ -76,6 +76,7 @@ class EndReason(StrEnum):
 
     finished = "finished"  # the last step is done
     removed = "removed"  # a rep removed the person
+    success = "success"  # a rep marked the enrollment a success
     replied = "replied"
     replied_success = "replied_success"
     bounced = "bounced"
@@ -126,6 +127,22 @@ class TimelineEntry(BaseModel):
     status: Literal["sent", "skipped", "completed", "due", "task_open", "planned", "not_reached"]
     at: datetime | None = None
     reason: str | None = None
+
+
+class SkipStepRequest(BaseModel):
+    step_id: str  # the step the enrollment waits for
+    by_user_id: int | None = None
+
+
+class RescheduleRequest(BaseModel):
+    step_id: str  # the step the enrollment waits for
+    at: datetime  # when it should happen instead (still kept inside the send window)
+    by_user_id: int | None = None
+
+
+class MarkSuccessRequest(BaseModel):
+    note: str | None = None
+    by_user_id: int | None = None
 
 
 class PauseRequest(BaseModel):

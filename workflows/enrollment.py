@@ -27,10 +27,13 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentState,
         EnrollmentStatusName,
         FinishEnrollmentInput,
+        MarkSuccessRequest,
         PauseRequest,
         RemoveRequest,
+        RescheduleRequest,
         ResumeRequest,
         SendEmailInput,
+        SkipStepRequest,
         StepRecord,
         TaskDone,
         TimelineEntry,
@@ -71,6 +74,10 @@ class EnrollmentWorkflow:
         self.task_done: TaskDone | None = None
         self.started_at: datetime | None = inp.started_at
         self.open_task_due: datetime | None = None
+        self.success: MarkSuccessRequest | None = None
+        self.skip_requested = False
+        self.rescheduled: dict[str, datetime] = {}
+        self.interrupts = 0  # bumped by every handler that changes what the wait is for
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
@@ -94,23 +101,30 @@ class EnrollmentWorkflow:
                 )
             step = steps[index]
             outcome = "paused"
-            while outcome == "paused":
+            while outcome in ("paused", "rescheduled"):
                 eligible_at = self.done[-1].at if self.done else started_at
                 due = planned_due(
                     inp.playbook, calendar, index, self.tz, first_day, eligible_at,
                     self._last_sent_at(), self.day_shift,
                 )  # fmt: skip
+                if step.id in self.rescheduled:
+                    due = calendar.into_window(self.rescheduled[step.id], self.tz)
                 self.current_step, self.next_due_at = step.id, due
                 self._describe()
                 outcome = await self._wait_until(due)
                 if outcome == "paused":
                     self.next_due_at = None
-                    await workflow.wait_condition(
-                        lambda: self.paused_at is None or self.removal is not None
-                    )
-            if outcome == "removed":
+                    await workflow.wait_condition(lambda: self.paused_at is None or self._ended())
+            if outcome == "ended":
                 break
             self.next_due_at = None
+            if outcome == "skipped":
+                self.skip_requested = False
+                self.done.append(
+                    StepRecord(step_id=step.id, status="skipped", at=self._now(),
+                               reason="skipped by the rep")
+                )  # fmt: skip
+                continue
             if isinstance(step, EmailStep):
                 self.done.append(await self._send(step))
             elif isinstance(step, TaskStep):
@@ -121,6 +135,8 @@ class EnrollmentWorkflow:
 
         if self.removal is not None:
             self.status, self.end_reason = "removed", EndReason.removed
+        elif self.success is not None:
+            self.status, self.end_reason = "completed", EndReason.success
         else:
             self.status, self.end_reason = "completed", EndReason.finished
         self.current_step = self.next_due_at = None
@@ -131,7 +147,7 @@ class EnrollmentWorkflow:
                 enrollment_id=inp.enrollment_id,
                 status=self.status,
                 end_reason=self.end_reason,
-                end_note=self.removal.note if self.removal else None,
+                end_note=self._end_note(),
                 removed_by=self.removal.by_user_id if self.removal else None,
             ),
             start_to_close_timeout=timedelta(seconds=30),
@@ -171,24 +187,38 @@ class EnrollmentWorkflow:
             text = f"**Active**. {progress}."
         workflow.set_current_details(text)
 
+    def _ended(self) -> bool:
+        return self.removal is not None or self.success is not None
+
+    def _end_note(self) -> str | None:
+        if self.removal is not None:
+            return self.removal.note
+        return self.success.note if self.success is not None else None
+
     async def _wait_until(self, due: datetime) -> str:
-        """Wait for the due instant: "due", or "removed" / "paused" if that came first."""
+        """Wait for the due instant: "due", or what an operator did first: "ended",
+        "paused", "skipped" or "rescheduled"."""
         delay = due - self._now()
-        if self.removal is None and self.paused_at is None and delay > timedelta(0):
+        seen = self.interrupts
+        if not self._ended() and self.paused_at is None and delay > timedelta(0):
             # Operators see the step an enrollment waits on (a step due now is not indexed:
             # a visibility write per immediate step would halve throughput).
             workflow.upsert_search_attributes([STEP.value_set(self.current_step or "")])
             try:
                 await workflow.wait_condition(
-                    lambda: self.removal is not None or self.paused_at is not None,
+                    lambda: self._ended() or self.paused_at is not None or self.interrupts != seen,
                     timeout=delay,
                     timeout_summary=f"step {self.current_step} due",
                 )
             except TimeoutError:
                 pass
-        if self.removal is not None:
-            return "removed"
-        return "paused" if self.paused_at is not None else "due"
+        if self._ended():
+            return "ended"
+        if self.paused_at is not None:
+            return "paused"
+        if self.skip_requested:
+            return "skipped"
+        return "rescheduled" if self.interrupts != seen else "due"
 
     async def _send(self, step: EmailStep) -> StepRecord:
         inp = self.inp
@@ -255,7 +285,7 @@ class EnrollmentWorkflow:
         limit = step.autoskip_delay()
         try:
             await workflow.wait_condition(
-                lambda: self.task_done is not None or self.removal is not None,
+                lambda: self.task_done is not None or self._ended(),
                 timeout=limit,
                 timeout_summary=f"auto-skip task {step.id}" if limit else None,
             )
@@ -312,9 +342,58 @@ class EnrollmentWorkflow:
         last = self._last_email()
         return last.at if last else None
 
+    def _check_waiting_for(self, step_id: str) -> None:
+        if self.status != "active" or self._ended():
+            raise ValueError(f"the enrollment is {self.status}, not waiting for a step")
+        if self.open_task is not None:
+            raise ValueError(f"step {self.open_task!r} is an open task: complete or skip the task")
+        if step_id != self.current_step or self.next_due_at is None:
+            raise ValueError(
+                f"the enrollment waits for step {self.current_step!r}, not {step_id!r}"
+            )
+
+    @workflow.update
+    def skip_step(self, request: SkipStepRequest) -> EnrollmentState:
+        """Skip the step the enrollment waits for; the next one is planned from now."""
+        self.skip_requested = True
+        self.interrupts += 1
+        return self.state()
+
+    @skip_step.validator
+    def _can_skip_step(self, request: SkipStepRequest) -> None:
+        self._check_waiting_for(request.step_id)
+
+    @workflow.update
+    def reschedule(self, request: RescheduleRequest) -> EnrollmentState:
+        """Move the waiting step to another instant (kept inside the send window)."""
+        self.rescheduled[request.step_id] = request.at
+        self.next_due_at = self.calendar.into_window(request.at, self.tz)
+        self.interrupts += 1
+        return self.state()
+
+    @reschedule.validator
+    def _can_reschedule(self, request: RescheduleRequest) -> None:
+        self._check_waiting_for(request.step_id)
+        if request.at.tzinfo is None:
+            raise ValueError("the new time needs a UTC offset")
+        if request.at <= self._now():
+            raise ValueError("the new time is in the past")
+
+    @workflow.update
+    def mark_success(self, request: MarkSuccessRequest) -> EnrollmentState:
+        """End the enrollment as a success: no more steps."""
+        self.success = request
+        self.interrupts += 1
+        return self.state()
+
+    @mark_success.validator
+    def _can_mark_success(self, request: MarkSuccessRequest) -> None:
+        if self.status not in ("active", "paused") or self._ended():
+            raise ValueError(f"the enrollment is {self.status}")
+
     @workflow.signal
     def remove(self, request: RemoveRequest) -> None:
-        if self.removal is None and self.status in ("active", "paused"):
+        if not self._ended() and self.status in ("active", "paused"):
             self.removal = request
 
     @workflow.update
@@ -327,7 +406,7 @@ class EnrollmentWorkflow:
 
     @pause.validator
     def _can_pause(self, request: PauseRequest) -> None:
-        if self.status != "active" or self.removal is not None:
+        if self.status != "active" or self._ended():
             raise ValueError(f"only an active enrollment can be paused; this one is {self.status}")
 
     @workflow.update
@@ -344,7 +423,7 @@ class EnrollmentWorkflow:
 
     @resume.validator
     def _can_resume(self, request: ResumeRequest) -> None:
-        if self.status != "paused" or self.removal is not None:
+        if self.status != "paused" or self._ended():
             raise ValueError(f"only a paused enrollment can be resumed; this one is {self.status}")
 
     @workflow.query
@@ -396,7 +475,7 @@ class EnrollmentWorkflow:
             current_step=self.current_step,
             next_due_at=self.next_due_at,
             end_reason=self.end_reason,
-            end_note=self.removal.note if self.removal else None,
+            end_note=self._end_note(),
             paused_at=self.paused_at,
             day_shift=self.day_shift,
             open_task=self.open_task,

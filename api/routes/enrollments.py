@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel
 from sqlmodel import col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -14,14 +15,19 @@ from api.schemas import (
     EnrollResult,
     PauseBody,
     RemoveBody,
+    RescheduleBody,
+    StepBody,
 )
 from cadence import enrolling
 from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person
 from workflows.contracts import (
     EnrollmentState,
+    MarkSuccessRequest,
     PauseRequest,
     RemoveRequest,
+    RescheduleRequest,
     ResumeRequest,
+    SkipStepRequest,
     TimelineEntry,
 )
 from workflows.enrollment import EnrollmentWorkflow
@@ -146,7 +152,7 @@ async def remove(
 
 
 async def _update(
-    temporal: TemporalDep, row: Enrollment, update: str, argument: PauseRequest | ResumeRequest
+    temporal: TemporalDep, row: Enrollment, update: str, argument: BaseModel
 ) -> EnrollmentState:
     """Run a workflow update; a refusal by its validator is a 409 that says why."""
     handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
@@ -203,3 +209,41 @@ async def timeline(
                 status.HTTP_404_NOT_FOUND, "The enrollment's history is no longer kept"
             ) from err
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+
+
+@router.post("/enrollments/{enrollment_id}/skip-step")
+async def skip_step(
+    enrollment_id: int, body: StepBody, session: SessionDep, user: RepUser, temporal: TemporalDep
+) -> EnrollmentState:
+    """Skip the step the enrollment waits for (name it, so a stale screen cannot skip another)."""
+    row = _get(session, enrollment_id)
+    request = SkipStepRequest(step_id=body.step_id, by_user_id=user.id)
+    return await _update(temporal, row, "skip_step", request)
+
+
+@router.post("/enrollments/{enrollment_id}/reschedule")
+async def reschedule(
+    enrollment_id: int,
+    body: RescheduleBody,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+) -> EnrollmentState:
+    """Move the step the enrollment waits for to another time (kept inside the send window)."""
+    row = _get(session, enrollment_id)
+    request = RescheduleRequest(step_id=body.step_id, at=body.at, by_user_id=user.id)
+    return await _update(temporal, row, "reschedule", request)
+
+
+@router.post("/enrollments/{enrollment_id}/mark-success")
+async def mark_success(
+    enrollment_id: int,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+    body: PauseBody | None = None,
+) -> EnrollmentState:
+    """End the enrollment as a success (end reason "success"); no more steps run."""
+    row = _get(session, enrollment_id)
+    request = MarkSuccessRequest(note=body.note if body else None, by_user_id=user.id)
+    return await _update(temporal, row, "mark_success", request)
