@@ -128,6 +128,12 @@ class TaskDoneBody(BaseModel):
     notes: str | None = Field(default=None, max_length=5000)
 
 
+class MigrationResult(BaseModel):
+    enrollment_id: int
+    result: str  # migrated | refused | failed
+    reason: str | None = None
+
+
 class StepBody(BaseModel):
     step_id: str = Field(description="The step the enrollment waits for")
 

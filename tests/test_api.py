@@ -332,3 +332,40 @@ async def test_skip_reschedule_and_mark_success_through_the_api(api: Api) -> Non
         await asyncio.sleep(0.1)
     assert row["status"] == "completed" and row["end_reason"] == "success"
     assert row["end_note"] == "booked"
+
+
+async def test_an_author_migrates_running_enrollments_to_a_new_version(api: Api) -> None:
+    created = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    campaign_id = created.json()["id"]
+    url = f"/campaigns/{campaign_id}/enrollments"
+    enrolled = (
+        await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    ).json()
+    enrollment_id = enrolled["results"][0]["enrollment_id"]
+    v2 = PLAYBOOK.replace("day: 3", "day: 4").replace("Still there?", "Any news?")
+    yaml_type = {"Content-Type": "application/yaml"}
+    published = await api.call(
+        "POST", f"/campaigns/{campaign_id}/versions", role="author", content=v2, headers=yaml_type
+    )
+    assert published.json()["current_version"] == 2
+    row = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()
+    assert row["campaign_version"] == 1  # running enrollments keep theirs
+    missing = await api.call("POST", f"/campaigns/{campaign_id}/versions/9/migrate", role="author")
+    assert missing.status_code == 404
+    as_rep = await api.call("POST", f"/campaigns/{campaign_id}/versions/2/migrate", role="rep")
+    assert as_rep.status_code == 403
+    migrated = await api.call("POST", f"/campaigns/{campaign_id}/versions/2/migrate",
+                              role="author")  # fmt: skip
+    assert migrated.json() == [
+        {"enrollment_id": enrollment_id, "result": "migrated", "reason": None}
+    ]
+    row = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()
+    assert row["campaign_version"] == 2
+    again = await api.call("POST", f"/campaigns/{campaign_id}/versions/2/migrate", role="author")
+    assert again.json() == []  # nothing left on another version
+    await api.call("POST", f"/enrollments/{enrollment_id}/remove", role="rep")
+    for _ in range(100):
+        if (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["status"] != "active":
+            break
+        await asyncio.sleep(0.1)

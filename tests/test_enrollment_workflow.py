@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+from cadence.playbooks import parse_playbook
 from tests.factories import THREE_EMAILS, enrollment_input
 from workflows.contracts import (
     SMTP_QUEUE,
@@ -24,6 +25,7 @@ from workflows.contracts import (
     EnrollmentState,
     FinishEnrollmentInput,
     MarkSuccessRequest,
+    MigrateRequest,
     PauseRequest,
     RemoveRequest,
     RescheduleRequest,
@@ -453,3 +455,42 @@ async def test_mark_success_ends_the_enrollment(time_env: WorkflowEnvironment) -
     assert final.end_note == "meeting booked"
     assert [s.step_id for s, _ in recorder.sends] == ["a"]
     assert recorder.finished[0].end_reason == "success"
+
+
+VERSION_2 = """
+name: Three, always open (v2)
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "08:00", end: "18:00"}}
+steps:
+  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
+  - {id: b2, day: 2, type: auto_email, send_at: "09:30", subject: New, body: A new second step}
+  - {id: c, day: 6, type: auto_email, send_at: "11:00", subject: Last, body: Bye}
+"""
+
+
+async def test_a_migrated_enrollment_continues_on_the_new_version_by_step_id(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(THREE_OPEN))
+    v2 = parse_playbook(VERSION_2)
+    async with main, smtp:
+        await _wait_for_send(time_env, recorder, "a")
+        with pytest.raises(WorkflowUpdateFailedError) as same:
+            await handle.execute_update(
+                EnrollmentWorkflow.migrate, MigrateRequest(version=1, playbook=v2)
+            )
+        assert "on version 1 already" in str(same.value.cause)
+        await handle.execute_update(
+            EnrollmentWorkflow.migrate, MigrateRequest(version=2, playbook=v2)
+        )
+        final = await handle.result()
+    sent = {s.step_id: at.astimezone(NY) for s, at in recorder.sends}
+    # "b" (v1, Day 3) was waiting when the migration came: that is the step boundary, so it
+    # still runs. v2 then goes on after its last step already done, "a": b2 is new (and
+    # overdue, so it goes at once), then "c" on its v2 day.
+    assert list(sent) == ["a", "b", "b2", "c"]
+    day1 = sent["a"].date()
+    assert sent["b2"] - sent["b"] < timedelta(minutes=1)
+    assert sent["c"].date() == day1 + timedelta(days=5) and sent["c"].time().hour == 11
+    assert [r.step_id for r in final.steps] == ["a", "b", "b2", "c"]
+    assert recorder.sends[-1][0].subject == "Last"

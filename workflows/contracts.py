@@ -145,6 +145,14 @@ class MarkSuccessRequest(BaseModel):
     by_user_id: int | None = None
 
 
+class MigrateRequest(BaseModel):
+    """Move a running enrollment to another version of its campaign."""
+
+    version: int
+    playbook: Playbook
+    by_user_id: int | None = None
+
+
 class PauseRequest(BaseModel):
     note: str | None = None
     by_user_id: int | None = None

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.tasks import close_task, create_task
     from workflows.calendar import SendingCalendar, day_one, planned_due, resolve_timezone
     from workflows.contracts import (
+        CAMPAIGN_VERSION,
         END_REASON,
         SMTP_QUEUE,
         STATUS,
@@ -28,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentStatusName,
         FinishEnrollmentInput,
         MarkSuccessRequest,
+        MigrateRequest,
         PauseRequest,
         RemoveRequest,
         RescheduleRequest,
@@ -78,20 +80,26 @@ class EnrollmentWorkflow:
         self.skip_requested = False
         self.rescheduled: dict[str, datetime] = {}
         self.interrupts = 0  # bumped by every handler that changes what the wait is for
+        self.migration: MigrateRequest | None = None
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
         started_at = inp.started_at or self._now()
         self.started_at = started_at
-        calendar = self.calendar
-        first_day = day_one(calendar, started_at, self.tz)
-        steps = inp.playbook.steps
 
-        for index in range(len(self.done), len(steps)):
+        first_day = day_one(self.calendar, started_at, self.tz)
+
+        while True:
+            self._apply_migration()
+            steps = self.inp.playbook.steps
+            next_index = self._next_index()
+            if next_index is None:
+                break
+            index = next_index
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(
-                    inp.model_copy(
+                    self.inp.model_copy(
                         update={
                             "started_at": started_at,
                             "done": self.done,
@@ -104,11 +112,11 @@ class EnrollmentWorkflow:
             while outcome in ("paused", "rescheduled"):
                 eligible_at = self.done[-1].at if self.done else started_at
                 due = planned_due(
-                    inp.playbook, calendar, index, self.tz, first_day, eligible_at,
+                    self.inp.playbook, self.calendar, index, self.tz, first_day, eligible_at,
                     self._last_sent_at(), self.day_shift,
                 )  # fmt: skip
                 if step.id in self.rescheduled:
-                    due = calendar.into_window(self.rescheduled[step.id], self.tz)
+                    due = self.calendar.into_window(self.rescheduled[step.id], self.tz)
                 self.current_step, self.next_due_at = step.id, due
                 self._describe()
                 outcome = await self._wait_until(due)
@@ -186,6 +194,40 @@ class EnrollmentWorkflow:
         else:
             text = f"**Active**. {progress}."
         workflow.set_current_details(text)
+
+    def _next_index(self) -> int | None:
+        """The next step to run: the first one after the last step done (by id, so a
+        migrated playbook continues where the old one was) that is not done yet."""
+        steps = self.inp.playbook.steps
+        done_ids = {r.step_id for r in self.done}
+        last = max((i for i, s in enumerate(steps) if s.id in done_ids), default=-1)
+        return next((i for i in range(last + 1, len(steps)) if steps[i].id not in done_ids), None)
+
+    def _apply_migration(self) -> None:
+        """At a step boundary, switch to the version an author migrated this enrollment to."""
+        if self.migration is None:
+            return
+        request, self.migration = self.migration, None
+        self.inp = self.inp.model_copy(
+            update={"playbook": request.playbook, "campaign_version": request.version}
+        )
+        self.calendar = SendingCalendar(
+            request.playbook.settings, frozenset(self.inp.holiday_dates)
+        )
+        workflow.upsert_search_attributes([CAMPAIGN_VERSION.value_set(request.version)])
+
+    @workflow.update
+    def migrate(self, request: MigrateRequest) -> EnrollmentState:
+        """Take another version of the campaign from the next step on (steps map by id)."""
+        self.migration = request
+        return self.state()
+
+    @migrate.validator
+    def _can_migrate(self, request: MigrateRequest) -> None:
+        if self.status not in ("active", "paused") or self._ended():
+            raise ValueError(f"the enrollment is {self.status}")
+        if request.version == self.inp.campaign_version:
+            raise ValueError(f"the enrollment is on version {request.version} already")
 
     def _ended(self) -> bool:
         return self.removal is not None or self.success is not None

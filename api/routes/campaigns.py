@@ -5,11 +5,16 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import ValidationError
 from sqlmodel import select
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
 
-from api.deps import AuthorUser, CurrentUser, SessionDep
-from api.schemas import CampaignPublic
-from cadence.models import Campaign, CampaignVersion
+from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep
+from api.schemas import CampaignPublic, MigrationResult
+from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStatus
 from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml, split_step_path
+from workflows.contracts import MigrateRequest
+from workflows.enrollment import EnrollmentWorkflow
 from workflows.playbook import Playbook
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -159,3 +164,48 @@ def get_campaign(campaign_id: int, session: SessionDep, _user: CurrentUser) -> C
     if campaign is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
     return _public(campaign, _current_version(session, campaign))
+
+
+@router.post("/{campaign_id}/versions/{version}/migrate")
+async def migrate_enrollments(
+    campaign_id: int, version: int, session: SessionDep, user: AuthorUser, temporal: TemporalDep
+) -> list[MigrationResult]:
+    """Move every running enrollment of the campaign to ``version``, from each one's next step
+    on (steps map by id). Ended enrollments are left as they are."""
+    target = session.exec(
+        select(CampaignVersion).where(
+            CampaignVersion.campaign_id == campaign_id, CampaignVersion.version == version
+        )
+    ).first()
+    if target is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} has no version {version}"
+        )
+    playbook = Playbook.model_validate(target.playbook)
+    rows = session.exec(
+        select(Enrollment).where(
+            Enrollment.campaign_id == campaign_id,
+            Enrollment.status == EnrollmentStatus.active,
+            Enrollment.campaign_version != version,
+        )
+    ).all()
+    results: list[MigrationResult] = []
+    for row in rows:
+        assert row.id is not None
+        handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
+        request = MigrateRequest(version=version, playbook=playbook, by_user_id=user.id)
+        try:
+            await handle.execute_update(EnrollmentWorkflow.migrate, request)
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+            results.append(MigrationResult(enrollment_id=row.id, result="refused", reason=reason))
+            continue
+        except RPCError as err:
+            results.append(MigrationResult(enrollment_id=row.id, result="failed", reason=str(err)))
+            continue
+        row.campaign_version = version
+        session.add(row)
+        session.commit()
+        results.append(MigrationResult(enrollment_id=row.id, result="migrated"))
+    return results
