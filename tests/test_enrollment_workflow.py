@@ -33,6 +33,7 @@ from workflows.contracts import (
     SendEmailInput,
     SendEmailResult,
     SkipStepRequest,
+    StepRecord,
     TaskDone,
 )
 from workflows.enrollment import EnrollmentWorkflow
@@ -494,3 +495,24 @@ async def test_a_migrated_enrollment_continues_on_the_new_version_by_step_id(
     assert sent["c"].date() == day1 + timedelta(days=5) and sent["c"].time().hour == 11
     assert [r.step_id for r in final.steps] == ["a", "b", "b2", "c"]
     assert recorder.sends[-1][0].subject == "Last"
+
+
+async def test_a_continued_run_goes_on_from_the_carried_state(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """What continue-as-new carries (start, steps done, day shift) is enough to go on."""
+    started = await time_env.get_current_time() - timedelta(days=1)
+    done = [StepRecord(step_id="a", status="sent", at=started, message_id="<a@test>")]
+    inp = enrollment_input(THREE_OPEN).model_copy(
+        update={"started_at": started, "done": done, "day_shift": 1}
+    )
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, inp)
+    async with main, smtp:
+        final = await handle.result()
+    assert [s.step_id for s, _ in recorder.sends] == ["b", "c"]  # "a" is not sent again
+    day1 = started.astimezone(NY).date()
+    sent = {s.step_id: at.astimezone(NY) for s, at in recorder.sends}
+    assert sent["b"].date() == day1 + timedelta(days=3)  # Day 3 + the carried shift of 1
+    assert sent["c"].date() == day1 + timedelta(days=5)
+    assert [r.step_id for r in final.steps] == ["a", "b", "c"] and final.day_shift == 1
