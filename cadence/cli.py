@@ -188,12 +188,17 @@ def playbook_simulate(
     lead_tz: Annotated[str | None, typer.Option(help="The lead's time zone")] = None,
     owner_tz: Annotated[str | None, typer.Option(help="The owner's time zone")] = None,
     country: Annotated[str | None, typer.Option(help="The lead's country (holidays)")] = None,
+    events: Annotated[
+        Path | None, typer.Option(help="YAML/JSON list of {at, type, step?, note?}")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array")] = False,
 ) -> None:
     """Run the real enrollment workflow on the time-skipping test server and show when each
     step would run. Nothing is sent."""
+    import yaml
+
     from cadence.playbooks import PlaybookError, parse_playbook
-    from cadence.simulate import parse_instant, simulate
+    from cadence.simulate import load_events, parse_instant, simulate
 
     try:
         playbook = parse_playbook(file.read_text(encoding="utf-8"))
@@ -208,7 +213,17 @@ def playbook_simulate(
     except ValueError as err:
         typer.echo(f"--start: {err}", err=True)
         raise typer.Exit(1) from None
-    result = asyncio.run(simulate(playbook, instant, lead_tz, owner_tz, country))
+    try:
+        happenings = load_events(events.read_text(encoding="utf-8")) if events else []
+    except (OSError, ValueError, yaml.YAMLError) as err:
+        typer.echo(f"{events}: {err}", err=True)
+        raise typer.Exit(1) from None
+    try:
+        result = asyncio.run(simulate(playbook, instant, lead_tz, owner_tz, country, happenings))
+    except ValueError as err:
+        typer.echo(f"simulate: {err}", err=True)
+        _exit_now(1)
+        return
     if as_json:
         typer.echo(json.dumps([s.as_json() for s in result.steps], indent=2))
     else:

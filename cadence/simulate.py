@@ -15,9 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pendulum
+import yaml
+from pydantic import AwareDatetime, BaseModel, ValidationError, model_validator
 from temporalio import activity
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -32,8 +37,12 @@ from workflows.contracts import (
     EnrollmentInput,
     EnrollmentState,
     FinishEnrollmentInput,
+    MarkSuccessRequest,
     OwnerSnapshot,
+    PauseRequest,
     PersonSnapshot,
+    RemoveRequest,
+    ResumeRequest,
     SendEmailInput,
     SendEmailResult,
     TaskDone,
@@ -62,16 +71,66 @@ class Simulation:
     end_reason: str | None
 
 
+EVENT_TYPES = ("pause", "resume", "remove", "mark_success", "complete_task", "skip_task")
+LATER_EVENTS = ("reply", "out_of_office", "bounce", "unsubscribe")
+
+
+class SimulationEvent(BaseModel):
+    """Something that happens to the enrollment at an instant (``--events`` file)."""
+
+    at: AwareDatetime
+    type: str
+    step: str | None = None  # complete_task / skip_task: the task's step
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _known(self) -> SimulationEvent:
+        if self.type in LATER_EVENTS:
+            raise ValueError(f"{self.type!r} events need reply handling, which is not built yet")
+        if self.type not in EVENT_TYPES:
+            raise ValueError(
+                f"unknown event type {self.type!r}; use one of {', '.join(EVENT_TYPES)}"
+            )
+        if self.type in ("complete_task", "skip_task") and not self.step:
+            raise ValueError(f"a {self.type} event names the task's step")
+        return self
+
+
+def load_events(text: str) -> list[SimulationEvent]:
+    """A YAML or JSON list of events, in any order; returned by time."""
+    data = yaml.safe_load(text) or []
+    if not isinstance(data, list):
+        raise ValueError("the events file is a list of {at, type, step?, note?}")
+    events = []
+    for number, item in enumerate(data, start=1):
+        try:
+            events.append(SimulationEvent.model_validate(item))
+        except ValidationError as err:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'event'}: "
+                f"{e['msg'].removeprefix('Value error, ')}"
+                for e in err.errors(include_url=False)
+            )
+            raise ValueError(f"event {number}: {problems}") from None
+    return sorted(events, key=lambda e: e.at)
+
+
 async def simulate(
     playbook: Playbook,
     start: datetime,
     lead_tz: str | None,
     owner_tz: str | None = None,
     country: str | None = None,
+    events: list[SimulationEvent] | None = None,
 ) -> Simulation:
-    """Run one enrollment of ``playbook`` from ``start`` and report each step that ran."""
+    """Run one enrollment of ``playbook`` from ``start`` and report each step that ran.
+    Tasks are completed the moment they fall due unless an event completes or skips them."""
     if start.tzinfo is None:
         raise ValueError("the start instant needs a UTC offset or Z, e.g. 2026-12-01T09:00:00Z")
+    events = events or []
+    if events and events[0].at < start:
+        raise ValueError(f"an event at {events[0].at.isoformat()} comes before the start")
+    handled_tasks = {e.step for e in events if e.step}
     ran: list[tuple[str, datetime]] = []
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(TEST_SERVER),
@@ -99,6 +158,8 @@ async def simulate(
         @activity.defn(name="create_task")
         async def create_task(inp: CreateTaskInput) -> CreateTaskResult:
             ran.append((inp.step_id, activity.info().current_attempt_scheduled_time + offset))
+            if inp.step_id in handled_tasks:  # an event completes or skips it
+                return CreateTaskResult(task_id=len(ran))
             done = TaskDone(step_id=inp.step_id, status="completed", outcome="simulated")
             return CreateTaskResult(task_id=len(ran), done=done)
 
@@ -130,9 +191,15 @@ async def simulate(
                       activities=[finish_enrollment, create_task, close_task])  # fmt: skip
         smtp = Worker(env.client, task_queue=SMTP_QUEUE, activities=[send_email])
         async with main, smtp:
-            state: EnrollmentState = await env.client.execute_workflow(
+            handle = await env.client.start_workflow(
                 EnrollmentWorkflow.run, inp, id=f"simulation/{uuid.uuid4()}", task_queue=queue
             )
+            for event in events:
+                wait = (event.at - offset) - await env.get_current_time()
+                if wait > timedelta(0):
+                    await env.sleep(wait)
+                await _apply(handle, event)
+            state: EnrollmentState = await handle.result()
     finally:
         await env.shutdown()
     types = {s.id: s.type for s in playbook.steps}
@@ -146,6 +213,34 @@ async def simulate(
     ]
     end = state.end_reason.value if state.end_reason else None
     return Simulation(steps, state.timezone, state.status, end)
+
+
+async def _apply(
+    handle: WorkflowHandle[EnrollmentWorkflow, EnrollmentState], event: SimulationEvent
+) -> None:
+    """Send the event as the real system would; a refusal says which event and why."""
+    try:
+        if event.type == "pause":
+            await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest(note=event.note))
+        elif event.type == "resume":
+            await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
+        elif event.type == "remove":
+            await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note=event.note))
+        elif event.type == "mark_success":
+            request = MarkSuccessRequest(note=event.note)
+            await handle.execute_update(EnrollmentWorkflow.mark_success, request)
+        else:
+            status = "completed" if event.type == "complete_task" else "skipped"
+            done = TaskDone(step_id=event.step or "", status=status, notes=event.note)
+            await handle.execute_update(EnrollmentWorkflow.complete_task, done)
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        reason = cause.message if isinstance(cause, ApplicationError) else str(err)
+        raise ValueError(f"event {event.type} at {event.at.isoformat()}: {reason}") from err
+    except RPCError as err:
+        raise ValueError(
+            f"event {event.type} at {event.at.isoformat()}: the enrollment had already ended"
+        ) from err
 
 
 def _quiet_runtime() -> Runtime:

@@ -21,7 +21,7 @@ from cadence.db import get_engine
 from cadence.enrolling import prepare, start_workflows
 from cadence.models import Campaign, CampaignVersion, Person, Role
 from cadence.playbooks import parse_playbook
-from cadence.simulate import simulate
+from cadence.simulate import load_events, simulate
 from cadence.smtp_sink import serve
 from tests.conftest import free_port, unique_person_id
 from tests.test_calendar import schedule
@@ -134,3 +134,31 @@ async def test_simulate_agrees_with_the_running_system(
         assert real.status == "sent"
         assert abs((real.at - planned.at).total_seconds()) < 5, (real.at, planned.at)
     assert plan.steps[0].at == opening
+
+
+async def test_events_pause_resume_and_a_late_task_move_the_plan() -> None:
+    playbook = parse_playbook((ROOT / "playbooks" / "outbound-with-call.yaml").read_text())
+    events = load_events(
+        "- {at: '2026-12-04T15:00:00+01:00', type: complete_task, step: call-1}\n"
+        "- {at: '2026-11-30T10:00:00+01:00', type: pause, note: trade fair}\n"
+        "- {at: '2026-12-02T12:00:00+01:00', type: resume}\n"
+    )
+    start = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)  # Friday, 08:00 in Berlin
+    result = await simulate(playbook, start, None, country="DE", events=events)
+    assert [(s.step, s.at.isoformat()) for s in result.steps] == [
+        ("intro", "2026-11-27T08:00:00+01:00"),
+        ("call-1", "2026-12-03T09:00:00+01:00"),  # Day 3, moved 2 sending days by the pause
+        ("bump", "2026-12-08T08:00:00+01:00"),  # Day 5, moved 2 + 1 (the call was a day late)
+    ]
+    assert (result.status, result.end_reason) == ("completed", "finished")
+
+
+def test_events_that_cannot_be_simulated_are_refused(tmp_path: Path) -> None:
+    events = tmp_path / "events.yaml"
+    events.write_text("- {at: '2026-11-30T10:00:00+01:00', type: reply}\n")
+    done = run_cli(str(OUTBOUND), "--start", "2026-11-27T07:00:00Z", "--events", str(events))
+    assert done.returncode == 1 and "'reply' events need reply handling" in done.stderr
+    events.write_text("- {at: '2026-11-30T10:00:00+01:00', type: resume}\n")
+    refused = run_cli(str(OUTBOUND), "--start", "2026-11-27T07:00:00Z", "--events", str(events))
+    assert refused.returncode == 1
+    assert "only a paused enrollment can be resumed" in refused.stderr
