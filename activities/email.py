@@ -21,7 +21,7 @@ from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
 from cadence.db import get_engine, insert_ignoring_duplicates
 from cadence.models import ActivityKind, EmailMessage, Person, utcnow
-from cadence.templates import TemplateError, render
+from cadence.templates import TemplateError, person_values, render
 from workflows.contracts import SendEmailInput, SendEmailResult
 
 
@@ -88,18 +88,7 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
             raise ApplicationError(f"person {inp.person_id} not found", type="InvalidRecipient")
         if person.unsubscribed:
             return _Prepared(None, SendEmailResult(status="skipped", reason="unsubscribed"))
-        values = {
-            "first_name": person.first_name,
-            "last_name": person.last_name,
-            "company": person.company,
-            "company_friendly": person.company,
-            "title": person.title,
-            "email": person.email,
-            "phone": person.phone,
-            "my_name": inp.owner.name,
-            "my_title": inp.owner.title,
-            "my_email": inp.owner.email,
-        }
+        values = person_values(person, inp.owner)
         previous = (
             conn.execute(
                 sa.select(col(EmailMessage.subject), col(EmailMessage.message_id)).where(

@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 from cadence.activity_log import record_activity
 from cadence.db import run_db, session_scope
 from cadence.models import ActivityKind, Person, Task, TaskStatus
-from cadence.templates import TemplateError, render
+from cadence.templates import TemplateError, person_values, render
 from workflows.contracts import CloseTaskInput, CreateTaskInput, CreateTaskResult
 
 
@@ -23,15 +23,7 @@ def _create(inp: CreateTaskInput) -> CreateTaskResult:
         person = session.get(Person, inp.person_id)
         if person is None:
             raise ApplicationError(f"person {inp.person_id} not found", non_retryable=True)
-        values = {
-            "first_name": person.first_name,
-            "last_name": person.last_name,
-            "company": person.company,
-            "company_friendly": person.company,
-            "title": person.title,
-            "email": person.email,
-            "phone": person.phone,
-        }
+        values = person_values(person)
         try:
             title = render(inp.title, values)
         except TemplateError:

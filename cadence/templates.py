@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import Any
 
 _TAG = re.compile(r"\{\{\s*(!)?\s*([^{}|]*?)\s*(?:\|\s*default:\s*\"([^\"]*)\"\s*)?\}\}")
 
@@ -39,6 +40,23 @@ def friendly_company(company: str) -> str:
     while previous != company:
         previous, company = company, _SUFFIXES.sub("", company).strip()
     return company
+
+
+def person_values(person: Any, owner: Any | None = None) -> dict[str, str | None]:
+    """The template fields for a person (any object with the Person columns) and, for
+    emails, the sender (with name, title and email)."""
+    values: dict[str, str | None] = {
+        "first_name": person.first_name,
+        "last_name": person.last_name,
+        "company": person.company,
+        "company_friendly": person.company,
+        "title": person.title,
+        "email": person.email,
+        "phone": person.phone,
+    }
+    if owner is not None:
+        values.update(my_name=owner.name, my_title=owner.title, my_email=owner.email)
+    return values
 
 
 def template_problems(template: str, *, prompts_allowed: bool) -> list[str]:

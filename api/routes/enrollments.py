@@ -1,10 +1,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from pydantic import BaseModel
 from sqlmodel import col, select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
@@ -18,6 +15,7 @@ from api.schemas import (
     RescheduleBody,
     StepBody,
 )
+from api.updates import update_enrollment
 from cadence import enrolling
 from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person
 from workflows.contracts import (
@@ -151,26 +149,6 @@ async def remove(
     return {"status": "removing", "workflow_id": row.workflow_id}
 
 
-async def _update(
-    temporal: TemporalDep, row: Enrollment, update: str, argument: BaseModel
-) -> EnrollmentState:
-    """Run a workflow update; a refusal by its validator is a 409 that says why."""
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
-    try:
-        result: EnrollmentState = await handle.execute_update(
-            update, argument, result_type=EnrollmentState
-        )
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-        raise HTTPException(status.HTTP_409_CONFLICT, message) from err
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_409_CONFLICT, "The enrollment has ended") from err
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
-    return result
-
-
 @router.post("/enrollments/{enrollment_id}/pause")
 async def pause(
     enrollment_id: int,
@@ -182,7 +160,9 @@ async def pause(
     """Hold the remaining steps; on resume they move by the sending days the pause lasted."""
     row = _get(session, enrollment_id)
     note = body.note if body else None
-    return await _update(temporal, row, "pause", PauseRequest(note=note, by_user_id=user.id))
+    return await update_enrollment(
+        temporal, row.workflow_id, "pause", PauseRequest(note=note, by_user_id=user.id)
+    )
 
 
 @router.post("/enrollments/{enrollment_id}/resume")
@@ -191,7 +171,9 @@ async def resume(
 ) -> EnrollmentState:
     """Go on with a paused enrollment."""
     row = _get(session, enrollment_id)
-    return await _update(temporal, row, "resume", ResumeRequest(by_user_id=user.id))
+    return await update_enrollment(
+        temporal, row.workflow_id, "resume", ResumeRequest(by_user_id=user.id)
+    )
 
 
 @router.get("/enrollments/{enrollment_id}/timeline")
@@ -218,7 +200,7 @@ async def skip_step(
     """Skip the step the enrollment waits for (name it, so a stale screen cannot skip another)."""
     row = _get(session, enrollment_id)
     request = SkipStepRequest(step_id=body.step_id, by_user_id=user.id)
-    return await _update(temporal, row, "skip_step", request)
+    return await update_enrollment(temporal, row.workflow_id, "skip_step", request)
 
 
 @router.post("/enrollments/{enrollment_id}/reschedule")
@@ -232,7 +214,7 @@ async def reschedule(
     """Move the step the enrollment waits for to another time (kept inside the send window)."""
     row = _get(session, enrollment_id)
     request = RescheduleRequest(step_id=body.step_id, at=body.at, by_user_id=user.id)
-    return await _update(temporal, row, "reschedule", request)
+    return await update_enrollment(temporal, row.workflow_id, "reschedule", request)
 
 
 @router.post("/enrollments/{enrollment_id}/mark-success")
@@ -246,4 +228,4 @@ async def mark_success(
     """End the enrollment as a success (end reason "success"); no more steps run."""
     row = _get(session, enrollment_id)
     request = MarkSuccessRequest(note=body.note if body else None, by_user_id=user.id)
-    return await _update(temporal, row, "mark_success", request)
+    return await update_enrollment(temporal, row.workflow_id, "mark_success", request)

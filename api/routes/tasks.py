@@ -6,15 +6,12 @@ from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
 from api.schemas import TaskDoneBody, TaskPublic
+from api.updates import update_enrollment
 from cadence.models import Role, Task, TaskStatus
 from workflows.contracts import EnrollmentState, TaskDone
-from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -59,17 +56,7 @@ async def _close(
         notes=body.notes if body else None,
         by_user_id=user.id,
     )
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, task.workflow_id)
-    try:
-        return await handle.execute_update(EnrollmentWorkflow.complete_task, done)
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        message = cause.message if isinstance(cause, ApplicationError) else str(cause or err)
-        raise HTTPException(status.HTTP_409_CONFLICT, message) from err
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_409_CONFLICT, "The enrollment has ended") from err
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+    return await update_enrollment(temporal, task.workflow_id, "complete_task", done)
 
 
 @router.post("/{task_id}/complete")
