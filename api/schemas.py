@@ -142,6 +142,11 @@ class RescheduleBody(StepBody):
     at: AwareDatetime = Field(description="The new time, ISO 8601 with an offset")
 
 
+class ManualEmailBody(BaseModel):
+    subject: str | None = Field(default=None, max_length=255)
+    body: str | None = Field(default=None, max_length=100_000)
+
+
 class PauseBody(BaseModel):
     note: str | None = Field(default=None, max_length=500, description="Why, in the rep's words")
 

@@ -369,3 +369,40 @@ async def test_an_author_migrates_running_enrollments_to_a_new_version(api: Api)
         if (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["status"] != "active":
             break
         await asyncio.sleep(0.1)
+
+
+async def test_a_rep_sends_a_manual_email_task(api: Api) -> None:
+    playbook = (
+        "name: Manual\n"
+        "settings: {skip_weekends: false, holidays: 'off', default_send_time: '00:00',\n"
+        "           send_window: {start: '00:00', end: '23:59'}}\n"
+        "steps:\n"
+        "  - {id: m, day: 1, type: manual_email, subject: 'For {{company}}',\n"
+        "     body: 'Hi {{first_name}}, {{! opener}}'}\n"
+    )
+    created = await api.call("POST", "/campaigns", role="author", content=playbook,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert created.status_code == 201, created.text
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    tasks: list[dict[str, Any]] = []
+    for _ in range(100):
+        tasks = (await api.call("GET", "/tasks", role="rep")).json()
+        if tasks:
+            break
+        await asyncio.sleep(0.1)
+    assert tasks[0]["type"] == "manual_email" and tasks[0]["title"] == "Email: For Acme"
+    task_id = tasks[0]["id"]
+    draft = await api.call("POST", f"/tasks/{task_id}/send", role="rep", json={})
+    assert draft.status_code == 409 and "{{! opener}}" in draft.json()["detail"]
+    sent = await api.call("POST", f"/tasks/{task_id}/send", role="rep",
+                          json={"body": "Hi {{first_name}}, great to meet you."})  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    for _ in range(100):
+        async with httpx.AsyncClient(base_url=api.sink) as sink:
+            mail = (await sink.get("/api/messages", params={"to": "ada@example.com"})).json()
+        if mail["count"]:
+            break
+        await asyncio.sleep(0.1)
+    assert mail["messages"][0]["subject"] == "For Acme"
+    assert mail["messages"][0]["text"].strip() == "Hi Ada, great to meet you."

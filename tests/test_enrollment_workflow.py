@@ -516,3 +516,38 @@ async def test_a_continued_run_goes_on_from_the_carried_state(
     assert sent["b"].date() == day1 + timedelta(days=3)  # Day 3 + the carried shift of 1
     assert sent["c"].date() == day1 + timedelta(days=5)
     assert [r.step_id for r in final.steps] == ["a", "b", "c"] and final.day_shift == 1
+
+
+WITH_MANUAL = """
+name: Manual email
+settings: {skip_weekends: false, holidays: "off", default_send_time: "00:00",
+           send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
+  - {id: m, day: 1, type: manual_email, thread: true,
+     body: "Hi {{first_name}}, {{! a personal opener}}"}
+"""
+
+
+async def test_a_manual_email_goes_out_when_the_rep_has_filled_it_in(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_MANUAL))
+    async with main, smtp:
+        await _wait_for_task(time_env, recorder)
+        task, _ = recorder.tasks[0]
+        assert task.type == "manual_email" and task.title == "Email: reply in the thread"
+        assert task.notes == "Hi {{first_name}}, {{! a personal opener}}"  # the draft
+        with pytest.raises(WorkflowUpdateFailedError) as unfilled:
+            await handle.execute_update(EnrollmentWorkflow.complete_task, TaskDone(step_id="m"))
+        assert "fill in the email before sending" in str(unfilled.value.cause)
+        final_body = "Hi {{first_name}}, loved your talk at the meetup."
+        await handle.execute_update(
+            EnrollmentWorkflow.complete_task, TaskDone(step_id="m", body=final_body)
+        )
+        final = await handle.result()
+    manual = next(s for s, _ in recorder.sends if s.step_id == "m")
+    assert manual.body == final_body and manual.in_reply_to == "<a@test>"
+    assert [(r.step_id, r.status) for r in final.steps] == [("a", "sent"), ("m", "sent")]
+    assert recorder.closed[0].status == "completed"

@@ -209,6 +209,9 @@ class TaskDone(BaseModel):
     outcome: str | None = None  # e.g. a call's result: "connected", "left voicemail"
     notes: str | None = None
     by_user_id: int | None = None
+    # Manual emails: the rep's final subject and body (templates; the draft when omitted).
+    subject: str | None = None
+    body: str | None = None
 
 
 class CreateTaskInput(BaseModel):

@@ -14,6 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.email import send_email
     from activities.enrollments import finish_enrollment
     from activities.tasks import close_task, create_task
+    from cadence.templates import template_problems
     from workflows.calendar import SendingCalendar, day_one, planned_due, resolve_timezone
     from workflows.contracts import (
         CAMPAIGN_VERSION,
@@ -133,9 +134,9 @@ class EnrollmentWorkflow:
                                reason="skipped by the rep")
                 )  # fmt: skip
                 continue
-            if isinstance(step, EmailStep):
+            if isinstance(step, EmailStep) and step.type == "auto_email":
                 self.done.append(await self._send(step))
-            elif isinstance(step, TaskStep):
+            else:
                 record = await self._do_task(step, due)
                 if record is None:  # removed while the task was open
                     break
@@ -262,7 +263,10 @@ class EnrollmentWorkflow:
             return "skipped"
         return "rescheduled" if self.interrupts != seen else "due"
 
-    async def _send(self, step: EmailStep) -> StepRecord:
+    async def _send(
+        self, step: EmailStep, subject: str | None = None, body: str | None = None
+    ) -> StepRecord:
+        """Send an email step; a manual email goes with the rep's subject and body."""
         inp = self.inp
         previous = self._last_email()
         try:
@@ -277,8 +281,8 @@ class EnrollmentWorkflow:
                     step_day=step.day,
                     person_id=inp.person.id,
                     owner=inp.owner,
-                    subject=step.subject,
-                    body=step.body,
+                    subject=subject if subject is not None else step.subject,
+                    body=body if body is not None else step.body,
                     in_reply_to=previous.message_id if step.thread and previous else None,
                 ),
                 task_queue=SMTP_QUEUE,
@@ -298,12 +302,22 @@ class EnrollmentWorkflow:
             reason=result.reason,
         )
 
-    async def _do_task(self, step: TaskStep, due: datetime) -> StepRecord | None:
+    async def _do_task(self, step: TaskStep | EmailStep, due: datetime) -> StepRecord | None:
         """Create the rep's task, wait until it is completed or skipped (or auto-skipped),
         record how it ended. A task completed k sending days after the day it fell due moves
-        every later step k sending days later. None when the enrollment was removed first."""
+        every later step k sending days later; a manual email is sent when the rep completes
+        it. None when the enrollment was removed first."""
         inp = self.inp
         workflow_id = workflow.info().workflow_id
+        title: str
+        notes: str | None
+        limit: timedelta | None = None
+        if isinstance(step, EmailStep):  # manual email: the draft is the task
+            title = f"Email: {step.subject}" if step.subject else "Email: reply in the thread"
+            notes, priority = step.body, "normal"
+        else:
+            title, notes, priority = step.title, step.notes, step.priority
+            limit = step.autoskip_delay()
         created = await workflow.execute_activity(
             create_task,
             CreateTaskInput(
@@ -312,9 +326,9 @@ class EnrollmentWorkflow:
                 campaign_name=inp.campaign_name,
                 step_id=step.id,
                 type=step.type,
-                title=step.title,
-                notes=step.notes,
-                priority=step.priority,
+                title=title,
+                notes=notes,
+                priority=priority,
                 person_id=inp.person.id,
                 owner_id=inp.owner.id,
                 due_at=due,
@@ -324,7 +338,6 @@ class EnrollmentWorkflow:
         )
         self.open_task, self.task_done, self.open_task_due = step.id, created.done, due
         self._describe()
-        limit = step.autoskip_delay()
         try:
             await workflow.wait_condition(
                 lambda: self.task_done is not None or self._ended(),
@@ -332,8 +345,9 @@ class EnrollmentWorkflow:
                 timeout_summary=f"auto-skip task {step.id}" if limit else None,
             )
         except TimeoutError:
+            after = step.autoskip_after if isinstance(step, TaskStep) else None
             self.task_done = TaskDone(
-                step_id=step.id, status="skipped", notes=f"auto-skipped after {step.autoskip_after}"
+                step_id=step.id, status="skipped", notes=f"auto-skipped after {after}"
             )
         done, closed_at = self.task_done, self._now()
         self.open_task, self.task_done = None, None
@@ -356,6 +370,8 @@ class EnrollmentWorkflow:
             due_day = pendulum.instance(due).in_tz(self.tz).date()
             done_day = pendulum.instance(closed_at).in_tz(self.tz).date()
             self.day_shift += self.calendar.sending_days_between(due_day, done_day)
+            if isinstance(step, EmailStep):
+                return await self._send(step, done.subject, done.body)
         return StepRecord(
             step_id=step.id, status=done.status, at=closed_at, reason=done.outcome or done.notes
         )
@@ -372,6 +388,14 @@ class EnrollmentWorkflow:
             raise ValueError("this enrollment has no open task")
         if done.step_id != self.open_task:
             raise ValueError(f"the open task is for step {self.open_task!r}, not {done.step_id!r}")
+        step = next(s for s in self.inp.playbook.steps if s.id == done.step_id)
+        if isinstance(step, EmailStep) and done.status == "completed":
+            body = done.body if done.body is not None else step.body
+            subject = done.subject if done.subject is not None else (step.subject or "")
+            for text in (subject, body):
+                problems = template_problems(text, prompts_allowed=False)
+                if problems:
+                    raise ValueError(f"fill in the email before sending: {problems[0]}")
 
     def _now(self) -> datetime:
         """Workflow time; shifted only when `cadence playbook simulate` replays the past."""

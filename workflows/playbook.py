@@ -157,7 +157,9 @@ class TaskStep(_Step):
 Step = Annotated[EmailStep | TaskStep, Field(discriminator="type")]
 
 # Step types the enrollment workflow runs today; the others validate but are refused on publish.
-SUPPORTED_STEP_TYPES = frozenset({"auto_email", "call", "linkedin", "inmail", "custom"})
+SUPPORTED_STEP_TYPES = frozenset(
+    {"auto_email", "manual_email", "call", "linkedin", "inmail", "custom"}
+)
 
 
 class Playbook(_Model):

@@ -8,7 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
 from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
-from api.schemas import TaskDoneBody, TaskPublic
+from api.schemas import ManualEmailBody, TaskDoneBody, TaskPublic
 from api.updates import update_enrollment
 from cadence.models import Role, Task, TaskStatus
 from workflows.contracts import EnrollmentState, TaskDone
@@ -39,7 +39,7 @@ def list_tasks(
 async def _close(
     task_id: int,
     outcome: Literal["completed", "skipped"],
-    body: TaskDoneBody | None,
+    body: TaskDoneBody | ManualEmailBody | None,
     session: SessionDep,
     user: RepUser,
     temporal: TemporalDep,
@@ -49,13 +49,20 @@ async def _close(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Task {task_id} not found")
     if task.status != TaskStatus.open:
         raise HTTPException(status.HTTP_409_CONFLICT, f"Task {task_id} is {task.status.value}")
-    done = TaskDone(
-        step_id=task.step_id,
-        status=outcome,
-        outcome=body.outcome if body else None,
-        notes=body.notes if body else None,
-        by_user_id=user.id,
-    )
+    if isinstance(body, ManualEmailBody):
+        if task.type != "manual_email":
+            raise HTTPException(status.HTTP_409_CONFLICT, f"Task {task_id} is not an email")
+        done = TaskDone(
+            step_id=task.step_id, subject=body.subject, body=body.body, by_user_id=user.id
+        )
+    else:
+        done = TaskDone(
+            step_id=task.step_id,
+            status=outcome,
+            outcome=body.outcome if body else None,
+            notes=body.notes if body else None,
+            by_user_id=user.id,
+        )
     return await update_enrollment(temporal, task.workflow_id, "complete_task", done)
 
 
@@ -81,3 +88,16 @@ async def skip(
 ) -> EnrollmentState:
     """Not doing it: the enrollment goes on with the next step."""
     return await _close(task_id, "skipped", body, session, user, temporal)
+
+
+@router.post("/{task_id}/send")
+async def send(
+    task_id: int,
+    body: ManualEmailBody,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
+) -> EnrollmentState:
+    """Send a manual email step, with the rep's subject and body (the draft where omitted).
+    Templates work as in the playbook; every ``{{! prompt}}`` must be filled in."""
+    return await _close(task_id, "completed", body, session, user, temporal)
