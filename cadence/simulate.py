@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pendulum
@@ -37,6 +37,7 @@ from workflows.contracts import (
     EnrollmentInput,
     EnrollmentState,
     FinishEnrollmentInput,
+    InboundEvent,
     MarkSuccessRequest,
     OwnerSnapshot,
     PauseRequest,
@@ -71,8 +72,11 @@ class Simulation:
     end_reason: str | None
 
 
-EVENT_TYPES = ("pause", "resume", "remove", "mark_success", "complete_task", "skip_task")
-LATER_EVENTS = ("reply", "out_of_office", "bounce", "unsubscribe")
+EVENT_TYPES = (
+    "pause", "resume", "remove", "mark_success", "complete_task", "skip_task",
+    "reply", "out_of_office", "bounce", "unsubscribe",
+)  # fmt: skip
+INBOUND = ("reply", "out_of_office", "bounce", "unsubscribe")
 
 
 class SimulationEvent(BaseModel):
@@ -82,11 +86,10 @@ class SimulationEvent(BaseModel):
     type: str
     step: str | None = None  # complete_task / skip_task: the task's step
     note: str | None = None
+    return_date: date | None = None  # out_of_office: the day the person is back
 
     @model_validator(mode="after")
     def _known(self) -> SimulationEvent:
-        if self.type in LATER_EVENTS:
-            raise ValueError(f"{self.type!r} events need reply handling, which is not built yet")
         if self.type not in EVENT_TYPES:
             raise ValueError(
                 f"unknown event type {self.type!r}; use one of {', '.join(EVENT_TYPES)}"
@@ -220,7 +223,10 @@ async def _apply(
 ) -> None:
     """Send the event as the real system would; a refusal says which event and why."""
     try:
-        if event.type == "pause":
+        if event.type in INBOUND:
+            inbound = InboundEvent(kind=event.type, return_date=event.return_date)
+            await handle.signal(EnrollmentWorkflow.inbound, inbound)
+        elif event.type == "pause":
             await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest(note=event.note))
         elif event.type == "resume":
             await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())

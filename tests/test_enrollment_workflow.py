@@ -24,6 +24,7 @@ from workflows.contracts import (
     EnrollmentInput,
     EnrollmentState,
     FinishEnrollmentInput,
+    InboundEvent,
     MarkSuccessRequest,
     MigrateRequest,
     PauseRequest,
@@ -551,3 +552,75 @@ async def test_a_manual_email_goes_out_when_the_rep_has_filled_it_in(
     assert manual.body == final_body and manual.in_reply_to == "<a@test>"
     assert [(r.step_id, r.status) for r in final.steps] == [("a", "sent"), ("m", "sent")]
     assert recorder.closed[0].status == "completed"
+
+
+def _settings_playbook(extra: str) -> str:
+    return THREE_OPEN.replace(
+        'send_window: {start: "08:00", end: "18:00"}}',
+        f'send_window: {{start: "08:00", end: "18:00"}}, {extra}}}',
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "kind", "status", "reason"),
+    [
+        ("on_reply: end", "reply", "completed", "replied"),
+        ("on_reply: end_success", "reply", "completed", "replied_success"),
+        ("remove_on_bounce: true", "bounce", "completed", "bounced"),
+        ("remove_on_bounce: true", "unsubscribe", "completed", "unsubscribed"),
+    ],
+)
+async def test_replies_bounces_and_unsubscribes_end_the_enrollment(
+    time_env: WorkflowEnvironment, extra: str, kind: str, status: str, reason: str
+) -> None:
+    recorder = Recorder()
+    inp = enrollment_input(_settings_playbook(extra))
+    handle, main, smtp = await run_enrollment(time_env, recorder, inp)
+    async with main, smtp:
+        await _wait_for_send(time_env, recorder, "a")
+        await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind=kind))  # type: ignore[arg-type]
+        final = await handle.result()
+    assert (final.status, final.end_reason) == (status, reason)
+    assert [s.step_id for s, _ in recorder.sends] == ["a"]
+
+
+async def test_a_bounce_is_ignored_when_remove_on_bounce_is_off(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    inp = enrollment_input(_settings_playbook("remove_on_bounce: false"))
+    handle, main, smtp = await run_enrollment(time_env, recorder, inp)
+    async with main, smtp:
+        await _wait_for_send(time_env, recorder, "a")
+        await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind="bounce"))
+        await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind="out_of_office"))
+        final = await handle.result()
+    assert final.end_reason == "finished"  # and an out-of-office answer is ignored by default
+    assert [s.step_id for s, _ in recorder.sends] == ["a", "b", "c"]
+
+
+async def test_out_of_office_pauses_until_the_morning_after_the_return_date(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    extra = "on_ooo: {action: pause_until_return, default_days: 7, max_days: 21}"
+    handle, main, smtp = await run_enrollment(
+        time_env, recorder, enrollment_input(_settings_playbook(extra))
+    )
+    async with main, smtp:
+        await _wait_for_send(time_env, recorder, "a")
+        today = (await time_env.get_current_time()).astimezone(NY).date()
+        back = today + timedelta(days=4)
+        await handle.signal(
+            EnrollmentWorkflow.inbound, InboundEvent(kind="out_of_office", return_date=back)
+        )
+        state = await handle.query(EnrollmentWorkflow.state)
+        assert state.status == "paused"
+        final = await handle.result()
+    sent = {s.step_id: at.astimezone(NY) for s, at in recorder.sends}
+    # Resumed at 08:00 on the return date; b (Day 3) moved by the 4 sending days paused.
+    paused_days = (back - today).days
+    assert sent["a"].date() == today
+    assert sent["b"].date() == today + timedelta(days=2 + paused_days)
+    assert sent["b"].time().replace(microsecond=0) == time(10, 0)
+    assert final.end_reason == "finished" and final.day_shift == paused_days

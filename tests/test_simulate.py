@@ -155,10 +155,35 @@ async def test_events_pause_resume_and_a_late_task_move_the_plan() -> None:
 
 def test_events_that_cannot_be_simulated_are_refused(tmp_path: Path) -> None:
     events = tmp_path / "events.yaml"
-    events.write_text("- {at: '2026-11-30T10:00:00+01:00', type: reply}\n")
+    events.write_text("- {at: '2026-11-30T10:00:00+01:00', type: call_back}\n")
     done = run_cli(str(OUTBOUND), "--start", "2026-11-27T07:00:00Z", "--events", str(events))
-    assert done.returncode == 1 and "'reply' events need reply handling" in done.stderr
+    assert done.returncode == 1 and "unknown event type 'call_back'" in done.stderr
     events.write_text("- {at: '2026-11-30T10:00:00+01:00', type: resume}\n")
     refused = run_cli(str(OUTBOUND), "--start", "2026-11-27T07:00:00Z", "--events", str(events))
     assert refused.returncode == 1
     assert "only a paused enrollment can be resumed" in refused.stderr
+
+
+async def test_an_out_of_office_then_a_reply() -> None:
+    playbook = parse_playbook((ROOT / "playbooks" / "outbound-with-call.yaml").read_text())
+    playbook = playbook.model_copy(
+        update={
+            "settings": playbook.settings.model_copy(
+                update={"on_ooo": playbook.settings.on_ooo.model_copy(
+                    update={"action": "pause_until_return"})}
+            )
+        }
+    )  # fmt: skip
+    events = load_events(
+        "- {at: '2026-11-27T09:00:00+01:00', type: out_of_office, return_date: 2026-12-07}\n"
+        "- {at: '2026-12-09T12:00:00+01:00', type: reply}\n"
+    )
+    start = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)
+    result = await simulate(playbook, start, None, country="DE", events=events)
+    # The call (Day 3) waits for the return: the enrollment resumes on Monday 7 December at
+    # 08:00, the call moved by the 6 sending days away (Day 9); a reply then ends it.
+    assert [(s.step, s.at.isoformat()) for s in result.steps] == [
+        ("intro", "2026-11-27T08:00:00+01:00"),
+        ("call-1", "2026-12-09T09:00:00+01:00"),
+    ]
+    assert (result.status, result.end_reason) == ("completed", "replied")

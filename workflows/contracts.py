@@ -153,6 +153,14 @@ class MigrateRequest(BaseModel):
     by_user_id: int | None = None
 
 
+class InboundEvent(BaseModel):
+    """Mail about this enrollment, as the inbound pipeline classified it."""
+
+    kind: Literal["reply", "out_of_office", "bounce", "unsubscribe"]
+    return_date: date | None = None  # out-of-office: the day the person is back, if stated
+    message_id: str | None = None
+
+
 class PauseRequest(BaseModel):
     note: str | None = None
     by_user_id: int | None = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentState,
         EnrollmentStatusName,
         FinishEnrollmentInput,
+        InboundEvent,
         MarkSuccessRequest,
         MigrateRequest,
         PauseRequest,
@@ -82,6 +83,8 @@ class EnrollmentWorkflow:
         self.rescheduled: dict[str, datetime] = {}
         self.interrupts = 0  # bumped by every handler that changes what the wait is for
         self.migration: MigrateRequest | None = None
+        self.inbound_end: EndReason | None = None  # a reply, bounce or unsubscribe
+        self.auto_resume_at: datetime | None = None  # out-of-office: back on this morning
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
@@ -123,7 +126,7 @@ class EnrollmentWorkflow:
                 outcome = await self._wait_until(due)
                 if outcome == "paused":
                     self.next_due_at = None
-                    await workflow.wait_condition(lambda: self.paused_at is None or self._ended())
+                    await self._wait_while_paused()
             if outcome == "ended":
                 break
             self.next_due_at = None
@@ -144,6 +147,8 @@ class EnrollmentWorkflow:
 
         if self.removal is not None:
             self.status, self.end_reason = "removed", EndReason.removed
+        elif self.inbound_end is not None:
+            self.status, self.end_reason = "completed", self.inbound_end
         elif self.success is not None:
             self.status, self.end_reason = "completed", EndReason.success
         else:
@@ -231,7 +236,58 @@ class EnrollmentWorkflow:
             raise ValueError(f"the enrollment is on version {request.version} already")
 
     def _ended(self) -> bool:
-        return self.removal is not None or self.success is not None
+        return self.removal is not None or self.success is not None or self.inbound_end is not None
+
+    async def _wait_while_paused(self) -> None:
+        """Until resumed (or ended); an out-of-office pause resumes by itself."""
+        timeout = None
+        if self.auto_resume_at is not None:
+            timeout = max(self.auto_resume_at - self._now(), timedelta(0))
+        try:
+            await workflow.wait_condition(
+                lambda: self.paused_at is None or self._ended(),
+                timeout=timeout,
+                timeout_summary="back from out-of-office" if timeout is not None else None,
+            )
+        except TimeoutError:
+            self._resume()
+
+    @workflow.signal
+    def inbound(self, event: InboundEvent) -> None:
+        """A reply ends the enrollment (``on_reply``), as do an unsubscribe and, with
+        ``remove_on_bounce``, a bounce. An out-of-office answer never ends it; with
+        ``pause_until_return`` it pauses until the next sending morning after the return date
+        (``default_days`` without one, never more than ``max_days``)."""
+        if self._ended() or self.status not in ("active", "paused"):
+            return
+        settings = self.inp.playbook.settings
+        if event.kind == "reply":
+            success = settings.on_reply == "end_success"
+            self.inbound_end = EndReason.replied_success if success else EndReason.replied
+        elif event.kind == "unsubscribe":
+            self.inbound_end = EndReason.unsubscribed
+        elif event.kind == "bounce" and settings.remove_on_bounce:
+            self.inbound_end = EndReason.bounced
+        elif event.kind == "out_of_office" and settings.on_ooo.action == "pause_until_return":
+            self._pause_until_return(event.return_date)
+        self.interrupts += 1
+
+    def _pause_until_return(self, return_date: date | None) -> None:
+        ooo = self.inp.playbook.settings.on_ooo
+        today = pendulum.instance(self._now()).in_tz(self.tz).date()
+        back = return_date or today + timedelta(days=ooo.default_days)
+        back = min(back, today + timedelta(days=ooo.max_days))
+        first_day = self.calendar.first_sending_day(max(back, today + timedelta(days=1)))
+        opening = self.inp.playbook.settings.send_window.start
+        self.auto_resume_at = pendulum.datetime(
+            first_day.year, first_day.month, first_day.day, opening.hour, opening.minute,
+            tz=self.tz,
+        )  # fmt: skip
+        if self.paused_at is None:
+            self.paused_at, self.status = self._now(), "paused"
+            self.pause_note = f"out of office until {back.isoformat()}"
+            workflow.upsert_search_attributes([STATUS.value_set("paused")])
+        self._describe()
 
     def _end_note(self) -> str | None:
         if self.removal is not None:
@@ -478,14 +534,18 @@ class EnrollmentWorkflow:
     @workflow.update
     def resume(self, request: ResumeRequest) -> EnrollmentState:
         """Go on; every remaining step moves by the sending days the pause lasted."""
+        self._resume()
+        return self.state()
+
+    def _resume(self) -> None:
         assert self.paused_at is not None
         paused_on = pendulum.instance(self.paused_at).in_tz(self.tz).date()
         today = pendulum.instance(self._now()).in_tz(self.tz).date()
         self.day_shift += self.calendar.sending_days_between(paused_on, today)
         self.paused_at, self.pause_note, self.status = None, None, "active"
+        self.auto_resume_at = None
         workflow.upsert_search_attributes([STATUS.value_set("active")])
         self._describe()
-        return self.state()
 
     @resume.validator
     def _can_resume(self, request: ResumeRequest) -> None:
