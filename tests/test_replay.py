@@ -18,11 +18,27 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
 from tests.factories import THREE_EMAILS, enrollment_input
-from tests.test_enrollment_workflow import ALWAYS_OPEN, Recorder, run_enrollment
-from workflows.contracts import PauseRequest, RemoveRequest, ResumeRequest
+from tests.test_enrollment_workflow import (
+    ALWAYS_OPEN,
+    WITH_CALL,
+    Recorder,
+    _wait_for_task,
+    run_enrollment,
+)
+from workflows.contracts import (
+    InboundEvent,
+    PauseRequest,
+    RemoveRequest,
+    ResumeRequest,
+    TaskDone,
+)
 from workflows.enrollment import EnrollmentWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
+OOO = ALWAYS_OPEN.replace(
+    'send_window: {start: "00:00", end: "23:59"}}',
+    'send_window: {start: "00:00", end: "23:59"}, on_ooo: {action: pause_until_return}}',
+)
 
 
 async def test_recorded_enrollments_replay_with_the_current_code() -> None:
@@ -45,6 +61,8 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
         "completed": (THREE_EMAILS, None),
         "removed": (ALWAYS_OPEN, "remove"),
         "paused": (ALWAYS_OPEN, "pause"),
+        "call": (WITH_CALL, "call"),
+        "out_of_office": (OOO, "ooo"),
     }
     for name, (playbook, action) in scenarios.items():
         recorder = Recorder()
@@ -53,6 +71,16 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
             if action == "remove":
                 await time_env.sleep(timedelta(hours=1))
                 await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note="test"))
+            elif action == "call":
+                await _wait_for_task(time_env, recorder)
+                await handle.execute_update(
+                    EnrollmentWorkflow.complete_task, TaskDone(step_id="call", outcome="ok")
+                )
+            elif action == "ooo":
+                await time_env.sleep(timedelta(hours=1))
+                back = (await time_env.get_current_time()).date() + timedelta(days=3)
+                event = InboundEvent(kind="out_of_office", return_date=back)
+                await handle.signal(EnrollmentWorkflow.inbound, event)
             elif action == "pause":
                 await time_env.sleep(timedelta(hours=1))
                 await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
