@@ -111,3 +111,14 @@ def test_same_as_previous_and_threads_need_an_earlier_email(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert "thread: true needs an earlier email" in result.output
     assert "same_as_previous needs an earlier email" in result.output
+
+
+def test_the_json_schema_describes_the_playbook_for_editors() -> None:
+    result = runner.invoke(app, ["playbook", "schema"])
+    assert result.exit_code == 0
+    schema = json.loads(result.output)
+    assert schema["title"] == "Playbook" and set(schema["required"]) >= {"name", "steps"}
+    assert {"settings", "steps", "description"} <= set(schema["properties"])
+    types = json.dumps(schema["$defs"])
+    for step_type in ("auto_email", "manual_email", "call", "linkedin", "inmail", "custom"):
+        assert f'"{step_type}"' in types

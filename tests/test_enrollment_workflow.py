@@ -624,3 +624,27 @@ async def test_out_of_office_pauses_until_the_morning_after_the_return_date(
     assert sent["b"].date() == today + timedelta(days=2 + paused_days)
     assert sent["b"].time().replace(microsecond=0) == time(10, 0)
     assert final.end_reason == "finished" and final.day_shift == paused_days
+
+
+async def test_a_carried_pause_and_reschedule_survive_continue_as_new(
+    time_env: WorkflowEnvironment,
+) -> None:
+    now = await time_env.get_current_time()
+    started = now - timedelta(hours=1)
+    done = [StepRecord(step_id="a", status="sent", at=started, message_id="<a@test>")]
+    noon = datetime.combine(now.astimezone(NY).date() + timedelta(days=5), time(12, 0), NY)
+    inp = enrollment_input(THREE_OPEN).model_copy(
+        update={"started_at": started, "done": done, "paused_at": now, "pause_note": "carried",
+                "rescheduled": {"b": noon}}
+    )  # fmt: skip
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, inp)
+    async with main, smtp:
+        await time_env.sleep(timedelta(days=3))
+        state = await handle.query(EnrollmentWorkflow.state)
+        assert state.status == "paused" and recorder.sends == []
+        await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
+        final = await handle.result()
+    sent = {s.step_id: at for s, at in recorder.sends}
+    assert abs(sent["b"] - noon) < timedelta(seconds=5)  # the carried reschedule holds
+    assert final.status == "completed"

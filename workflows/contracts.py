@@ -107,8 +107,13 @@ class EnrollmentInput(BaseModel):
     # Carried across continue-as-new.
     started_at: datetime | None = None
     done: list[StepRecord] = Field(default_factory=list)
-    # Sending days every later step has moved by (pauses); carried across continue-as-new.
+    # Carried across continue-as-new: how far later steps have moved, and a pause or a
+    # rescheduled step that was in force when the run continued.
     day_shift: int = 0
+    paused_at: datetime | None = None
+    pause_note: str | None = None
+    auto_resume_at: datetime | None = None
+    rescheduled: dict[str, datetime] = Field(default_factory=dict)
     # Only for simulations of a start in the past: added to the server's clock.
     clock_offset: timedelta = timedelta(0)
 

@@ -64,15 +64,15 @@ class EnrollmentWorkflow:
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
         self.done: list[StepRecord] = list(inp.done)
-        self.status: EnrollmentStatusName = "active"
+        self.status: EnrollmentStatusName = "paused" if inp.paused_at else "active"
         self.end_reason: EndReason | None = None
         self.removal: RemoveRequest | None = None
         self.current_step: str | None = None
         self.next_due_at: datetime | None = None
         self.tz = resolve_timezone(inp.person.timezone, inp.owner.timezone, inp.playbook.settings)
         self.calendar = SendingCalendar(inp.playbook.settings, frozenset(inp.holiday_dates))
-        self.paused_at: datetime | None = None
-        self.pause_note: str | None = None
+        self.paused_at: datetime | None = inp.paused_at
+        self.pause_note: str | None = inp.pause_note
         self.day_shift = inp.day_shift
         self.open_task: str | None = None
         self.task_done: TaskDone | None = None
@@ -80,11 +80,11 @@ class EnrollmentWorkflow:
         self.open_task_due: datetime | None = None
         self.success: MarkSuccessRequest | None = None
         self.skip_requested = False
-        self.rescheduled: dict[str, datetime] = {}
+        self.rescheduled: dict[str, datetime] = dict(inp.rescheduled)
         self.interrupts = 0  # bumped by every handler that changes what the wait is for
         self.migration: MigrateRequest | None = None
         self.inbound_end: EndReason | None = None  # a reply, bounce or unsubscribe
-        self.auto_resume_at: datetime | None = None  # out-of-office: back on this morning
+        self.auto_resume_at: datetime | None = inp.auto_resume_at  # out-of-office: back then
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
@@ -100,17 +100,12 @@ class EnrollmentWorkflow:
             if next_index is None:
                 break
             index = next_index
+            if self._ended():
+                break
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                workflow.continue_as_new(
-                    self.inp.model_copy(
-                        update={
-                            "started_at": started_at,
-                            "done": self.done,
-                            "day_shift": self.day_shift,
-                        }
-                    )
-                )
+                if not self._ended():  # a handler may have ended it meanwhile
+                    workflow.continue_as_new(self._carried(started_at))
             step = steps[index]
             outcome = "paused"
             while outcome in ("paused", "rescheduled"):
@@ -200,6 +195,20 @@ class EnrollmentWorkflow:
         else:
             text = f"**Active**. {progress}."
         workflow.set_current_details(text)
+
+    def _carried(self, started_at: datetime) -> EnrollmentInput:
+        """This run's state for the next one (continue-as-new)."""
+        return self.inp.model_copy(
+            update={
+                "started_at": started_at,
+                "done": self.done,
+                "day_shift": self.day_shift,
+                "paused_at": self.paused_at,
+                "pause_note": self.pause_note,
+                "auto_resume_at": self.auto_resume_at,
+                "rescheduled": self.rescheduled,
+            }
+        )
 
     def _next_index(self) -> int | None:
         """The next step to run: the first one after the last step done (by id, so a
