@@ -20,7 +20,11 @@ from temporalio.exceptions import ApplicationError
 from activities.clients import marketo_client, salesforce_client
 from cadence.db import run_db, session_scope
 from cadence.integrations.marketo import MarketoClient, MarketoError
-from cadence.integrations.marketo_types import ensure_activity_types, marketo_attributes
+from cadence.integrations.marketo_types import (
+    TYPES_BY_KIND,
+    ensure_activity_types,
+    marketo_attributes,
+)
 from cadence.integrations.salesforce import SalesforceError
 from cadence.models import (
     ACTIVITY_TITLES,
@@ -126,8 +130,17 @@ async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
     items = await run_db(load_batch, "marketo", inp.limit)
     if not items:
         return ShipBatchResult()
-    outcomes: list[Outcome] = [Outcome("skipped", reason="person has no Marketo id")] * len(items)
-    sendable = [i for i, item in enumerate(items) if item.person.marketo_id]
+    outcomes: list[Outcome] = [
+        Outcome("skipped", reason="person has no Marketo id")
+        if item.activity.kind in TYPES_BY_KIND
+        else Outcome("skipped", reason="not logged to Marketo as an activity")
+        for item in items
+    ]
+    sendable = [
+        i
+        for i, item in enumerate(items)
+        if item.person.marketo_id and item.activity.kind in TYPES_BY_KIND
+    ]
     if sendable:
         try:
             async with marketo_client() as client:

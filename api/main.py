@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.routes import activities, campaigns, enrollments, health, people, tasks, users
+from api.routes import (
+    activities,
+    campaigns,
+    enrollments,
+    health,
+    people,
+    tasks,
+    tracking,
+    users,
+)
 
 
 @asynccontextmanager
@@ -25,7 +34,7 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    for module in (health, users, people, campaigns, enrollments, tasks, activities):
+    for module in (health, users, people, campaigns, enrollments, tasks, activities, tracking):
         app.include_router(module.router)
     return app
 

@@ -36,6 +36,8 @@ class Settings(BaseSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     public_base_url: str = "http://127.0.0.1:8000"
+    # Signs open, click and unsubscribe links; without it emails carry no tracking.
+    tracking_secret: SecretStr | None = None
 
     # Outbound email
     smtp_host: str = "127.0.0.1"

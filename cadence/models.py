@@ -181,6 +181,7 @@ class ActivityKind(StrEnum):
     call = "call"
     add_to_campaign = "add_to_campaign"
     remove_from_campaign = "remove_from_campaign"
+    unsubscribe = "unsubscribe"
 
 
 ACTIVITY_TITLES: dict[ActivityKind, str] = {
@@ -192,6 +193,7 @@ ACTIVITY_TITLES: dict[ActivityKind, str] = {
     ActivityKind.call: "Received Sales Call",
     ActivityKind.add_to_campaign: "Add to Sales Campaign",
     ActivityKind.remove_from_campaign: "Remove from Sales Campaign",
+    ActivityKind.unsubscribe: "Unsubscribe from Sales Email",
 }
 
 

@@ -3,19 +3,28 @@ packages installed beside this Python; nothing is downloaded."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import socket
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from sqlmodel import Session
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from api.main import create_app
+from cadence.auth import create_user
 from cadence.config import get_settings
 from cadence.db import get_engine, migrate
+from cadence.models import Person, Role
+from cadence.smtp_sink import serve
 from cadence.temporal import register_search_attributes
+from worker import main_worker, smtp_worker
 from workflows.contracts import SEARCH_ATTRIBUTE_KEYS
 
 BIN = Path(sys.executable).parent
@@ -70,3 +79,41 @@ def unique_person_id() -> int:
     """Tests share one dev server whose workflow ids (enrollment/{campaign}/{person}) outlive
     each test's fresh database: giving people distinct ids keeps those ids distinct."""
     return secrets.randbelow(10**9) + 1
+
+
+class Api:
+    def __init__(self, http: httpx.AsyncClient, tokens: dict[str, str], sink: str) -> None:
+        self.http, self.tokens, self.sink = http, tokens, sink
+
+    async def call(self, method: str, url: str, role: str = "admin", **kw: Any) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}", **kw.pop("headers", {})}
+        return await self.http.request(method, url, headers=headers, **kw)
+
+
+@pytest.fixture
+async def api(
+    database: str, dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Api]:
+    smtp_port, http_port = free_port(), free_port()
+    monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
+    get_settings.cache_clear()
+    sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))
+    tokens: dict[str, str] = {}
+    with Session(get_engine(database)) as session:
+        for role in Role:
+            _, tokens[role.value] = create_user(
+                session, name=f"{role.value} user", email=f"{role.value}@seller.test", role=role
+            )
+        session.add(
+            Person(id=unique_person_id(), email="ada@example.com", first_name="Ada", company="Acme")
+        )
+        session.commit()
+    app = create_app()
+    app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
+    main = main_worker(dev_env.client, get_settings())
+    smtp = smtp_worker(dev_env.client, get_settings())
+    transport = httpx.ASGITransport(app=app)
+    async with main, smtp, httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        yield Api(http, tokens, f"http://127.0.0.1:{http_port}")
+    sink.cancel()
+    await asyncio.gather(sink, return_exceptions=True)

@@ -5,23 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from sqlmodel import Session, select
-from temporalio.testing import WorkflowEnvironment
 
-from api.main import create_app
-from cadence.auth import create_user
-from cadence.config import get_settings
 from cadence.db import get_engine
-from cadence.models import ActivityKind, ActivityLog, Enrollment, Person, Role
-from cadence.smtp_sink import serve
-from tests.conftest import free_port, unique_person_id
-from worker import main_worker, smtp_worker
+from cadence.models import ActivityKind, ActivityLog, Enrollment
+from tests.conftest import Api
 
 PLAYBOOK = """\
 name: API test
@@ -39,44 +30,6 @@ steps:
     subject: Still there?
     body: Following up.
 """
-
-
-class Api:
-    def __init__(self, http: httpx.AsyncClient, tokens: dict[str, str], sink: str) -> None:
-        self.http, self.tokens, self.sink = http, tokens, sink
-
-    async def call(self, method: str, url: str, role: str = "admin", **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}", **kw.pop("headers", {})}
-        return await self.http.request(method, url, headers=headers, **kw)
-
-
-@pytest.fixture
-async def api(
-    database: str, dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Api]:
-    smtp_port, http_port = free_port(), free_port()
-    monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
-    get_settings.cache_clear()
-    sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))
-    tokens: dict[str, str] = {}
-    with Session(get_engine(database)) as session:
-        for role in Role:
-            _, tokens[role.value] = create_user(
-                session, name=f"{role.value} user", email=f"{role.value}@seller.test", role=role
-            )
-        session.add(
-            Person(id=unique_person_id(), email="ada@example.com", first_name="Ada", company="Acme")
-        )
-        session.commit()
-    app = create_app()
-    app.state.temporal, app.state.temporal_lock = dev_env.client, asyncio.Lock()
-    main = main_worker(dev_env.client, get_settings())
-    smtp = smtp_worker(dev_env.client, get_settings())
-    transport = httpx.ASGITransport(app=app)
-    async with main, smtp, httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-        yield Api(http, tokens, f"http://127.0.0.1:{http_port}")
-    sink.cancel()
-    await asyncio.gather(sink, return_exceptions=True)
 
 
 async def test_health_is_open_everything_else_needs_a_token(api: Api) -> None:

@@ -1,0 +1,107 @@
+"""Open pixel, click redirect and unsubscribe links: signed tokens, nothing written for forged
+ones, activity-log records for real ones, and one-click unsubscribe that ends enrollments."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import Session, select
+
+from cadence.config import get_settings
+from cadence.db import get_engine
+from cadence.models import ActivityKind, ActivityLog, Person
+from cadence.tracking import sign
+from tests.conftest import Api
+from tests.test_api import PLAYBOOK
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("CADENCE_TRACKING_SECRET", "test-secret-for-links")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def person_id() -> int:
+    with Session(get_engine()) as session:
+        person = session.exec(select(Person)).one()
+        assert person.id is not None
+        return person.id
+
+
+def logged(kind: ActivityKind) -> list[ActivityLog]:
+    with Session(get_engine()) as session:
+        return [a for a in session.exec(select(ActivityLog)).all() if a.kind == kind]
+
+
+async def test_opens_and_clicks_are_logged_and_forged_tokens_write_nothing(api: Api) -> None:
+    pid = person_id()
+    base = {"m": "<m1@cadence.local>", "p": pid, "s": "Hello Ada"}
+    pixel = await api.http.get(f"/t/o/{sign({'k': 'o', **base})}.gif")
+    assert pixel.status_code == 200 and pixel.headers["content-type"] == "image/gif"
+    assert pixel.headers["cache-control"].startswith("no-store")
+    url = "https://example.com/pricing?plan=team"
+    clicked = await api.http.get(f"/t/c/{sign({'k': 'c', 'u': url, **base})}")
+    assert clicked.status_code == 302 and clicked.headers["location"] == url
+
+    real = sign({"k": "c", "u": url, **base})
+    signature = real.split(".")[1]
+    forged = [
+        real[:-2] + ("AA" if not real.endswith("AA") else "BB"),  # signature altered
+        sign({"k": "c", "u": "https://evil.example", **base}).split(".")[0] + "." + signature,
+        "not-a-token",
+        sign({"k": "o", **base}),  # an open token used as a click
+    ]
+    for token in forged:
+        assert (await api.http.get(f"/t/c/{token}")).status_code == 404
+    assert (await api.http.get("/t/o/garbage.gif")).status_code == 404
+    ftp = sign({"k": "c", "u": "ftp://example.com/x", **base})
+    assert (await api.http.get(f"/t/c/{ftp}")).status_code == 404
+
+    assert len(logged(ActivityKind.open_email)) == 1
+    clicks = logged(ActivityKind.click_email)
+    assert [c.details["link"] for c in clicks] == [url]
+    assert clicks[0].subject == "Hello Ada"
+
+
+async def test_one_click_unsubscribe_ends_running_enrollments(api: Api) -> None:
+    created = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    enrolled = (
+        await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    ).json()
+    enrollment_id = enrolled["results"][0]["enrollment_id"]
+    for _ in range(100):
+        live = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["live"]
+        if live and live["steps"]:
+            break
+        await asyncio.sleep(0.1)
+    token = sign({"k": "u", "p": person_id(), "e": enrollment_id, "m": "<x@cadence.local>"})
+
+    page = await api.http.get(f"/u/{token}")
+    assert page.status_code == 200 and "<form method='post'>" in page.text
+    assert not logged(ActivityKind.unsubscribe)  # looking is not unsubscribing
+
+    one_click = await api.http.post(
+        f"/u/{token}",
+        content="List-Unsubscribe=One-Click",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert one_click.status_code == 200 and "You are unsubscribed" in one_click.text
+    again = await api.http.post(f"/u/{token}")
+    assert again.status_code == 200
+    assert len(logged(ActivityKind.unsubscribe)) == 1
+    with Session(get_engine()) as session:
+        assert session.exec(select(Person)).one().unsubscribed
+    for _ in range(100):
+        row = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()
+        if row["status"] != "active":
+            break
+        await asyncio.sleep(0.1)
+    assert row["status"] == "completed" and row["end_reason"] == "unsubscribed"
+    forged = token[:-3] + "abc"
+    assert (await api.http.post(f"/u/{forged}")).status_code == 404
