@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
+from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
 
@@ -16,12 +17,14 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.email_links import Links, html_version, with_footer
 from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
 from cadence.db import get_engine, insert_ignoring_duplicates
 from cadence.models import ActivityKind, EmailMessage, Person, utcnow
 from cadence.templates import TemplateError, person_values, render
+from cadence.tracking import tracking_enabled
 from workflows.contracts import SendEmailInput, SendEmailResult
 
 
@@ -43,12 +46,26 @@ _UTF8.header_encoding = _UTF8.body_encoding = QP
 
 
 def build_message(
-    *, sender: str, to: str, subject: str, body: str, message_id: str, in_reply_to: str | None
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    message_id: str,
+    in_reply_to: str | None,
+    html_body: str | None = None,
+    list_unsubscribe: tuple[str, str] | None = None,
 ) -> Message:
-    """A text/plain message, UTF-8 quoted-printable. Built with the compat32 classes: the
-    modern header registry parses every header again and costs more than the send."""
-    mime = MIMENonMultipart("text", "plain")
-    mime.set_payload(body, _UTF8)
+    """Text (and, with tracking, HTML) in UTF-8 quoted-printable. Built with the compat32
+    classes: the modern header registry parses every header again and costs more than the
+    send. ``list_unsubscribe`` is (https URL, mailto URL) for RFC 8058 one-click."""
+    text = MIMENonMultipart("text", "plain")
+    text.set_payload(body, _UTF8)
+    mime: Message = text
+    if html_body is not None:
+        rich = MIMENonMultipart("text", "html")
+        rich.set_payload(html_body, _UTF8)
+        mime = MIMEMultipart("alternative", _subparts=[text, rich])
     mime["From"] = sender
     mime["To"] = to
     mime["Subject"] = subject if subject.isascii() else Header(subject, _UTF8).encode()
@@ -57,6 +74,10 @@ def build_message(
     if in_reply_to is not None:
         mime["In-Reply-To"] = in_reply_to
         mime["References"] = in_reply_to
+    if list_unsubscribe is not None:
+        https, mailto = list_unsubscribe
+        mime["List-Unsubscribe"] = f"<{https}>, <{mailto}>"
+        mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     return mime
 
 
@@ -89,6 +110,13 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
         if person.unsubscribed:
             return _Prepared(None, SendEmailResult(status="skipped", reason="unsubscribed"))
         values = person_values(person, inp.owner)
+        links = None
+        if tracking_enabled(settings):
+            links = Links(
+                settings,
+                {"m": message_id, "p": person.id, "e": inp.enrollment_id, "c": inp.campaign_id},
+            )
+            values["team_unsubscribe"] = links.unsubscribe
         previous = (
             conn.execute(
                 sa.select(col(EmailMessage.subject), col(EmailMessage.message_id)).where(
@@ -110,6 +138,11 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
         except TemplateError as err:
             raise ApplicationError(str(err), type="TemplateError", non_retryable=True) from err
 
+        html_body, list_unsubscribe = None, None
+        if links is not None:
+            body = with_footer(body, links, placed_by_template="{{team_unsubscribe" in inp.body)
+            html_body = html_version(body, links)
+            list_unsubscribe = (links.unsubscribe, links.mailto(settings.message_id_domain))
         mime = build_message(
             sender=formataddr((inp.owner.name, inp.owner.email)),
             to=person.email,
@@ -117,6 +150,8 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
             body=body,
             message_id=message_id,
             in_reply_to=previous.message_id if previous is not None else None,
+            html_body=html_body,
+            list_unsubscribe=list_unsubscribe,
         )
         draft = EmailMessage(
             message_id=message_id,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -182,6 +183,16 @@ async def wait_ready(processes: list[Process], limit_s: float) -> None:
             await asyncio.sleep(0.25)
 
 
+def tracking_secret(cfg: StackConfig) -> str:
+    """The local stack's secret for signing tracking links, made once, kept in .data."""
+    path = cfg.data_dir / "tracking-secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
 def admin_token(cfg: StackConfig) -> str:
     """The local admin's API token, created on first run and kept in .data/admin-token."""
     from cadence.auth import create_user, issue_token, user_for_token
@@ -211,6 +222,7 @@ def run(config_path: Path, ready_timeout: float = 90.0) -> int:
     log_dir = cfg.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     app_env = cfg.app_env()
+    app_env.setdefault("CADENCE_TRACKING_SECRET", tracking_secret(cfg))
     os.environ.update(app_env)  # for the migration and the admin token below
     base_env = {**os.environ}
     services, apps = build_processes(cfg)

@@ -21,6 +21,8 @@ FIELDS = frozenset(
         "my_name",
         "my_title",
         "my_email",
+        "team_unsubscribe",
+        "friendly_unsubscribe",
     }
 )
 BLANK_WHEN_MISSING = frozenset({"first_name", "last_name", "title"})
@@ -56,6 +58,9 @@ def person_values(person: Any, owner: Any | None = None) -> dict[str, str | None
     }
     if owner is not None:
         values.update(my_name=owner.name, my_title=owner.title, my_email=owner.email)
+        values["friendly_unsubscribe"] = (
+            "If you would rather not hear from me again, just let me know."
+        )
     return values
 
 

@@ -4,8 +4,12 @@ ones, activity-log records for real ones, and one-click unsubscribe that ends en
 from __future__ import annotations
 
 import asyncio
+import html
+import re
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 from sqlmodel import Session, select
 
@@ -105,3 +109,47 @@ async def test_one_click_unsubscribe_ends_running_enrollments(api: Api) -> None:
     assert row["status"] == "completed" and row["end_reason"] == "unsubscribed"
     forged = token[:-3] + "abc"
     assert (await api.http.post(f"/u/{forged}")).status_code == 404
+
+
+LINKED = """\
+name: Linked
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: intro, day: 1, type: auto_email, send_at: immediately, subject: "Pricing for {{company}}",
+     body: "Hi {{first_name}}, our plans: https://example.com/pricing?x=1 - see you."}
+"""
+
+
+async def test_sent_emails_carry_tracked_links_a_pixel_and_one_click_unsubscribe(api: Api) -> None:
+    created = await api.call("POST", "/campaigns", role="author", content=LINKED,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    mail: dict[str, Any] = {"count": 0}
+    async with httpx.AsyncClient(base_url=api.sink) as sink:
+        for _ in range(100):
+            mail = (await sink.get("/api/messages", params={"to": "ada@example.com"})).json()
+            if mail["count"]:
+                break
+            await asyncio.sleep(0.1)
+    message = mail["messages"][0]
+    headers = message["headers"]
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    https, mailto = [h.strip("<> ") for h in headers["List-Unsubscribe"].split(",")]
+    assert https.startswith("http://127.0.0.1:8000/u/") and mailto.startswith("mailto:")
+    assert f"To stop receiving these emails: {https}" in message["text"]
+    assert "https://example.com/pricing?x=1" in message["text"]  # the text part stays plain
+
+    page = message["html"]
+    tracked = re.search(r'href="http://127\.0\.0\.1:8000(/t/c/[^"]+)"', page)
+    pixel = re.search(r'src="http://127\.0\.0\.1:8000(/t/o/[^"]+)"', page)
+    assert tracked and pixel
+    clicked = await api.http.get(html.unescape(tracked.group(1)))
+    assert clicked.status_code == 302
+    assert clicked.headers["location"] == "https://example.com/pricing?x=1"
+    assert (await api.http.get(html.unescape(pixel.group(1)))).status_code == 200
+    clicks = logged(ActivityKind.click_email)
+    assert clicks[0].details["message_id"] == message["message_id"]
+    assert len(logged(ActivityKind.open_email)) == 1
+    one_click = await api.http.post(https.removeprefix("http://127.0.0.1:8000"))
+    assert one_click.status_code == 200 and len(logged(ActivityKind.unsubscribe)) == 1
