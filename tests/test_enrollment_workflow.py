@@ -53,7 +53,7 @@ class Recorder:
     def activities(self) -> tuple[object, list[object]]:
         @activity.defn(name="send_email")
         async def send_email(inp: SendEmailInput) -> SendEmailResult:
-            if inp.step_id in self.fail_steps:
+            if inp.step_id in self.fail_steps and not inp.body.startswith("Fixed"):
                 raise ApplicationError("missing value for {{company}}", type="TemplateError",
                                        non_retryable=True)  # fmt: skip
             at = activity.info().current_attempt_scheduled_time
@@ -176,15 +176,24 @@ async def test_removal_stops_the_cadence_and_is_recorded(time_env: WorkflowEnvir
     assert recorder.finished[0].status == "removed" and recorder.finished[0].removed_by == 3
 
 
-async def test_a_step_that_cannot_render_is_skipped_not_fatal(
+async def test_an_email_with_a_missing_field_becomes_a_task_for_the_rep(
     time_env: WorkflowEnvironment,
 ) -> None:
     recorder = Recorder(fail_steps=frozenset({"a"}))
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
     async with main, smtp:
+        await _wait_for_task(time_env, recorder)
+        task, _ = recorder.tasks[0]
+        assert task.type == "manual_email" and task.priority == "high"
+        assert task.title == "Fix and send: Hi"
+        assert task.notes is not None
+        assert task.notes.startswith("Not sent automatically: missing value for {{company}}")
+        fixed = TaskDone(step_id="a", body="Fixed: Hello, and welcome.")
+        await handle.execute_update(EnrollmentWorkflow.complete_task, fixed)
         final = await handle.result()
-    assert [(r.step_id, r.status) for r in final.steps] == [("a", "skipped"), ("b", "sent")]
-    assert "company" in (final.steps[0].reason or "")
+    assert [(r.step_id, r.status) for r in final.steps] == [("a", "sent"), ("b", "sent")]
+    sent_a = [s for s, _ in recorder.sends if s.step_id == "a"]
+    assert [s.body for s in sent_a] == ["Fixed: Hello, and welcome."]  # no mail with a hole
 
 
 async def test_weekend_blackouts_and_holidays_are_not_sending_days(

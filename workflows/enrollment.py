@@ -84,6 +84,7 @@ class EnrollmentWorkflow:
         self.interrupts = 0  # bumped by every handler that changes what the wait is for
         self.migration: MigrateRequest | None = None
         self.inbound_end: EndReason | None = None  # a reply, bounce or unsubscribe
+        self.blocked_reason: str | None = None  # why an automatic email could not render
         self.auto_resume_at: datetime | None = inp.auto_resume_at  # out-of-office: back then
 
     @workflow.run
@@ -132,13 +133,21 @@ class EnrollmentWorkflow:
                                reason="skipped by the rep")
                 )  # fmt: skip
                 continue
+            blocked: str | None = None
             if isinstance(step, EmailStep) and step.type == "auto_email":
-                self.done.append(await self._send(step))
-            else:
-                record = await self._do_task(step, due)
+                record: StepRecord | None = await self._send(step)
+                blocked, self.blocked_reason = self.blocked_reason, None
+            if blocked is not None or not (
+                isinstance(step, EmailStep) and step.type == "auto_email"
+            ):
+                # A task step, a manual email, or an automatic email that cannot go out as
+                # written (a missing field): the rep gets a task, never a mail with a hole.
+                record = await self._do_task(step, due, blocked=blocked)
+                self.blocked_reason = None
                 if record is None:  # removed while the task was open
                     break
-                self.done.append(record)
+            assert record is not None
+            self.done.append(record)
 
         if self.removal is not None:
             self.status, self.end_reason = "removed", EndReason.removed
@@ -358,6 +367,8 @@ class EnrollmentWorkflow:
             cause = err.cause
             reason = cause.message if isinstance(cause, ApplicationError) else str(err)
             workflow.logger.warning("step %s not sent: %s", step.id, reason)
+            if isinstance(cause, ApplicationError) and cause.type == "TemplateError":
+                self.blocked_reason = reason
             return StepRecord(step_id=step.id, status="skipped", at=self._now(), reason=reason)
         return StepRecord(
             step_id=step.id,
@@ -367,7 +378,9 @@ class EnrollmentWorkflow:
             reason=result.reason,
         )
 
-    async def _do_task(self, step: TaskStep | EmailStep, due: datetime) -> StepRecord | None:
+    async def _do_task(
+        self, step: TaskStep | EmailStep, due: datetime, blocked: str | None = None
+    ) -> StepRecord | None:
         """Create the rep's task, wait until it is completed or skipped (or auto-skipped),
         record how it ended. A task completed k sending days after the day it fell due moves
         every later step k sending days later; a manual email is sent when the rep completes
@@ -377,9 +390,14 @@ class EnrollmentWorkflow:
         title: str
         notes: str | None
         limit: timedelta | None = None
+        task_type = step.type
         if isinstance(step, EmailStep):  # manual email: the draft is the task
             title = f"Email: {step.subject}" if step.subject else "Email: reply in the thread"
             notes, priority = step.body, "normal"
+            if blocked is not None:
+                task_type, priority = "manual_email", "high"
+                title = f"Fix and send: {step.subject or 'reply in the thread'}"
+                notes = f"Not sent automatically: {blocked}.\n\n{step.body}"
         else:
             title, notes, priority = step.title, step.notes, step.priority
             limit = step.autoskip_delay()
@@ -390,7 +408,7 @@ class EnrollmentWorkflow:
                 enrollment_id=inp.enrollment_id,
                 campaign_name=inp.campaign_name,
                 step_id=step.id,
-                type=step.type,
+                type=task_type,
                 title=title,
                 notes=notes,
                 priority=priority,
