@@ -128,6 +128,19 @@ class TaskDoneBody(BaseModel):
     notes: str | None = Field(default=None, max_length=5000)
 
 
+class PreviewRequest(BaseModel):
+    step_id: str
+    person_id: int
+
+
+class PreviewResponse(BaseModel):
+    step_id: str
+    type: str
+    subject: str
+    body: str
+    problems: list[str]
+
+
 class MigrationResult(BaseModel):
     enrollment_id: int
     result: str  # migrated | refused | failed

@@ -11,7 +11,7 @@ import httpx
 from sqlmodel import Session, select
 
 from cadence.db import get_engine
-from cadence.models import ActivityKind, ActivityLog, Enrollment
+from cadence.models import ActivityKind, ActivityLog, Enrollment, Person
 from tests.conftest import Api
 
 PLAYBOOK = """\
@@ -359,3 +359,26 @@ async def test_a_rep_sends_a_manual_email_task(api: Api) -> None:
         await asyncio.sleep(0.1)
     assert mail["messages"][0]["subject"] == "For Acme"
     assert mail["messages"][0]["text"].strip() == "Hi Ada, great to meet you."
+
+
+async def test_preview_renders_a_step_for_a_person(api: Api) -> None:
+    playbook = PLAYBOOK.replace("Following up.", "Call me at {{phone}}. {{my_name}}")
+    created = await api.call("POST", "/campaigns", role="author", content=playbook,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    campaign_id = created.json()["id"]
+    with Session(get_engine()) as session:
+        person_id = session.exec(select(Person)).one().id
+    url = f"/campaigns/{campaign_id}/preview"
+    intro = await api.call(
+        "POST", url, role="rep", json={"step_id": "intro", "person_id": person_id}
+    )
+    assert intro.json() == {
+        "step_id": "intro", "type": "auto_email", "subject": "Hello Ada",
+        "body": "Hi Ada, a quick question.", "problems": [],
+    }  # fmt: skip
+    later = await api.call(
+        "POST", url, role="rep", json={"step_id": "later", "person_id": person_id}
+    )
+    assert later.json()["problems"] == ["body: missing value for {{phone}}"]
+    missing = await api.call("POST", url, json={"step_id": "nope", "person_id": person_id})
+    assert missing.status_code == 404 and "the steps are intro, later" in missing.json()["detail"]

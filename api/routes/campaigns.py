@@ -10,12 +10,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep
-from api.schemas import CampaignPublic, MigrationResult
-from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStatus
+from api.schemas import CampaignPublic, MigrationResult, PreviewRequest, PreviewResponse
+from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStatus, Person
 from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml, split_step_path
+from cadence.templates import TemplateError, person_values, render
 from workflows.contracts import MigrateRequest
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.playbook import Playbook
+from workflows.playbook import EmailStep, Playbook
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -209,3 +210,43 @@ async def migrate_enrollments(
         session.commit()
         results.append(MigrationResult(enrollment_id=row.id, result="migrated"))
     return results
+
+
+@router.post("/{campaign_id}/preview")
+def preview(
+    campaign_id: int, body: PreviewRequest, session: SessionDep, user: CurrentUser
+) -> PreviewResponse:
+    """Render one step of the current version for a person, as it would go out from you.
+    ``problems`` lists what would stop an automatic send (it would become a task instead)."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+    playbook = Playbook.model_validate(_current_version(session, campaign).playbook)
+    step = next((s for s in playbook.steps if s.id == body.step_id), None)
+    if step is None:
+        known = ", ".join(s.id for s in playbook.steps)
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"No step {body.step_id!r}; the steps are {known}"
+        )
+    person = session.get(Person, body.person_id)
+    if person is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Person {body.person_id} not found")
+    values = person_values(person, user)
+    values.setdefault("team_unsubscribe", "(the unsubscribe link)")
+    texts = (
+        {"subject": step.subject or "", "body": step.body}
+        if isinstance(step, EmailStep)
+        else {"subject": step.title, "body": step.notes or ""}
+    )
+    rendered: dict[str, str] = {}
+    problems: list[str] = []
+    for name, template in texts.items():
+        try:
+            rendered[name] = render(template, values)
+        except TemplateError as err:
+            problems.append(f"{name}: {err}")
+            rendered[name] = template
+    return PreviewResponse(
+        step_id=step.id, type=step.type, subject=rendered["subject"], body=rendered["body"],
+        problems=problems,
+    )  # fmt: skip
