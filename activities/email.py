@@ -13,6 +13,7 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -22,7 +23,7 @@ from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
 from cadence.db import get_engine, insert_ignoring_duplicates
-from cadence.models import ActivityKind, EmailMessage, Person, utcnow
+from cadence.models import ActivityKind, BlockedDomain, EmailMessage, Person, utcnow
 from cadence.templates import TemplateError, person_values, render
 from cadence.tracking import tracking_enabled
 from workflows.contracts import SendEmailInput, SendEmailResult
@@ -81,6 +82,29 @@ def build_message(
     return mime
 
 
+def _guard(conn: Connection, email: str, unsubscribed: bool) -> SendEmailResult | None:
+    """The send-time guards: unsubscribed here (Marketo's flag arrives by the people sync),
+    an address that hard-bounced before, a blocked domain. None when the email may go."""
+    if unsubscribed:
+        return SendEmailResult(status="skipped", reason="unsubscribed", guard="unsubscribed")
+    bounced = conn.execute(
+        sa.select(col(EmailMessage.message_id)).where(
+            col(EmailMessage.recipient) == email, col(EmailMessage.status) == "bounced"
+        )
+    ).first()
+    if bounced is not None:
+        reason = f"{email} hard-bounced before"
+        return SendEmailResult(status="skipped", reason=reason, guard="bounced_before")
+    domain = email.rsplit("@", 1)[-1].lower()
+    blocked = conn.execute(
+        sa.select(col(BlockedDomain.domain)).where(col(BlockedDomain.domain) == domain)
+    ).first()
+    if blocked is not None:
+        reason = f"the domain {domain} is blocked"
+        return SendEmailResult(status="skipped", reason=reason, guard="blocked_domain")
+    return None
+
+
 def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
     """Read what the message needs (plain SQL reads: this runs once per email sent)."""
     with get_engine().connect() as conn:
@@ -107,8 +131,9 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
         ).first()  # fmt: skip
         if person is None:
             raise ApplicationError(f"person {inp.person_id} not found", type="InvalidRecipient")
-        if person.unsubscribed:
-            return _Prepared(None, SendEmailResult(status="skipped", reason="unsubscribed"))
+        guard = _guard(conn, person.email, bool(person.unsubscribed))
+        if guard is not None:
+            return _Prepared(None, guard)
         values = person_values(person, inp.owner)
         links = None
         if tracking_enabled(settings):

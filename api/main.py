@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from api.routes import (
     activities,
+    admin,
     campaigns,
     enrollments,
     health,
@@ -34,7 +35,8 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    for module in (health, users, people, campaigns, enrollments, tasks, activities, tracking):
+    routers = (health, users, people, campaigns, enrollments, tasks, activities, tracking, admin)
+    for module in routers:
         app.include_router(module.router)
     return app
 

@@ -128,6 +128,17 @@ class TaskDoneBody(BaseModel):
     notes: str | None = Field(default=None, max_length=5000)
 
 
+class BlockedDomainIn(BaseModel):
+    domain: str = Field(max_length=253, pattern=r"^([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
+    note: str | None = Field(default=None, max_length=500)
+
+
+class BlockedDomainPublic(BaseModel):
+    domain: str
+    note: str | None
+    created_at: UtcDatetime
+
+
 class PreviewRequest(BaseModel):
     step_id: str
     person_id: int

@@ -142,6 +142,16 @@ class Enrollment(SQLModel, table=True):
     ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
+class BlockedDomain(SQLModel, table=True):
+    """A recipient domain no sales email may go to (an admin's list)."""
+
+    __tablename__ = "blocked_domain"
+    domain: str = Field(primary_key=True)  # lower case, e.g. "competitor.example"
+    note: str | None = None
+    created_by: int | None = Field(default=None, foreign_key="user.id")
+    created_at: datetime = _ts()
+
+
 class TaskStatus(StrEnum):
     open = "open"
     completed = "completed"
@@ -221,7 +231,7 @@ class EmailMessage(SQLModel, table=True):
     step_id: str | None = None
     person_id: int = Field(foreign_key="person.id", index=True)
     sender: str
-    recipient: str
+    recipient: str = Field(index=True)
     subject: str
     body_text: str = Field(sa_type=sa.Text)
     status: str = "sending"

@@ -11,7 +11,7 @@ import httpx
 from sqlmodel import Session, select
 
 from cadence.db import get_engine
-from cadence.models import ActivityKind, ActivityLog, Enrollment, Person
+from cadence.models import ActivityKind, ActivityLog, EmailMessage, Enrollment, Person
 from tests.conftest import Api
 
 PLAYBOOK = """\
@@ -382,3 +382,57 @@ async def test_preview_renders_a_step_for_a_person(api: Api) -> None:
     assert later.json()["problems"] == ["body: missing value for {{phone}}"]
     missing = await api.call("POST", url, json={"step_id": "nope", "person_id": person_id})
     assert missing.status_code == 404 and "the steps are intro, later" in missing.json()["detail"]
+
+
+async def _enroll_and_wait(api: Api, playbook: str) -> dict[str, Any]:
+    created = await api.call("POST", "/campaigns", role="author", content=playbook,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    enrolled = (
+        await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    ).json()
+    enrollment_id = enrolled["results"][0]["enrollment_id"]
+    row: dict[str, Any] = {}
+    for _ in range(100):
+        row = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()
+        if row["status"] != "active":
+            break
+        await asyncio.sleep(0.1)
+    return row
+
+
+IMMEDIATE = PLAYBOOK.replace("day: 3", "day: 1\n    send_at: immediately")
+
+
+async def test_a_blocked_domain_stops_the_email_and_the_decision_is_kept(api: Api) -> None:
+    as_rep = await api.call("POST", "/admin/blocked-domains", role="rep",
+                            json={"domain": "example.com"})  # fmt: skip
+    assert as_rep.status_code == 403
+    bad = await api.call("POST", "/admin/blocked-domains", json={"domain": "not a domain"})
+    assert bad.status_code == 422
+    blocked = await api.call("POST", "/admin/blocked-domains",
+                             json={"domain": "Example.COM", "note": "a competitor"})  # fmt: skip
+    assert blocked.status_code == 201 and blocked.json()["domain"] == "example.com"
+    row = await _enroll_and_wait(api, IMMEDIATE)
+    assert row["status"] == "completed"
+    steps = row["live"]["steps"]
+    assert [(s["step_id"], s["status"], s["reason"]) for s in steps] == [
+        ("intro", "skipped", "the domain example.com is blocked"),
+        ("later", "skipped", "the domain example.com is blocked"),
+    ]
+    async with httpx.AsyncClient(base_url=api.sink) as sink:
+        assert (await sink.get("/api/messages")).json()["count"] == 0
+    assert (await api.call("DELETE", "/admin/blocked-domains/example.com")).status_code == 204
+
+
+async def test_an_address_that_bounced_before_ends_the_enrollment(api: Api) -> None:
+    with Session(get_engine()) as session:
+        person = session.exec(select(Person)).one()
+        assert person.id is not None
+        session.add(EmailMessage(message_id="<old@x>", person_id=person.id, sender="r@x.com",
+                                 recipient="ada@example.com", subject="s", body_text="b",
+                                 status="bounced"))  # fmt: skip
+        session.commit()
+    row = await _enroll_and_wait(api, IMMEDIATE)
+    assert (row["status"], row["end_reason"]) == ("completed", "bounced")
+    assert row["live"]["steps"][0]["reason"] == "ada@example.com hard-bounced before"

@@ -206,12 +206,17 @@ class SendEmailInput(BaseModel):
     thread_subject: str | None = None
 
 
+SendGuard = Literal["unsubscribed", "bounced_before", "blocked_domain"]
+
+
 class SendEmailResult(BaseModel):
     status: StepStatus
     message_id: str | None = None
     subject: str | None = None
     sent_at: datetime | None = None
     reason: str | None = None
+    # Set when a send-time guard stopped the email (the decision is in the history).
+    guard: SendGuard | None = None
 
 
 class TaskDone(BaseModel):

@@ -370,6 +370,11 @@ class EnrollmentWorkflow:
             if isinstance(cause, ApplicationError) and cause.type == "TemplateError":
                 self.blocked_reason = reason
             return StepRecord(step_id=step.id, status="skipped", at=self._now(), reason=reason)
+        settings = inp.playbook.settings
+        if result.guard == "unsubscribed":
+            self.inbound_end = EndReason.unsubscribed
+        elif result.guard == "bounced_before" and settings.remove_on_bounce:
+            self.inbound_end = EndReason.bounced
         return StepRecord(
             step_id=step.id,
             status=result.status,
