@@ -12,6 +12,7 @@ from api.routes import (
     activities,
     admin,
     campaigns,
+    emails,
     enrollments,
     health,
     people,
@@ -35,7 +36,10 @@ def create_app() -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    routers = (health, users, people, campaigns, enrollments, tasks, activities, tracking, admin)
+    routers = (
+        health, users, people, campaigns, enrollments, tasks, emails, activities, tracking,
+        admin,
+    )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     return app

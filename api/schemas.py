@@ -128,6 +128,26 @@ class TaskDoneBody(BaseModel):
     notes: str | None = Field(default=None, max_length=5000)
 
 
+class EmailPublic(BaseModel):
+    message_id: str
+    subject: str
+    sender: str
+    recipient: str
+    person_id: int
+    enrollment_id: int | None
+    step_id: str | None
+    campaign: str | None
+    status: str
+    sent_at: UtcDatetime | None
+    opened: bool
+    clicked: bool
+    replied: bool
+
+
+class EmailDetail(EmailPublic):
+    body_text: str
+
+
 class BlockedDomainIn(BaseModel):
     domain: str = Field(max_length=253, pattern=r"^([A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,63}$")
     note: str | None = Field(default=None, max_length=500)

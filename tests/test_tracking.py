@@ -153,3 +153,13 @@ async def test_sent_emails_carry_tracked_links_a_pixel_and_one_click_unsubscribe
     assert len(logged(ActivityKind.open_email)) == 1
     one_click = await api.http.post(https.removeprefix("http://127.0.0.1:8000"))
     assert one_click.status_code == 200 and len(logged(ActivityKind.unsubscribe)) == 1
+
+    # The Email tab: the rep sees the email, opened and clicked, not replied.
+    tab = (await api.call("GET", "/emails", role="rep")).json()
+    assert [(e["subject"], e["opened"], e["clicked"], e["replied"]) for e in tab] == [
+        ("Pricing for Acme", True, True, False)
+    ]
+    assert tab[0]["campaign"] == "Linked" and tab[0]["sender"] == "rep@seller.test"
+    one = await api.call("GET", f"/emails/{tab[0]['message_id']}", role="rep")
+    assert one.json()["body_text"].startswith("Hi Ada, our plans: https://example.com/pricing")
+    assert (await api.call("GET", "/emails", role="author")).json()[0]["opened"] is True
