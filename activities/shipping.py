@@ -212,6 +212,9 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
                 results = await client.upsert_collection(
                     "Task", TASK_KEY_FIELD, [salesforce_task(items[i]) for i in sendable]
                 )
+                opt_outs = [opt_out(items[i]) for i in sendable]
+                wanted = [o for o in opt_outs if o is not None]
+                updated = iter(await client.update_collection(wanted) if wanted else [])
         except SalesforceError as err:
             raise ApplicationError(
                 f"Salesforce {err.status} {err.error_code}: {err.message}",
@@ -219,10 +222,25 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
                 non_retryable=not err.retryable,
             ) from err
         outcomes = list(outcomes)
-        for index, res in zip(sendable, results, strict=True):
-            if res.success:
+        for index, res, wants_opt_out in zip(sendable, results, opt_outs, strict=True):
+            errors = list(res.errors)
+            if wants_opt_out is not None:  # the person's opt-out, beside its Task
+                errors += next(updated).errors
+            if res.success and not errors:
                 outcomes[index] = Outcome("shipped", remote_id=res.id)
             else:
-                reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in res.errors)
+                reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in errors)
                 outcomes[index] = Outcome("skipped", reason=reason)
     return await run_db(save_outcomes, "salesforce", items, outcomes, False)
+
+
+def opt_out(item: Item) -> tuple[str, str, dict[str, Any]] | None:
+    """An unsubscribe sets Email Opt Out on the person's Contact (else Lead) in Salesforce."""
+    if item.activity.kind != ActivityKind.unsubscribe:
+        return None
+    person = item.person
+    if person.sfdc_contact_id:
+        return ("Contact", person.sfdc_contact_id, {"HasOptedOutOfEmail": True})
+    if person.sfdc_lead_id:
+        return ("Lead", person.sfdc_lead_id, {"HasOptedOutOfEmail": True})
+    return None

@@ -162,3 +162,24 @@ async def test_people_sync_brings_in_owned_leads_only(fakes: Fakes) -> None:
     assert [(p.email, p.company, p.title, p.sfdc_lead_id) for p in people] == [
         ("ada@example.com", "Acme", "CTO", "00Q000000000042AAA")
     ]
+
+
+async def test_an_unsubscribe_sets_email_opt_out_in_salesforce(fakes: Fakes) -> None:
+    async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
+        seeded = await http.post(
+            "/_fake/records/Lead", json={"LastName": "Lovelace", "Company": "Acme"}
+        )
+        lead_id = seeded.json()["Id"]
+        person = add_person(email="ada@example.com", sfdc_lead_id=lead_id)
+        with Session(get_engine()) as session:
+            record_activity(session, key=f"{person}/unsubscribe", kind=ActivityKind.unsubscribe,
+                            person_id=person, subject="Unsubscribed from sales email")  # fmt: skip
+            session.commit()
+        result = await ActivityEnvironment().run(
+            ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200)
+        )
+        leads = (await http.get("/_fake/records/Lead")).json()
+        tasks = (await http.get("/_fake/records/Task")).json()
+    assert result.shipped == 1
+    assert leads[0]["HasOptedOutOfEmail"] is True
+    assert tasks[0]["Subject"] == "Unsubscribe from Sales Email: Unsubscribed from sales email"

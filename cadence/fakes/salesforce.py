@@ -685,6 +685,11 @@ def create_app(
                 return JSONResponse(
                     _collection(records, bool(body.get("allOrNone")), None), media_type=ok
                 )
+            if len(parts) == 2 and method == "PATCH":  # update by Id
+                return JSONResponse(
+                    _collection(records, bool(body.get("allOrNone")), None, update=True),
+                    media_type=ok,
+                )
             if len(parts) == 4 and method == "PATCH":
                 sobject, field = parts[2], parts[3]
                 if sobject not in OBJECTS:
@@ -711,7 +716,7 @@ def create_app(
         raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
 
     def _collection(
-        records: list[Any], all_or_none: bool, upsert: tuple[str, str] | None
+        records: list[Any], all_or_none: bool, upsert: tuple[str, str] | None, update: bool = False
     ) -> list[dict[str, Any]]:
         snapshot = json.loads(json.dumps(fake.records))
         seq = fake.state.data["seq"]
@@ -730,7 +735,13 @@ def create_app(
                 sobject = (rec.get("attributes") or {}).get("type")
                 if sobject not in OBJECTS:
                     raise RecordError("INVALID_TYPE", f"sObject type '{sobject}' is not supported")
-                if upsert is None:
+                if update:
+                    record_id = rec.get("Id")
+                    if not isinstance(record_id, str) or record_id not in fake.records[sobject]:
+                        raise RecordError("ENTITY_IS_DELETED", f"entity is deleted: {record_id}")
+                    values = {k: v for k, v in rec.items() if k != "Id"}
+                    record, created = fake.update(sobject, record_id, values), False
+                elif upsert is None:
                     record, created = fake.create(sobject, rec), True
                 else:
                     record, created = fake.upsert(upsert[0], upsert[1], rec)

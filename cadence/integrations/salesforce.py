@@ -208,6 +208,29 @@ class SalesforceClient:
             )
         return results
 
+    async def update_collection(
+        self, records: Sequence[tuple[str, str, dict[str, Any]]]
+    ) -> list[SaveResult]:
+        """Update records by Id: (sObject type, Id, fields) each, 200 per request."""
+        results: list[SaveResult] = []
+        for start in range(0, len(records), MAX_COLLECTION):
+            chunk = [
+                {"attributes": {"type": sobject}, "Id": record_id, **fields}
+                for sobject, record_id, fields in records[start : start + MAX_COLLECTION]
+            ]
+            body = await self.request(
+                "PATCH", "/composite/sobjects", json={"allOrNone": False, "records": chunk}
+            )
+            results.extend(
+                SaveResult(
+                    id=row.get("id"),
+                    success=bool(row.get("success")),
+                    errors=list(row.get("errors") or []),
+                )
+                for row in body
+            )
+        return results
+
     async def query(self, soql: str) -> list[dict[str, Any]]:
         """Every record a SOQL query returns, following ``nextRecordsUrl``."""
         body = await self.request("GET", "/query", params={"q": soql})
