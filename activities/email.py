@@ -23,7 +23,7 @@ from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
 from cadence.db import get_engine, insert_ignoring_duplicates
-from cadence.models import ActivityKind, BlockedDomain, EmailMessage, Person, utcnow
+from cadence.models import ActivityKind, BlockedDomain, EmailMessage, Person, User, utcnow
 from cadence.templates import TemplateError, person_values, render
 from cadence.tracking import tracking_enabled
 from workflows.contracts import SendEmailInput, SendEmailResult
@@ -135,6 +135,9 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
         if guard is not None:
             return _Prepared(None, guard)
         values = person_values(person, inp.owner)
+        values["my_signature"] = conn.execute(  # the sender's signature as it is today
+            sa.select(col(User.signature)).where(col(User.id) == inp.owner.id)
+        ).scalar()
         links = None
         if tracking_enabled(settings):
             links = Links(

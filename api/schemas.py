@@ -27,6 +27,12 @@ class UserPublic(BaseModel):
     email: str
     role: Role
     title: str | None = None
+    signature: str | None = None
+
+
+class UserUpdate(BaseModel):
+    title: str | None = Field(default=None, max_length=200)
+    signature: str | None = Field(default=None, max_length=5000)
 
 
 class UserCreated(BaseModel):

@@ -56,6 +56,7 @@ class User(SQLModel, table=True):
     email: str = Field(unique=True, index=True)
     role: Role = Field(sa_type=EnumText(Role, 16))
     title: str | None = None
+    signature: str | None = Field(default=None, sa_type=sa.Text)  # {{my_signature}}
     is_active: bool = True
     created_at: datetime = _ts()
 

@@ -23,9 +23,10 @@ FIELDS = frozenset(
         "my_email",
         "team_unsubscribe",
         "friendly_unsubscribe",
+        "my_signature",
     }
 )
-BLANK_WHEN_MISSING = frozenset({"first_name", "last_name", "title"})
+BLANK_WHEN_MISSING = frozenset({"first_name", "last_name", "title", "my_signature"})
 COMPANY_WHEN_MISSING = frozenset({"company", "company_friendly"})
 _SUFFIXES = re.compile(
     r"[,\s]+(inc\.?|llc|l\.l\.c\.|gmbh|ltd\.?|limited|corp\.?|corporation|co\.|plc|s\.a\.|ag|bv|b\.v\.)$",
@@ -58,6 +59,7 @@ def person_values(person: Any, owner: Any | None = None) -> dict[str, str | None
     }
     if owner is not None:
         values.update(my_name=owner.name, my_title=owner.title, my_email=owner.email)
+        values["my_signature"] = getattr(owner, "signature", None)
         values["friendly_unsubscribe"] = (
             "If you would rather not hear from me again, just let me know."
         )

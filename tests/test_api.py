@@ -436,3 +436,27 @@ async def test_an_address_that_bounced_before_ends_the_enrollment(api: Api) -> N
     row = await _enroll_and_wait(api, IMMEDIATE)
     assert (row["status"], row["end_reason"]) == ("completed", "bounced")
     assert row["live"]["steps"][0]["reason"] == "ada@example.com hard-bounced before"
+
+
+async def test_my_signature_comes_from_the_senders_profile(api: Api) -> None:
+    signature = "Rita Rep\nAccount Executive, Seller Inc."
+    updated = await api.call("PATCH", "/users/me", role="rep", json={"signature": signature})
+    assert updated.status_code == 200 and updated.json()["signature"] == signature
+    playbook = PLAYBOOK.replace("a quick question.", "a quick question.\\n\\n{{my_signature}}")
+    created = await api.call("POST", "/campaigns", role="author", content=playbook,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    async with httpx.AsyncClient(base_url=api.sink) as sink:
+        for _ in range(100):
+            mail = (await sink.get("/api/messages", params={"to": "ada@example.com"})).json()
+            if mail["count"]:
+                break
+            await asyncio.sleep(0.1)
+    assert mail["messages"][0]["text"].rstrip().endswith(signature)
+    with Session(get_engine()) as session:
+        person_id = session.exec(select(Person)).one().id
+    campaigns = (await api.call("GET", "/campaigns")).json()
+    preview = await api.call("POST", f"/campaigns/{campaigns[0]['id']}/preview", role="author",
+                             json={"step_id": "intro", "person_id": person_id})  # fmt: skip
+    assert preview.json()["problems"] == []  # the author has no signature: it renders blank

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import AdminUser, CurrentUser, SessionDep
-from api.schemas import UserCreate, UserCreated, UserPublic
+from api.schemas import UserCreate, UserCreated, UserPublic, UserUpdate
 from cadence.auth import create_user
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -24,4 +24,14 @@ def create(body: UserCreate, session: SessionDep, _admin: AdminUser) -> UserCrea
 
 @router.get("/me")
 def me(user: CurrentUser) -> UserPublic:
+    return UserPublic.model_validate(user, from_attributes=True)
+
+
+@router.patch("/me")
+def update_me(body: UserUpdate, session: SessionDep, user: CurrentUser) -> UserPublic:
+    """Change your title or your email signature ({{my_signature}} in templates)."""
+    for field, value in body.model_dump(exclude_unset=True).items():
+        setattr(user, field, value)
+    session.add(user)
+    session.commit()
     return UserPublic.model_validate(user, from_attributes=True)
