@@ -19,6 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.email_links import Links, html_version, with_footer
+from activities.mailbox_quota import QuotaWait, as_retry, take_slot
 from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
@@ -233,6 +234,10 @@ def send_email(inp: SendEmailInput) -> SendEmailResult:
     if prepared.result is not None:
         return prepared.result
     assert prepared.mime is not None and prepared.draft is not None
+    try:
+        take_slot(inp.owner.email, settings)
+    except QuotaWait as wait:
+        raise as_retry(wait) from None
     try:
         pool_for(settings).send(prepared.mime)
     except smtplib.SMTPRecipientsRefused as err:

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     smtp_concurrency: int = Field(default=16, ge=1, le=256)
+    # Per-sender mailbox limits, across all workers.
+    mailbox_rate_count: int = Field(default=25, ge=1)
+    mailbox_rate_seconds: float = Field(default=45.0, gt=0)
+    mailbox_daily_cap: int = Field(default=1000, ge=1)
     smtp_messages_per_second: float | None = Field(default=None, gt=0)
     default_from_email: str = "sales@cadence.local"
     message_id_domain: str = "cadence.local"

@@ -153,6 +153,15 @@ class BlockedDomain(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
+class SendSlot(SQLModel, table=True):
+    """One send counted against its sender's mailbox quota (activities/mailbox_quota.py)."""
+
+    __tablename__ = "send_slot"
+    id: int | None = Field(default=None, primary_key=True)
+    sender: str = Field(index=True)
+    at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+
+
 class TaskStatus(StrEnum):
     open = "open"
     completed = "completed"
