@@ -214,6 +214,9 @@ async def main() -> None:
         os.environ.update(
             CADENCE_DATABASE_URL=f"sqlite:///{data / 'cadence.db'}",
             CADENCE_SMTP_PORT=str(smtp_port),
+            # One benchmark sender sends everything: lift its mailbox quota (still checked).
+            CADENCE_MAILBOX_RATE_COUNT="1000000",
+            CADENCE_MAILBOX_DAILY_CAP="1000000",
         )
         sink = start_sink(smtp_port, http_port, data / "sink")
         env = await WorkflowEnvironment.start_local(
