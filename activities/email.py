@@ -19,7 +19,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.email_links import Links, html_version, with_footer
-from activities.mailbox_quota import QuotaWait, as_retry, take_slot
+from activities.mailbox_quota import QuotaWait, as_retry, take_slot_in
 from activities.smtp_pool import pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
@@ -108,7 +108,7 @@ def _guard(conn: Connection, email: str, unsubscribed: bool) -> SendEmailResult 
 
 def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
     """Read what the message needs (plain SQL reads: this runs once per email sent)."""
-    with get_engine().connect() as conn:
+    with get_engine().begin() as conn:  # reads, and the mailbox-quota slot when it will send
         existing = conn.execute(
             sa.select(col(EmailMessage.subject), col(EmailMessage.sent_at)).where(
                 col(EmailMessage.message_id) == message_id, col(EmailMessage.status) == "sent"
@@ -192,6 +192,7 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
             subject=subject,
             body_text=body,
         )
+        take_slot_in(conn, inp.owner.email, settings)
         return _Prepared(mime, None, draft)
 
 
@@ -230,14 +231,13 @@ def send_email(inp: SendEmailInput) -> SendEmailResult:
     """Synchronous: runs on the SMTP worker's thread pool (see worker.py)."""
     settings = get_settings()
     message_id = message_id_for(inp.workflow_id, inp.step_id, settings.message_id_domain)
-    prepared = _prepare(inp, settings, message_id)
+    try:
+        prepared = _prepare(inp, settings, message_id)
+    except QuotaWait as wait:
+        raise as_retry(wait) from None
     if prepared.result is not None:
         return prepared.result
     assert prepared.mime is not None and prepared.draft is not None
-    try:
-        take_slot(inp.owner.email, settings)
-    except QuotaWait as wait:
-        raise as_retry(wait) from None
     try:
         pool_for(settings).send(prepared.mime)
     except smtplib.SMTPRecipientsRefused as err:

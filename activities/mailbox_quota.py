@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 
 from cadence.config import Settings
-from cadence.db import get_engine
 from cadence.models import SendSlot, utcnow
 
 
@@ -26,37 +26,39 @@ class QuotaWait(Exception):
         self.reason, self.wait = reason, wait
 
 
-def take_slot(sender: str, settings: Settings, now: datetime | None = None) -> None:
-    """Record a send for ``sender`` or raise QuotaWait saying how long to wait."""
+def take_slot_in(
+    conn: Connection, sender: str, settings: Settings, now: datetime | None = None
+) -> None:
+    """Record a send for ``sender`` in the caller's transaction, or raise QuotaWait saying
+    how long to wait (the caller's transaction must then roll back)."""
     now = now or utcnow()
     window = timedelta(seconds=settings.mailbox_rate_seconds)
     day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
-    with get_engine().begin() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": sender})
-        conn.execute(sa.insert(SendSlot).values(sender=sender, at=now))
-        recent = conn.execute(
-            sa.select(col(SendSlot.at))
-            .where(col(SendSlot.sender) == sender, col(SendSlot.at) > now - window)
-            .order_by(col(SendSlot.at))
-        ).scalars().all()  # fmt: skip
-        today = conn.execute(
-            sa.select(sa.func.count()).where(
-                col(SendSlot.sender) == sender, col(SendSlot.at) >= day_start
-            )
-        ).scalar_one()
-        if today > settings.mailbox_daily_cap:  # raising rolls the slot back
-            wait = day_start + timedelta(days=1) - now
-            cap = settings.mailbox_daily_cap
-            raise QuotaWait(f"waiting for mailbox quota: {cap} emails today", wait)
-        if len(recent) > settings.mailbox_rate_count:
-            oldest = recent[0] if recent[0].tzinfo else recent[0].replace(tzinfo=UTC)
-            wait = max(oldest + window - now, timedelta(milliseconds=100))
-            count, seconds = settings.mailbox_rate_count, settings.mailbox_rate_seconds
-            raise QuotaWait(f"waiting for mailbox quota: {count} emails in {seconds:g} s", wait)
-        conn.execute(  # keep the table small: slots older than two days count for nothing
-            sa.delete(SendSlot).where(col(SendSlot.at) < day_start - timedelta(days=2))
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": sender})
+    conn.execute(sa.insert(SendSlot).values(sender=sender, at=now))
+    recent = conn.execute(
+        sa.select(col(SendSlot.at))
+        .where(col(SendSlot.sender) == sender, col(SendSlot.at) > now - window)
+        .order_by(col(SendSlot.at))
+    ).scalars().all()  # fmt: skip
+    today = conn.execute(
+        sa.select(sa.func.count()).where(
+            col(SendSlot.sender) == sender, col(SendSlot.at) >= day_start
         )
+    ).scalar_one()
+    if today > settings.mailbox_daily_cap:  # raising rolls the slot back
+        wait = day_start + timedelta(days=1) - now
+        cap = settings.mailbox_daily_cap
+        raise QuotaWait(f"waiting for mailbox quota: {cap} emails today", wait)
+    if len(recent) > settings.mailbox_rate_count:
+        oldest = recent[0] if recent[0].tzinfo else recent[0].replace(tzinfo=UTC)
+        wait = max(oldest + window - now, timedelta(milliseconds=100))
+        count, seconds = settings.mailbox_rate_count, settings.mailbox_rate_seconds
+        raise QuotaWait(f"waiting for mailbox quota: {count} emails in {seconds:g} s", wait)
+    conn.execute(  # keep the table small: slots older than two days count for nothing
+        sa.delete(SendSlot).where(col(SendSlot.at) < day_start - timedelta(days=2))
+    )
 
 
 def as_retry(err: QuotaWait) -> ApplicationError:
