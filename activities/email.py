@@ -1,13 +1,27 @@
-"""Sending sales email over SMTP, once per (enrollment, step)."""
+"""Sending sales email over SMTP, exactly once per (enrollment, step).
+
+Each message has a deterministic Message-ID. Before SMTP, the send claims it: a ``sending``
+row with a lease, written in the transaction that reads the person and takes the mailbox
+slot. The SMTP transaction commits (its final dot) only inside the lease; the row becomes
+``sent`` with the "Send Sales Email" activity in one transaction. A retry that finds a
+``sending`` row settles it first: found in the mailbox's Sent folder → sent, no second copy;
+not found once the lease is over → the earlier attempt cannot have sent, so send; no
+Sent-folder check configured → ``unconfirmed``, never a possible duplicate.
+"""
 
 from __future__ import annotations
 
+import contextvars
 import hashlib
-import smtplib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
@@ -20,11 +34,20 @@ from temporalio.exceptions import ApplicationError
 
 from activities.email_links import Links, html_version, with_footer
 from activities.mailbox_quota import QuotaWait, as_retry, take_slot_in
-from activities.smtp_pool import pool_for
+from activities.sent_check import SentCheckError, sent_check_for
+from activities.smtp_pool import NotDelivered, pool_for
 from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
-from cadence.db import get_engine, insert_ignoring_duplicates
-from cadence.models import ActivityKind, BlockedDomain, EmailMessage, Person, User, utcnow
+from cadence.db import get_engine
+from cadence.models import (
+    ActivityKind,
+    Attachment,
+    BlockedDomain,
+    EmailMessage,
+    Person,
+    User,
+    utcnow,
+)
 from cadence.templates import TemplateError, person_values, render
 from cadence.tracking import tracking_enabled
 from workflows.contracts import SendEmailInput, SendEmailResult
@@ -36,11 +59,15 @@ def message_id_for(workflow_id: str, step_id: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
+MAX_ATTACHMENTS_BYTES = 23 * 1024 * 1024  # per email, as the product we follow allows
+SETTLE_MARGIN = timedelta(seconds=5)  # clock skew between workers, Sent-folder filing
+
+
 @dataclass
 class _Prepared:
     mime: Message | None
     result: SendEmailResult | None  # set when there is nothing to send
-    draft: EmailMessage | None = None  # stored once the server has accepted the message
+    draft: EmailMessage | None = None  # the claimed row (status "sending")
 
 
 _UTF8 = Charset("utf-8")
@@ -57,10 +84,13 @@ def build_message(
     in_reply_to: str | None,
     html_body: str | None = None,
     list_unsubscribe: tuple[str, str] | None = None,
+    cc: list[str] | None = None,
+    attachments: list[tuple[str, str, bytes]] | None = None,
 ) -> Message:
     """Text (and, with tracking, HTML) in UTF-8 quoted-printable. Built with the compat32
     classes: the modern header registry parses every header again and costs more than the
-    send. ``list_unsubscribe`` is (https URL, mailto URL) for RFC 8058 one-click."""
+    send. ``list_unsubscribe`` is (https URL, mailto URL) for RFC 8058 one-click;
+    ``attachments`` are (filename, content type, data). Bcc never becomes a header."""
     text = MIMENonMultipart("text", "plain")
     text.set_payload(body, _UTF8)
     mime: Message = text
@@ -68,8 +98,21 @@ def build_message(
         rich = MIMENonMultipart("text", "html")
         rich.set_payload(html_body, _UTF8)
         mime = MIMEMultipart("alternative", _subparts=[text, rich])
+    if attachments:
+        files: list[Message] = [mime]
+        for filename, content_type, data in attachments:
+            maintype, _, subtype = content_type.partition("/")
+            part = MIMEApplication(data, subtype or "octet-stream")
+            if maintype != "application":
+                part.replace_header("Content-Type", f"{maintype}/{subtype}")
+            name = filename if filename.isascii() else ("utf-8", "", filename)
+            part.add_header("Content-Disposition", "attachment", filename=name)
+            files.append(part)
+        mime = MIMEMultipart("mixed", _subparts=files)
     mime["From"] = sender
     mime["To"] = to
+    if cc:
+        mime["Cc"] = ", ".join(cc)
     mime["Subject"] = subject if subject.isascii() else Header(subject, _UTF8).encode()
     mime["Message-ID"] = message_id
     mime["Date"] = format_datetime(utcnow())
@@ -106,24 +149,97 @@ def _guard(conn: Connection, email: str, unsubscribed: bool) -> SendEmailResult 
     return None
 
 
+class _Wait(Exception):
+    """Try again later (an earlier attempt may still be sending, or the check failed)."""
+
+    def __init__(self, reason: str, wait: timedelta) -> None:
+        super().__init__(reason)
+        self.wait = wait
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=utcnow().tzinfo)
+
+
+def _settle_earlier_attempt(
+    inp: SendEmailInput, message_id: str, settings: Settings
+) -> SendEmailResult | None:
+    """What an earlier attempt left: a result when the message needs no sending (again),
+    None when this attempt should send. Raises _Wait while that cannot be told yet."""
+    with get_engine().connect() as conn:
+        row = conn.execute(
+            sa.select(
+                col(EmailMessage.status), col(EmailMessage.subject), col(EmailMessage.sent_at),
+                col(EmailMessage.lease_until), col(EmailMessage.recipient),
+            ).where(col(EmailMessage.message_id) == message_id)
+        ).first()  # fmt: skip
+    if row is None or row.status == "unsent":
+        return None
+    if row.status != "sending":  # sent, unconfirmed or bounced: it went out before
+        reason = "delivery unconfirmed" if row.status == "unconfirmed" else None
+        return SendEmailResult(
+            status="sent", message_id=message_id, subject=row.subject, sent_at=row.sent_at,
+            reason=reason,
+        )  # fmt: skip
+    now = utcnow()
+    lease_over = row.lease_until is None or now >= _aware(row.lease_until) + SETTLE_MARGIN
+    check = sent_check_for(settings.mailbox_for(inp.owner.email))
+    if check is not None:
+        try:
+            found = check(message_id)
+        except SentCheckError as err:
+            raise _Wait(str(err), timedelta(seconds=30)) from err
+        if found:
+            return _mark_sent(inp, message_id, row.subject, row.recipient, "sent")
+    if not lease_over:
+        assert row.lease_until is not None
+        wait = _aware(row.lease_until) + SETTLE_MARGIN - now
+        raise _Wait("an earlier attempt may still be sending", wait)
+    if check is None:  # it may have gone out: never risk a second copy
+        activity.logger.warning("%s: delivery unconfirmed (no Sent-folder check)", message_id)
+        return _mark_sent(inp, message_id, row.subject, row.recipient, "unconfirmed")
+    return None  # not in the Sent folder after the lease: the earlier attempt never sent
+
+
+def _attachments(conn: Connection, ids: list[int]) -> list[tuple[str, str, bytes]]:
+    if not ids:
+        return []
+    rows = conn.execute(
+        sa.select(
+            col(Attachment.id), col(Attachment.filename), col(Attachment.content_type),
+            col(Attachment.data),
+        ).where(col(Attachment.id).in_(ids))
+    ).all()  # fmt: skip
+    found = {row.id: row for row in rows}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ApplicationError(
+            f"attachment(s) {missing} not found", type="InvalidAttachment", non_retryable=True
+        )
+    files = [(found[i].filename, found[i].content_type, bytes(found[i].data)) for i in ids]
+    total = sum(len(data) for _, _, data in files)
+    if total > MAX_ATTACHMENTS_BYTES:
+        raise ApplicationError(
+            f"attachments total {total} bytes; at most {MAX_ATTACHMENTS_BYTES} per email",
+            type="InvalidAttachment",
+            non_retryable=True,
+        )
+    return files
+
+
+def _lease_seconds(settings: Settings, files: list[tuple[str, str, bytes]]) -> float:
+    """Long enough for the message: big attachments travel slowly to remote servers."""
+    return settings.send_lease_seconds + sum(len(f[2]) for f in files) / 200_000
+
+
 def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
-    """Read what the message needs (plain SQL reads: this runs once per email sent)."""
-    with get_engine().begin() as conn:  # reads, and the mailbox-quota slot when it will send
+    """Read what the message needs and claim it (plain SQL: this runs once per email)."""
+    with get_engine().begin() as conn:  # reads, the claim and the mailbox-quota slot
         existing = conn.execute(
-            sa.select(col(EmailMessage.subject), col(EmailMessage.sent_at)).where(
-                col(EmailMessage.message_id) == message_id, col(EmailMessage.status) == "sent"
-            )
-        ).first()
-        if existing is not None:
-            return _Prepared(
-                None,
-                SendEmailResult(
-                    status="sent",
-                    message_id=message_id,
-                    subject=existing.subject,
-                    sent_at=existing.sent_at,
-                ),
-            )
+            sa.select(col(EmailMessage.status)).where(col(EmailMessage.message_id) == message_id)
+        ).scalar()
+        if existing not in (None, "unsent", "sending"):
+            raise _Wait("another attempt has just sent it", timedelta(seconds=1))
         person = conn.execute(
             sa.select(
                 col(Person.id), col(Person.email), col(Person.unsubscribed), col(Person.first_name),
@@ -169,9 +285,12 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
 
         html_body, list_unsubscribe = None, None
         if links is not None:
-            body = with_footer(body, links, placed_by_template="{{team_unsubscribe" in inp.body)
+            if inp.commercial:
+                placed = "{{team_unsubscribe" in inp.body
+                body = with_footer(body, links, placed_by_template=placed)
+                list_unsubscribe = (links.unsubscribe, links.mailto(settings.message_id_domain))
             html_body = html_version(body, links)
-            list_unsubscribe = (links.unsubscribe, links.mailto(settings.message_id_domain))
+        files = _attachments(conn, inp.attachment_ids)
         mime = build_message(
             sender=formataddr((inp.owner.name, inp.owner.email)),
             to=person.email,
@@ -181,29 +300,62 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
             in_reply_to=previous.message_id if previous is not None else None,
             html_body=html_body,
             list_unsubscribe=list_unsubscribe,
+            cc=inp.cc,
+            attachments=files,
         )
+        now = utcnow()
         draft = EmailMessage(
             message_id=message_id,
             enrollment_id=inp.enrollment_id,
-            step_id=inp.step_id,
+            step_id=inp.step_id if inp.enrollment_id is not None else None,
             person_id=person.id or 0,
             sender=inp.owner.email,
             recipient=person.email,
             subject=subject,
             body_text=body,
+            status="sending",
+            lease_until=now + timedelta(seconds=_lease_seconds(settings, files)),
+            cc=inp.cc,
+            bcc=inp.bcc,
+            attachment_ids=inp.attachment_ids,
+            template=inp.template or (inp.step_id if inp.enrollment_id is not None else None),
         )
-        take_slot_in(conn, inp.owner.email, settings)
+        take_slot_in(conn, inp.owner.email, settings, now)
+        values_row = draft.model_dump()
+        if existing is None:
+            conn.execute(sa.insert(EmailMessage).values(**values_row))
+        else:  # an earlier attempt surely did not send: this one takes the claim over
+            conn.execute(
+                sa.update(EmailMessage)
+                .where(col(EmailMessage.message_id) == message_id)
+                .values(**values_row)
+            )
         return _Prepared(mime, None, draft)
 
 
-def _mark_sent(inp: SendEmailInput, draft: EmailMessage) -> SendEmailResult:
-    """Store the sent message and log "Send Sales Email" in one transaction."""
-    now = utcnow()
-    message_id, subject = draft.message_id, draft.subject
+def _release(message_id: str) -> None:
+    """The server did not keep the message: a retry may send it."""
     with get_engine().begin() as conn:
-        draft.status, draft.sent_at = "sent", now
-        insert_ignoring_duplicates(conn, EmailMessage, draft.model_dump())
-        row = draft
+        conn.execute(
+            sa.update(EmailMessage)
+            .where(
+                col(EmailMessage.message_id) == message_id, col(EmailMessage.status) == "sending"
+            )
+            .values(status="unsent", lease_until=None)
+        )
+
+
+def _mark_sent(
+    inp: SendEmailInput, message_id: str, subject: str, recipient: str, status: str
+) -> SendEmailResult:
+    """Mark the message sent (or unconfirmed) and log "Send Sales Email", in one transaction."""
+    now = utcnow()
+    with get_engine().begin() as conn:
+        conn.execute(
+            sa.update(EmailMessage)
+            .where(col(EmailMessage.message_id) == message_id)
+            .values(status=status, sent_at=now, lease_until=None)
+        )
         record_activity(
             conn,
             key=f"{inp.workflow_id}/{inp.step_id}/send_email",
@@ -217,13 +369,40 @@ def _mark_sent(inp: SendEmailInput, draft: EmailMessage) -> SendEmailResult:
             details={
                 "message_id": message_id,
                 "campaign_name": inp.campaign_name,
-                "step_id": inp.step_id,
+                "step_id": inp.step_id if inp.enrollment_id is not None else None,
                 "step_day": inp.step_day,
+                "template": inp.template,
                 "sender": inp.owner.email,
-                "recipient": row.recipient,
+                "recipient": recipient,
+                **({"unconfirmed": True} if status == "unconfirmed" else {}),
             },
         )
-    return SendEmailResult(status="sent", message_id=message_id, subject=subject, sent_at=now)
+    reason = "delivery unconfirmed" if status == "unconfirmed" else None
+    return SendEmailResult(
+        status="sent", message_id=message_id, subject=subject, sent_at=now, reason=reason
+    )
+
+
+@contextmanager
+def _heartbeating(enabled: bool) -> Iterator[None]:
+    """Heartbeat while a big message travels (small ones finish well inside the timeout)."""
+    if not enabled:
+        yield
+        return
+    stop = threading.Event()
+    context = contextvars.copy_context()  # the activity context, for activity.heartbeat
+
+    def beat() -> None:
+        while not stop.wait(5.0):
+            context.run(activity.heartbeat)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 @activity.defn
@@ -232,16 +411,35 @@ def send_email(inp: SendEmailInput) -> SendEmailResult:
     settings = get_settings()
     message_id = message_id_for(inp.workflow_id, inp.step_id, settings.message_id_domain)
     try:
+        settled = _settle_earlier_attempt(inp, message_id, settings)
+        if settled is not None:
+            return settled
         prepared = _prepare(inp, settings, message_id)
     except QuotaWait as wait:
         raise as_retry(wait) from None
+    except _Wait as wait:
+        raise ApplicationError(str(wait), type="SendPending", next_retry_delay=wait.wait) from None
     if prepared.result is not None:
         return prepared.result
-    assert prepared.mime is not None and prepared.draft is not None
+    draft, mime = prepared.draft, prepared.mime
+    assert draft is not None and mime is not None and draft.lease_until is not None
+    big = bool(inp.attachment_ids)
     try:
-        pool_for(settings).send(prepared.mime)
-    except smtplib.SMTPRecipientsRefused as err:
-        raise ApplicationError(
-            f"recipient refused: {err.recipients}", type="InvalidRecipient", non_retryable=True
-        ) from err
-    return _mark_sent(inp, prepared.draft)
+        with _heartbeating(big):
+            refused = pool_for(settings.mailbox_for(inp.owner.email)).send(
+                mime,
+                sender=inp.owner.email,
+                to=draft.recipient,
+                others=[*inp.cc, *inp.bcc],
+                commit_by=draft.lease_until.timestamp() - 1.0,
+            )
+    except NotDelivered as err:
+        _release(message_id)
+        if err.permanent:
+            kind = "InvalidRecipient" if "recipient" in str(err) else "SmtpRejected"
+            raise ApplicationError(str(err), type=kind, non_retryable=True) from err
+        raise ApplicationError(str(err), type="SmtpNotDelivered") from err
+    # Any other error (DeliveryUnknown, a kill) leaves the claim: the retry settles it.
+    if refused:
+        activity.logger.warning("%s: copies refused for %s", message_id, sorted(refused))
+    return _mark_sent(inp, message_id, draft.subject, draft.recipient, "sent")

@@ -9,10 +9,28 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class Mailbox(BaseModel):
+    """An SMTP server to send through, and where to look for a message it may have sent.
+
+    ``sent_check_url`` makes delivery exactly-once when a worker dies mid-send: an IMAP
+    folder (``imaps://user@host:993/Sent``; the login defaults to the SMTP one) or an HTTP
+    endpoint answering ``?message_id=`` with ``{"count": n}`` (the local sink's API).
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 2525
+    username: str | None = None
+    password: SecretStr | None = None
+    starttls: bool = False
+    tls: bool = False
+    sent_check_url: str | None = None
+    sent_check_password: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -54,6 +72,15 @@ class Settings(BaseSettings):
     smtp_messages_per_second: float | None = Field(default=None, gt=0)
     default_from_email: str = "sales@cadence.local"
     message_id_domain: str = "cadence.local"
+    # The team SMTP server's Sent-folder check (see Mailbox), and a mailbox per sender
+    # address (JSON: {"rep@example.com": {"host": ..., "port": 587, "starttls": true, ...}});
+    # senders without one use the team server above.
+    sent_check_url: str | None = None
+    sent_check_password: SecretStr | None = None
+    mailboxes: dict[str, Mailbox] = Field(default_factory=dict)
+    # An attempt that has not finished its SMTP transaction within this many seconds gives up
+    # before the final dot; only then may another attempt send the message again.
+    send_lease_seconds: float = Field(default=60.0, ge=1)
 
     # Marketo and Salesforce
     marketo_base_url: str = "http://127.0.0.1:8101"
@@ -69,6 +96,22 @@ class Settings(BaseSettings):
     shipper_batch_marketo: int = Field(default=300, ge=1, le=300)
     shipper_batch_salesforce: int = Field(default=200, ge=1, le=200)
     people_sync_minutes: float = Field(default=5.0, gt=0)
+
+    def mailbox_for(self, sender: str) -> Mailbox:
+        """The sender's own mailbox, else the team SMTP server."""
+        for address, mailbox in self.mailboxes.items():
+            if address.lower() == sender.lower():
+                return mailbox
+        return Mailbox(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            starttls=self.smtp_starttls,
+            tls=self.smtp_tls,
+            sent_check_url=self.sent_check_url,
+            sent_check_password=self.sent_check_password,
+        )
 
     @property
     def marketo_configured(self) -> bool:

@@ -244,8 +244,32 @@ class EmailMessage(SQLModel, table=True):
     recipient: str = Field(index=True)
     subject: str
     body_text: str = Field(sa_type=sa.Text)
+    # sending (an attempt holds the lease), sent, unsent (surely not kept by the server: a
+    # retry sends), unconfirmed (an attempt died mid-send and no Sent-folder check could
+    # tell), bounced.
     status: str = "sending"
     sent_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # Until when the sending attempt may still finish the SMTP transaction.
+    lease_until: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    cc: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
+    bcc: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
+    attachment_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(sa.JSON, nullable=False)
+    )
+    template: str | None = None  # the step id, or the name given to a one-off email
+
+
+class Attachment(SQLModel, table=True):
+    """A file uploaded for sending (POST /attachments); emails refer to it by id."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    data: bytes = Field(sa_type=sa.LargeBinary)
+    owner_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _ts()
 
 
 class ShipCursor(SQLModel, table=True):

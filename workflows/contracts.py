@@ -192,18 +192,27 @@ class EnrollmentState(BaseModel):
 
 
 class SendEmailInput(BaseModel):
+    """One personalised email. Campaign steps carry the enrollment's ids; a one-off email
+    (POST /emails) has none, and its step_id names the recipient within the request."""
+
     workflow_id: str
-    enrollment_id: int
-    campaign_id: int
-    campaign_name: str
+    enrollment_id: int | None
+    campaign_id: int | None
+    campaign_name: str | None
     step_id: str
-    step_day: int
+    step_day: int | None
     person_id: int
     owner: OwnerSnapshot
     subject: str | None
     body: str
     in_reply_to: str | None = None
     thread_subject: str | None = None
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    attachment_ids: list[int] = Field(default_factory=list)
+    # False for transactional mail: no unsubscribe footer or List-Unsubscribe headers.
+    commercial: bool = True
+    template: str | None = None  # shown in the Email tab; a campaign step's id by default
 
 
 SendGuard = Literal["unsubscribed", "bounced_before", "blocked_domain"]

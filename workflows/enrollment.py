@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -48,8 +49,19 @@ SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=["TemplateError", "InvalidRecipient"],
+    non_retryable_error_types=[
+        "TemplateError",
+        "InvalidRecipient",
+        "InvalidAttachment",
+        "SmtpRejected",
+    ],
 )
+# A dead worker's send is retried after the heartbeat timeout (a small email takes well under
+# a second; big ones heartbeat); the send's lease, not these, keeps a retry from doubling it.
+SEND_TIMEOUTS: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=10),
+    "heartbeat_timeout": timedelta(seconds=20),
+}
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -358,9 +370,12 @@ class EnrollmentWorkflow:
                     subject=subject if subject is not None else step.subject,
                     body=body if body is not None else step.body,
                     in_reply_to=previous.message_id if step.thread and previous else None,
+                    cc=step.cc,
+                    bcc=step.bcc,
+                    commercial=step.commercial,
                 ),
                 task_queue=SMTP_QUEUE,
-                start_to_close_timeout=timedelta(minutes=2),
+                **SEND_TIMEOUTS,
                 retry_policy=SEND_RETRY,
             )
         except ActivityError as err:

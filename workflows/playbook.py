@@ -10,6 +10,7 @@ from datetime import date, time, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -25,8 +26,18 @@ with workflow.unsafe.imports_passed_through():
 
     from cadence.templates import template_problems
 
+_ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")
+
+
+def _address(value: str) -> str:
+    if not _ADDRESS.match(value):
+        raise ValueError(f"not an email address: {value!r}")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_address)]
 
 
 def parse_hhmm(value: Any) -> time:
@@ -118,6 +129,10 @@ class EmailStep(_Step):
     body: str
     send_at: str | None = None
     thread: bool = False
+    cc: list[EmailAddress] = Field(default_factory=list)
+    bcc: list[EmailAddress] = Field(default_factory=list)
+    # Transactional mail, not marketing: no unsubscribe footer or List-Unsubscribe headers.
+    commercial: bool = True
 
     @field_validator("send_at")
     @classmethod
