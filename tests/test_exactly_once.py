@@ -135,12 +135,12 @@ def send_activities() -> int:
 
 async def test_a_plain_send_claims_then_marks_sent(mail: Mail) -> None:
     result = await run_send(mail.inp)
-    assert getattr(result, "status") == "sent"
+    assert result.status == "sent"
     assert await mail.copies() == 1
     row = mail.row()
     assert row is not None and (row.status, row.lease_until) == ("sent", None)
     again = await run_send(mail.inp)  # a replayed or retried activity
-    assert getattr(again, "message_id") == mail.message_id
+    assert again.message_id == mail.message_id
     assert await mail.copies() == 1 and send_activities() == 1
 
 
@@ -148,7 +148,7 @@ async def test_a_send_that_got_through_before_the_kill_is_not_sent_again(mail: M
     mail.leave_unfinished(timedelta(seconds=30))  # the lease has not even run out
     await mail.deliver_directly()
     result = await run_send(mail.inp)
-    assert (getattr(result, "status"), getattr(result, "reason")) == ("sent", None)
+    assert (result.status, result.reason) == ("sent", None)
     assert await mail.copies() == 1
     row = mail.row()
     assert row is not None and row.status == "sent"
@@ -178,7 +178,7 @@ async def test_without_a_sent_check_an_unfinished_send_is_unconfirmed_never_repe
     get_settings.cache_clear()
     mail.leave_unfinished(timedelta(minutes=-1))
     result = await run_send(mail.inp)
-    assert (getattr(result, "status"), getattr(result, "reason")) == (
+    assert (result.status, result.reason) == (
         "sent",
         "delivery unconfirmed",
     )
