@@ -12,6 +12,7 @@ import email.policy
 import html
 import logging
 import mailbox
+import threading
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -27,11 +28,18 @@ PARSER = BytesParser(policy=email.policy.default)
 
 
 class MessageStore:
-    """A Maildir of received messages; safe to share between the SMTP and HTTP sides."""
+    """A Maildir of received messages, shared by the SMTP and HTTP sides (their threads).
+
+    ``mailbox.Maildir`` is not thread-safe (a listing rebuilt in one thread is seen half-built
+    in another), so every use holds a lock. An index of Message-IDs answers the Sent-folder
+    check without parsing every message.
+    """
 
     def __init__(self, maildir: Path) -> None:
         maildir.parent.mkdir(parents=True, exist_ok=True)
         self.box = mailbox.Maildir(maildir, create=True)
+        self._lock = threading.Lock()
+        self._by_id: dict[str, list[str]] | None = None
 
     def add(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> str:
         stamp = datetime.now(UTC).isoformat()
@@ -39,12 +47,17 @@ class MessageStore:
             f"X-Sink-Mail-From: {mail_from}\r\nX-Sink-Rcpt-To: {', '.join(rcpt_tos)}\r\n"
             f"X-Sink-Received: {stamp}\r\n"
         ).encode()
-        key: str = self.box.add(mailbox.MaildirMessage(head + raw))
+        message_id = _message_id(PARSER.parsebytes(raw, headersonly=True))
+        with self._lock:
+            key: str = self.box.add(mailbox.MaildirMessage(head + raw))
+            if self._by_id is not None:
+                self._by_id.setdefault(message_id, []).append(key)
         return key
 
     def raw(self, key: str) -> bytes:
         try:
-            return self.box.get_bytes(key)
+            with self._lock:
+                return self.box.get_bytes(key)
         except KeyError as exc:
             raise HTTPException(404, detail=f"no message {key}") from exc
 
@@ -54,13 +67,30 @@ class MessageStore:
         return msg
 
     def message_keys(self) -> list[str]:
-        return list(self.box.keys())  # rescans the directory: other writers are seen
+        with self._lock:
+            return list(self.box.keys())
+
+    def keys_for(self, message_id: str) -> list[str]:
+        """The stored messages with this Message-ID (angle brackets optional)."""
+        with self._lock:
+            if self._by_id is None:
+                self._by_id = {}
+                for key in self.box.keys():
+                    head = PARSER.parsebytes(self.box.get_bytes(key), headersonly=True)
+                    self._by_id.setdefault(_message_id(head), []).append(key)
+            return list(self._by_id.get(message_id.strip().strip("<>"), []))
 
     def remove(self, key: str | None = None) -> int:
         keys = [key] if key else self.message_keys()
-        for k in keys:
-            self.box.discard(k)
+        with self._lock:
+            for k in keys:
+                self.box.discard(k)
+            self._by_id = None
         return len(keys)
+
+
+def _message_id(msg: Any) -> str:
+    return str(msg.get("Message-ID", "")).strip().strip("<>")
 
 
 def summary(key: str, msg: EmailMessage) -> dict[str, Any]:
@@ -104,8 +134,12 @@ def create_app(store: MessageStore) -> FastAPI:
 
     def matching(to: str | None, subject: str | None, message_id: str | None) -> list[Any]:
         found = []
-        for key in store.message_keys():
-            msg = store.parsed(key)
+        keys = store.keys_for(message_id) if message_id else store.message_keys()
+        for key in keys:
+            try:
+                msg = store.parsed(key)
+            except HTTPException:  # deleted meanwhile
+                continue
             rcpts = f"{msg.get('To', '')} {msg.get('X-Sink-Rcpt-To', '')}".lower()
             if to and to.lower() not in rcpts:
                 continue
