@@ -44,11 +44,12 @@ from workflows.contracts import (
 )
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
+from workflows.sales_email import SalesEmailWorkflow
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
 
 log = logging.getLogger("cadence.worker")
 
-WORKFLOWS = [EnrollmentWorkflow, ActivityShipperWorkflow, PeopleSyncWorkflow]
+WORKFLOWS = [EnrollmentWorkflow, SalesEmailWorkflow, ActivityShipperWorkflow, PeopleSyncWorkflow]
 
 
 def smtp_worker(client: Client, settings: Settings) -> Worker:

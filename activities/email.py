@@ -40,6 +40,7 @@ from cadence.activity_log import record_activity
 from cadence.config import Settings, get_settings
 from cadence.db import get_engine
 from cadence.models import (
+    MAX_ATTACHMENTS_BYTES,
     ActivityKind,
     Attachment,
     BlockedDomain,
@@ -59,7 +60,6 @@ def message_id_for(workflow_id: str, step_id: str, domain: str) -> str:
     return f"<{digest}@{domain}>"
 
 
-MAX_ATTACHMENTS_BYTES = 23 * 1024 * 1024  # per email, as the product we follow allows
 SETTLE_MARGIN = timedelta(seconds=5)  # clock skew between workers, Sent-folder filing
 
 
@@ -248,7 +248,8 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
         ).first()  # fmt: skip
         if person is None:
             raise ApplicationError(f"person {inp.person_id} not found", type="InvalidRecipient")
-        guard = _guard(conn, person.email, bool(person.unsubscribed))
+        # Non-commercial mail skips the unsubscribe check (blocked domains and bounces apply).
+        guard = _guard(conn, person.email, bool(person.unsubscribed) and inp.commercial)
         if guard is not None:
             return _Prepared(None, guard)
         values = person_values(person, inp.owner)

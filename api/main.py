@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from api.routes import (
     activities,
     admin,
+    attachments,
     campaigns,
     emails,
     enrollments,
@@ -37,8 +38,8 @@ def create_app() -> FastAPI:
         lifespan=lifespan,
     )
     routers = (
-        health, users, people, campaigns, enrollments, tasks, emails, activities, tracking,
-        admin,
+        health, users, people, campaigns, enrollments, tasks, emails, attachments, activities,
+        tracking, admin,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

@@ -143,6 +143,7 @@ class EmailPublic(BaseModel):
     enrollment_id: int | None
     step_id: str | None
     campaign: str | None
+    template: str | None
     status: str
     sent_at: UtcDatetime | None
     opened: bool
@@ -152,6 +153,9 @@ class EmailPublic(BaseModel):
 
 class EmailDetail(EmailPublic):
     body_text: str
+    cc: list[str]
+    bcc: list[str]
+    attachment_ids: list[int]
 
 
 class BlockedDomainIn(BaseModel):
@@ -195,6 +199,50 @@ class RescheduleBody(StepBody):
 class ManualEmailBody(BaseModel):
     subject: str | None = Field(default=None, max_length=255)
     body: str | None = Field(default=None, max_length=100_000)
+    cc: list[EmailStr] = Field(default_factory=list, max_length=50)
+    bcc: list[EmailStr] = Field(default_factory=list, max_length=50)
+    attachment_ids: list[int] = Field(default_factory=list, max_length=20)
+
+
+class AttachmentPublic(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    created_at: UtcDatetime
+
+
+class SalesEmailRequest(BaseModel):
+    """A one-off or group sales email: one personalised message per recipient."""
+
+    person_ids: list[int] = Field(default_factory=list, max_length=200)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=200)
+    subject: str = Field(min_length=1, max_length=255)
+    body: str = Field(min_length=1, max_length=100_000)
+    cc: list[EmailStr] = Field(default_factory=list, max_length=50)
+    bcc: list[EmailStr] = Field(default_factory=list, max_length=50)
+    attachment_ids: list[int] = Field(default_factory=list, max_length=20)
+    non_commercial: bool = Field(
+        default=False, description="transactional: no unsubscribe footer, headers or check"
+    )
+    template: str | None = Field(default=None, max_length=200, description="shown in the Email tab")
+
+
+class SalesEmailMessage(BaseModel):
+    person_id: int
+    email: str
+    message_id: str
+    status: str = "pending"
+    reason: str | None = None
+    guard: str | None = None
+
+
+class SalesEmailAccepted(BaseModel):
+    request_id: str
+    workflow_id: str
+    status: str  # running or completed
+    messages: list[SalesEmailMessage]
 
 
 class PauseBody(BaseModel):

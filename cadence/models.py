@@ -259,6 +259,9 @@ class EmailMessage(SQLModel, table=True):
     template: str | None = None  # the step id, or the name given to a one-off email
 
 
+MAX_ATTACHMENTS_BYTES = 23 * 1024 * 1024  # per email, as the product we follow allows
+
+
 class Attachment(SQLModel, table=True):
     """A file uploaded for sending (POST /attachments); emails refer to it by id."""
 

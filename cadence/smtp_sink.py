@@ -75,7 +75,7 @@ class MessageStore:
         with self._lock:
             if self._by_id is None:
                 self._by_id = {}
-                for key in self.box.keys():
+                for key in self.box.keys():  # noqa: SIM118 (iterating yields messages)
                     head = PARSER.parsebytes(self.box.get_bytes(key), headersonly=True)
                     self._by_id.setdefault(_message_id(head), []).append(key)
             return list(self._by_id.get(message_id.strip().strip("<>"), []))

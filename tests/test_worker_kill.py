@@ -16,8 +16,8 @@ import random
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -78,16 +78,28 @@ def sent() -> int:
         )
 
 
+def start_sink(maildir: Path, smtp_port: int, http_port: int) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(CADENCE), "sink", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
+         "--maildir", str(maildir)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def poll(done: Callable[[], bool], seconds: float, every: float) -> None:
+    """Return once ``done()`` holds or the time is up."""
+    for _ in range(int(seconds / every)):
+        if done():
+            return
+        await asyncio.sleep(every)
+
+
 async def test_killing_the_worker_mid_send_never_duplicates_or_loses_an_email(
     database: str, tmp_path: Path
 ) -> None:
     maildir = tmp_path / "sink"
     smtp_port, http_port = free_port(), free_port()
-    sink = subprocess.Popen(
-        [str(CADENCE), "sink", "--smtp-port", str(smtp_port), "--http-port", str(http_port),
-         "--maildir", str(maildir)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    sink = start_sink(maildir, smtp_port, http_port)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(TEMPORAL_CLI),
         data_converter=pydantic_data_converter,
@@ -137,9 +149,8 @@ async def test_killing_the_worker_mid_send_never_duplicates_or_loses_an_email(
         interrupted, ambiguous = 0, 0  # sends a kill cut; those of them already delivered
         for _ in range(KILLS):
             worker = start_worker()
-            before, deadline = sink_count(maildir), time.monotonic() + 20
-            while sink_count(maildir) < before + 15 and time.monotonic() < deadline:
-                await asyncio.sleep(0.05)  # wait until it is in full flow
+            before = sink_count(maildir)  # wait until it is in full flow
+            await poll(lambda b=before: sink_count(maildir) >= b + 15, seconds=20, every=0.05)
             await asyncio.sleep(random.uniform(0.0, 0.3))
             worker.send_signal(signal.SIGKILL)
             worker.wait()
@@ -150,9 +161,7 @@ async def test_killing_the_worker_mid_send_never_duplicates_or_loses_an_email(
                 break
 
         worker = start_worker()  # the last one runs to the end
-        deadline = time.monotonic() + 180
-        while sent() < PEOPLE and time.monotonic() < deadline:
-            await asyncio.sleep(0.5)
+        await poll(lambda: sent() == PEOPLE, seconds=180, every=0.5)
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=60)
     finally:

@@ -228,6 +228,33 @@ class SendEmailResult(BaseModel):
     guard: SendGuard | None = None
 
 
+class SalesEmailInput(BaseModel):
+    """A one-off or group sales email (POST /emails): one personalised message per person."""
+
+    owner: OwnerSnapshot
+    person_ids: list[int]
+    subject: str
+    body: str
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    attachment_ids: list[int] = Field(default_factory=list)
+    commercial: bool = True
+    template: str | None = None
+
+
+class SalesEmailOutcome(BaseModel):
+    person_id: int
+    status: Literal["pending", "sent", "skipped", "failed"] = "pending"
+    message_id: str | None = None
+    reason: str | None = None
+    guard: SendGuard | None = None
+
+
+def sales_email_step_id(person_id: int) -> str:
+    """The step id of one recipient's message (with the workflow id, its Message-ID)."""
+    return f"person-{person_id}"
+
+
 class TaskDone(BaseModel):
     """How a rep (or the clock) closed a task; sent with the complete_task update."""
 
@@ -239,6 +266,9 @@ class TaskDone(BaseModel):
     # Manual emails: the rep's final subject and body (templates; the draft when omitted).
     subject: str | None = None
     body: str | None = None
+    cc: list[str] = Field(default_factory=list)
+    bcc: list[str] = Field(default_factory=list)
+    attachment_ids: list[int] = Field(default_factory=list)
 
 
 class CreateTaskInput(BaseModel):

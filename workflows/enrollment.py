@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -12,7 +11,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     import pendulum
 
-    from activities.email import send_email
     from activities.enrollments import finish_enrollment
     from activities.tasks import close_task, create_task
     from cadence.templates import template_problems
@@ -20,7 +18,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts import (
         CAMPAIGN_VERSION,
         END_REASON,
-        SMTP_QUEUE,
         STATUS,
         STEP,
         CloseTaskInput,
@@ -44,24 +41,8 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
     )
     from workflows.playbook import EmailStep, TaskStep
+    from workflows.sending import send
 
-SEND_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=2),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=10),
-    non_retryable_error_types=[
-        "TemplateError",
-        "InvalidRecipient",
-        "InvalidAttachment",
-        "SmtpRejected",
-    ],
-)
-# A dead worker's send is retried after the heartbeat timeout (a small email takes well under
-# a second; big ones heartbeat); the send's lease, not these, keeps a retry from doubling it.
-SEND_TIMEOUTS: dict[str, Any] = {
-    "start_to_close_timeout": timedelta(minutes=10),
-    "heartbeat_timeout": timedelta(seconds=20),
-}
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
 
@@ -350,14 +331,17 @@ class EnrollmentWorkflow:
         return "rescheduled" if self.interrupts != seen else "due"
 
     async def _send(
-        self, step: EmailStep, subject: str | None = None, body: str | None = None
+        self,
+        step: EmailStep,
+        subject: str | None = None,
+        body: str | None = None,
+        done: TaskDone | None = None,
     ) -> StepRecord:
         """Send an email step; a manual email goes with the rep's subject and body."""
         inp = self.inp
         previous = self._last_email()
         try:
-            result = await workflow.execute_activity(
-                send_email,
+            result = await send(
                 SendEmailInput(
                     workflow_id=workflow.info().workflow_id,
                     enrollment_id=inp.enrollment_id,
@@ -370,13 +354,11 @@ class EnrollmentWorkflow:
                     subject=subject if subject is not None else step.subject,
                     body=body if body is not None else step.body,
                     in_reply_to=previous.message_id if step.thread and previous else None,
-                    cc=step.cc,
-                    bcc=step.bcc,
-                    commercial=step.commercial,
-                ),
-                task_queue=SMTP_QUEUE,
-                **SEND_TIMEOUTS,
-                retry_policy=SEND_RETRY,
+                    cc=[*step.cc, *(done.cc if done else [])],
+                    bcc=[*step.bcc, *(done.bcc if done else [])],
+                    attachment_ids=done.attachment_ids if done else [],
+                    commercial=not step.non_commercial,
+                )
             )
         except ActivityError as err:
             cause = err.cause
@@ -474,7 +456,7 @@ class EnrollmentWorkflow:
             done_day = pendulum.instance(closed_at).in_tz(self.tz).date()
             self.day_shift += self.calendar.sending_days_between(due_day, done_day)
             if isinstance(step, EmailStep):
-                return await self._send(step, done.subject, done.body)
+                return await self._send(step, done.subject, done.body, done)
         return StepRecord(
             step_id=step.id, status=done.status, at=closed_at, reason=done.outcome or done.notes
         )

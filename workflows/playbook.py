@@ -131,8 +131,9 @@ class EmailStep(_Step):
     thread: bool = False
     cc: list[EmailAddress] = Field(default_factory=list)
     bcc: list[EmailAddress] = Field(default_factory=list)
-    # Transactional mail, not marketing: no unsubscribe footer or List-Unsubscribe headers.
-    commercial: bool = True
+    # Transactional mail: no unsubscribe footer or List-Unsubscribe headers, and (as in the
+    # product we follow) no unsubscribe check; blocked domains and bounces still apply.
+    non_commercial: bool = False
 
     @field_validator("send_at")
     @classmethod

@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
 from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
+from api.routes.attachments import attachments_for
 from api.schemas import ManualEmailBody, TaskDoneBody, TaskPublic
 from api.updates import update_enrollment
 from cadence.models import Role, Task, TaskStatus
@@ -52,8 +53,15 @@ async def _close(
     if isinstance(body, ManualEmailBody):
         if task.type != "manual_email":
             raise HTTPException(status.HTTP_409_CONFLICT, f"Task {task_id} is not an email")
+        attachments_for(session, user, body.attachment_ids, "attachment_ids")
         done = TaskDone(
-            step_id=task.step_id, subject=body.subject, body=body.body, by_user_id=user.id
+            step_id=task.step_id,
+            subject=body.subject,
+            body=body.body,
+            by_user_id=user.id,
+            cc=[str(a) for a in body.cc],
+            bcc=[str(a) for a in body.bcc],
+            attachment_ids=body.attachment_ids,
         )
     else:
         done = TaskDone(

@@ -1,0 +1,94 @@
+"""Files to attach to sales emails: uploaded once, referred to by id (23 MB per email)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from sqlmodel import col, select
+
+from api.deps import CurrentUser, SessionDep
+from api.schemas import AttachmentPublic
+from cadence.models import MAX_ATTACHMENTS_BYTES, Attachment, Role, User
+
+router = APIRouter(prefix="/attachments", tags=["attachments"])
+_MB = MAX_ATTACHMENTS_BYTES // (1024 * 1024)
+_UNSAFE = re.compile(r"[\x00-\x1f/\\]")
+
+
+def too_large(size: int, what: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE,
+        f"{what} is {size} bytes; an email carries at most {_MB} MB "
+        f"({MAX_ATTACHMENTS_BYTES} bytes) of attachments",
+    )
+
+
+def attachments_for(session: SessionDep, user: User, ids: list[int], where: str) -> None:
+    """Check that a message may carry these attachments: they exist, are the user's (an
+    admin may use any), and fit in one email together. 404/413 say which and why."""
+    if not ids:
+        return
+    rows = session.exec(select(Attachment).where(col(Attachment.id).in_(ids))).all()
+    found = {row.id: row for row in rows if user.role == Role.admin or row.owner_id == user.id}
+    for index, attachment_id in enumerate(ids):
+        if attachment_id not in found:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                [{"loc": ["body", where, index], "msg": f"no attachment {attachment_id}"}],
+            )
+    total = sum(found[i].size for i in dict.fromkeys(ids))
+    if total > MAX_ATTACHMENTS_BYTES:
+        raise too_large(total, "together the attachments")
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+async def upload(
+    request: Request,
+    session: SessionDep,
+    user: CurrentUser,
+    filename: str = Query(min_length=1, max_length=255, description="as the recipient sees it"),
+) -> AttachmentPublic:
+    """The request body is the file itself; its Content-Type is kept (octet-stream if none)."""
+    if _UNSAFE.search(filename) or filename in (".", ".."):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["query", "filename"], "msg": "a file name, without folders or controls"}],
+        )
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_ATTACHMENTS_BYTES:
+        raise too_large(int(declared), "the file")
+    data = bytearray()
+    async for chunk in request.stream():  # never hold more than the limit
+        data += chunk
+        if len(data) > MAX_ATTACHMENTS_BYTES:
+            raise too_large(len(data), "the file")
+    if not data:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"loc": ["body"], "msg": "the file is empty"}],
+        )
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not re.fullmatch(r"[a-z0-9.+-]+/[a-z0-9.+-]+", content_type):
+        content_type = "application/octet-stream"
+    attachment = Attachment(
+        filename=filename,
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=bytes(data),
+        owner_id=user.id or 0,
+    )
+    session.add(attachment)
+    session.commit()
+    session.refresh(attachment)
+    return AttachmentPublic.model_validate(attachment, from_attributes=True)
+
+
+@router.get("/{attachment_id}")
+def get_attachment(attachment_id: int, session: SessionDep, user: CurrentUser) -> AttachmentPublic:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or (user.role != Role.admin and attachment.owner_id != user.id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Attachment {attachment_id} not found")
+    return AttachmentPublic.model_validate(attachment, from_attributes=True)
