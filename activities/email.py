@@ -25,6 +25,7 @@ from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -32,6 +33,7 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import email_store
 from activities.email_links import Links, html_version, with_footer
 from activities.mailbox_quota import QuotaWait, as_retry, take_slot_in
 from activities.sent_check import SentCheckError, sent_check_for
@@ -43,10 +45,7 @@ from cadence.models import (
     MAX_ATTACHMENTS_BYTES,
     ActivityKind,
     Attachment,
-    BlockedDomain,
     EmailMessage,
-    Person,
-    User,
     utcnow,
 )
 from cadence.templates import TemplateError, person_values, render
@@ -126,27 +125,23 @@ def build_message(
     return mime
 
 
-def _guard(conn: Connection, email: str, unsubscribed: bool) -> SendEmailResult | None:
-    """The send-time guards: unsubscribed here (Marketo's flag arrives by the people sync),
-    an address that hard-bounced before, a blocked domain. None when the email may go."""
-    if unsubscribed:
+def _guard(row: Any, commercial: bool) -> SendEmailResult | None:
+    """The send-time guards, from the send's read: unsubscribed here (Marketo's flag arrives
+    by the people sync; non-commercial mail skips it), an address that hard-bounced before,
+    a blocked domain. None when the email may go."""
+    if row.unsubscribed and commercial:
         return SendEmailResult(status="skipped", reason="unsubscribed", guard="unsubscribed")
-    bounced = conn.execute(
-        sa.select(col(EmailMessage.message_id)).where(
-            col(EmailMessage.recipient) == email, col(EmailMessage.status) == "bounced"
-        )
-    ).first()
-    if bounced is not None:
-        reason = f"{email} hard-bounced before"
+    if row.bounced_before:
+        reason = f"{row.email} hard-bounced before"
         return SendEmailResult(status="skipped", reason=reason, guard="bounced_before")
-    domain = email.rsplit("@", 1)[-1].lower()
-    blocked = conn.execute(
-        sa.select(col(BlockedDomain.domain)).where(col(BlockedDomain.domain) == domain)
-    ).first()
-    if blocked is not None:
-        reason = f"the domain {domain} is blocked"
+    if row.blocked_domain:
+        reason = f"the domain {row.blocked_domain} is blocked"
         return SendEmailResult(status="skipped", reason=reason, guard="blocked_domain")
     return None
+
+
+class _Unsettled(Exception):
+    """An earlier attempt left this message mid-send: settle that first."""
 
 
 class _Wait(Exception):
@@ -167,12 +162,7 @@ def _settle_earlier_attempt(
     """What an earlier attempt left: a result when the message needs no sending (again),
     None when this attempt should send. Raises _Wait while that cannot be told yet."""
     with get_engine().connect() as conn:
-        row = conn.execute(
-            sa.select(
-                col(EmailMessage.status), col(EmailMessage.subject), col(EmailMessage.sent_at),
-                col(EmailMessage.lease_until), col(EmailMessage.recipient),
-            ).where(col(EmailMessage.message_id) == message_id)
-        ).first()  # fmt: skip
+        row = email_store.earlier_attempt(conn, message_id)
     if row is None or row.status == "unsent":
         return None
     if row.status != "sending":  # sent, unconfirmed or bounced: it went out before
@@ -232,30 +222,26 @@ def _lease_seconds(settings: Settings, files: list[tuple[str, str, bytes]]) -> f
     return settings.send_lease_seconds + sum(len(f[2]) for f in files) / 200_000
 
 
-def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepared:
-    """Read what the message needs and claim it (plain SQL: this runs once per email)."""
-    with get_engine().begin() as conn:  # reads, the claim and the mailbox-quota slot
-        existing = conn.execute(
-            sa.select(col(EmailMessage.status)).where(col(EmailMessage.message_id) == message_id)
-        ).scalar()
-        if existing not in (None, "unsent", "sending"):
-            raise _Wait("another attempt has just sent it", timedelta(seconds=1))
-        person = conn.execute(
-            sa.select(
-                col(Person.id), col(Person.email), col(Person.unsubscribed), col(Person.first_name),
-                col(Person.last_name), col(Person.company), col(Person.title), col(Person.phone),
-            ).where(col(Person.id) == inp.person_id)
-        ).first()  # fmt: skip
+def _prepare(
+    inp: SendEmailInput, settings: Settings, message_id: str, take_over: bool = False
+) -> _Prepared:
+    """Read what the message needs and claim it, in one transaction. ``take_over`` after
+    settling showed that an earlier, unfinished attempt never sent it."""
+    with get_engine().begin() as conn:  # the read, the mailbox-quota slot and the claim
+        person = email_store.read_for_send(
+            conn, person_id=inp.person_id, owner_id=inp.owner.id, message_id=message_id
+        )
         if person is None:
             raise ApplicationError(f"person {inp.person_id} not found", type="InvalidRecipient")
-        # Non-commercial mail skips the unsubscribe check (blocked domains and bounces apply).
-        guard = _guard(conn, person.email, bool(person.unsubscribed) and inp.commercial)
+        if person.existing == "sending" and not take_over:
+            raise _Unsettled()
+        if person.existing not in (None, "unsent", "sending"):
+            raise _Unsettled()  # sent meanwhile: settling returns it
+        guard = _guard(person, inp.commercial)
         if guard is not None:
             return _Prepared(None, guard)
         values = person_values(person, inp.owner)
-        values["my_signature"] = conn.execute(  # the sender's signature as it is today
-            sa.select(col(User.signature)).where(col(User.id) == inp.owner.id)
-        ).scalar()
+        values["my_signature"] = person.signature  # the sender's signature as it is today
         links = None
         if tracking_enabled(settings):
             links = Links(
@@ -263,15 +249,7 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
                 {"m": message_id, "p": person.id, "e": inp.enrollment_id, "c": inp.campaign_id},
             )
             values["team_unsubscribe"] = links.unsubscribe
-        previous = (
-            conn.execute(
-                sa.select(col(EmailMessage.subject), col(EmailMessage.message_id)).where(
-                    col(EmailMessage.message_id) == inp.in_reply_to
-                )
-            ).first()
-            if inp.in_reply_to
-            else None
-        )
+        previous = email_store.previous_message(conn, inp.in_reply_to) if inp.in_reply_to else None
         try:
             body = render(inp.body, values)
             if inp.subject and not previous:
@@ -322,28 +300,15 @@ def _prepare(inp: SendEmailInput, settings: Settings, message_id: str) -> _Prepa
             template=inp.template or (inp.step_id if inp.enrollment_id is not None else None),
         )
         take_slot_in(conn, inp.owner.email, settings, now)
-        values_row = draft.model_dump()
-        if existing is None:
-            conn.execute(sa.insert(EmailMessage).values(**values_row))
-        else:  # an earlier attempt surely did not send: this one takes the claim over
-            conn.execute(
-                sa.update(EmailMessage)
-                .where(col(EmailMessage.message_id) == message_id)
-                .values(**values_row)
-            )
+        if not email_store.claim(conn, draft, take_over=person.existing is not None):
+            raise _Wait("another attempt holds this message", timedelta(seconds=5))
         return _Prepared(mime, None, draft)
 
 
 def _release(message_id: str) -> None:
     """The server did not keep the message: a retry may send it."""
     with get_engine().begin() as conn:
-        conn.execute(
-            sa.update(EmailMessage)
-            .where(
-                col(EmailMessage.message_id) == message_id, col(EmailMessage.status) == "sending"
-            )
-            .values(status="unsent", lease_until=None)
-        )
+        email_store.release(conn, message_id)
 
 
 def _mark_sent(
@@ -352,11 +317,7 @@ def _mark_sent(
     """Mark the message sent (or unconfirmed) and log "Send Sales Email", in one transaction."""
     now = utcnow()
     with get_engine().begin() as conn:
-        conn.execute(
-            sa.update(EmailMessage)
-            .where(col(EmailMessage.message_id) == message_id)
-            .values(status=status, sent_at=now, lease_until=None)
-        )
+        email_store.settle(conn, message_id, status, now)
         record_activity(
             conn,
             key=f"{inp.workflow_id}/{inp.step_id}/send_email",
@@ -412,10 +373,13 @@ def send_email(inp: SendEmailInput) -> SendEmailResult:
     settings = get_settings()
     message_id = message_id_for(inp.workflow_id, inp.step_id, settings.message_id_domain)
     try:
-        settled = _settle_earlier_attempt(inp, message_id, settings)
-        if settled is not None:
-            return settled
-        prepared = _prepare(inp, settings, message_id)
+        try:  # the common case first: nothing was attempted yet
+            prepared = _prepare(inp, settings, message_id)
+        except _Unsettled:
+            settled = _settle_earlier_attempt(inp, message_id, settings)
+            if settled is not None:
+                return settled
+            prepared = _prepare(inp, settings, message_id, take_over=True)
     except QuotaWait as wait:
         raise as_retry(wait) from None
     except _Wait as wait:

@@ -9,21 +9,48 @@ SQLite serializes writers; on PostgreSQL a transaction-scoped advisory lock per 
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlmodel import col
 from temporalio.exceptions import ApplicationError
 
 from cadence.config import Settings
-from cadence.models import SendSlot, utcnow
+from cadence.models import utcnow
 
 
 class QuotaWait(Exception):
     def __init__(self, reason: str, wait: timedelta) -> None:
         super().__init__(reason)
         self.reason, self.wait = reason, wait
+
+
+_WHEN = sa.DateTime(timezone=True)
+_LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:sender))")
+_INSERT = sa.text("INSERT INTO send_slot (sender, at) VALUES (:sender, :at)").bindparams(
+    sa.bindparam("at", type_=_WHEN)
+)
+_COUNT = (
+    sa.text(
+        "SELECT SUM(CASE WHEN at >= :day_start THEN 1 ELSE 0 END) AS today, "
+        "SUM(CASE WHEN at > :window_start THEN 1 ELSE 0 END) AS recent, "
+        "MIN(CASE WHEN at > :window_start THEN at END) AS oldest "
+        "FROM send_slot WHERE sender = :sender AND at >= :since"
+    )
+    .bindparams(
+        sa.bindparam("day_start", type_=_WHEN),
+        sa.bindparam("window_start", type_=_WHEN),
+        sa.bindparam("since", type_=_WHEN),
+    )
+    .columns(sa.column("today", sa.Integer), sa.column("recent", sa.Integer),
+             sa.column("oldest", _WHEN))
+)  # fmt: skip
+_PRUNE = sa.text("DELETE FROM send_slot WHERE at < :before").bindparams(
+    sa.bindparam("before", type_=_WHEN)
+)
+PRUNE_EVERY = 500  # sends between clean-ups of slots that count for nothing any more
+_sends = itertools.count()
 
 
 def take_slot_in(
@@ -35,30 +62,29 @@ def take_slot_in(
     window = timedelta(seconds=settings.mailbox_rate_seconds)
     day_start = datetime(now.year, now.month, now.day, tzinfo=UTC)
     if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:s))"), {"s": sender})
-    conn.execute(sa.insert(SendSlot).values(sender=sender, at=now))
-    recent = conn.execute(
-        sa.select(col(SendSlot.at))
-        .where(col(SendSlot.sender) == sender, col(SendSlot.at) > now - window)
-        .order_by(col(SendSlot.at))
-    ).scalars().all()  # fmt: skip
-    today = conn.execute(
-        sa.select(sa.func.count()).where(
-            col(SendSlot.sender) == sender, col(SendSlot.at) >= day_start
-        )
-    ).scalar_one()
+        conn.execute(_LOCK, {"sender": sender})
+    conn.execute(_INSERT, {"sender": sender, "at": now})
+    counts = conn.execute(
+        _COUNT,
+        {
+            "sender": sender,
+            "day_start": day_start,
+            "window_start": now - window,
+            "since": min(day_start, now - window),
+        },
+    ).one()
+    today = counts.today or 0
     if today > settings.mailbox_daily_cap:  # raising rolls the slot back
         wait = day_start + timedelta(days=1) - now
         cap = settings.mailbox_daily_cap
         raise QuotaWait(f"waiting for mailbox quota: {cap} emails today", wait)
-    if len(recent) > settings.mailbox_rate_count:
-        oldest = recent[0] if recent[0].tzinfo else recent[0].replace(tzinfo=UTC)
+    if (counts.recent or 0) > settings.mailbox_rate_count:
+        oldest = counts.oldest if counts.oldest.tzinfo else counts.oldest.replace(tzinfo=UTC)
         wait = max(oldest + window - now, timedelta(milliseconds=100))
         count, seconds = settings.mailbox_rate_count, settings.mailbox_rate_seconds
         raise QuotaWait(f"waiting for mailbox quota: {count} emails in {seconds:g} s", wait)
-    conn.execute(  # keep the table small: slots older than two days count for nothing
-        sa.delete(SendSlot).where(col(SendSlot.at) < day_start - timedelta(days=2))
-    )
+    if next(_sends) % PRUNE_EVERY == 0:  # keep the table small
+        conn.execute(_PRUNE, {"before": day_start - timedelta(days=2)})
 
 
 def as_retry(err: QuotaWait) -> ApplicationError:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import re
 import smtplib
+import socket
 import ssl
 import threading
 import time
@@ -122,6 +123,8 @@ class SmtpPool:
                 conn.starttls(context=ssl.create_default_context())
         if box.username and box.password:
             conn.login(box.username, box.password.get_secret_value())
+        if conn.sock is not None:  # the final dot is a small write after a big one: no Nagle
+            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return conn
 
     def _take_idle(self) -> smtplib.SMTP | None:

@@ -5,11 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from cadence.db import insert_ignoring_duplicates
-from cadence.models import ActivityKind, ActivityLog, utcnow
+from cadence.models import ActivityKind, utcnow
+
+_INSERT = sa.text(
+    "INSERT INTO activitylog (key, kind, occurred_at, person_id, campaign_id, enrollment_id, "
+    "user_id, subject, details) VALUES (:key, :kind, :occurred_at, :person_id, :campaign_id, "
+    ":enrollment_id, :user_id, :subject, :details) ON CONFLICT (key) DO NOTHING"
+).bindparams(
+    sa.bindparam("occurred_at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("details", type_=sa.JSON),
+)
 
 
 def record_activity(
@@ -25,19 +34,19 @@ def record_activity(
     occurred_at: datetime | None = None,
     details: dict[str, Any] | None = None,
 ) -> None:
-    """Insert the activity unless one with the same key exists (writers may retry)."""
-    insert_ignoring_duplicates(
-        session,
-        ActivityLog,
+    """Insert the activity unless one with the same key exists (writers may retry).
+    One prepared statement: this runs for every email sent."""
+    session.execute(
+        _INSERT,
         {
             "key": key,
-            "kind": kind,
+            "kind": ActivityKind(kind).value,
+            "occurred_at": occurred_at or utcnow(),
             "person_id": person_id,
-            "subject": subject,
             "campaign_id": campaign_id,
             "enrollment_id": enrollment_id,
             "user_id": user_id,
-            "occurred_at": occurred_at or utcnow(),
+            "subject": subject,
             "details": details or {},
         },
     )

@@ -152,6 +152,28 @@ async def test_follow_up_threads_on_the_previous_email(time_env: WorkflowEnviron
     assert by_step["last"].in_reply_to is None
 
 
+COPIES = """
+name: Copies
+settings: {skip_weekends: false, send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello,
+     cc: [ae@seller.example], bcc: [log@crm.example]}
+  - {id: b, day: 2, type: auto_email, subject: Receipt, body: Thanks, non_commercial: true}
+"""
+
+
+async def test_steps_carry_their_copies_and_commercial_flag(time_env: WorkflowEnvironment) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(COPIES))
+    async with main, smtp:
+        await handle.result()
+    by_step = {s.step_id: s for s, _ in recorder.sends}
+    assert (by_step["a"].cc, by_step["a"].bcc, by_step["a"].commercial) == (
+        ["ae@seller.example"], ["log@crm.example"], True
+    )  # fmt: skip
+    assert (by_step["b"].cc, by_step["b"].commercial) == ([], False)
+
+
 ALWAYS_OPEN = """
 name: Always open
 settings: {skip_weekends: false, send_window: {start: "00:00", end: "23:59"}}
