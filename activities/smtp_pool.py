@@ -191,13 +191,14 @@ def _close(conn: smtplib.SMTP) -> None:
         pass
 
 
-_pools: dict[tuple[str, int, str | None], SmtpPool] = {}
+_pools: dict[tuple[object, ...], SmtpPool] = {}
 _pools_lock = threading.Lock()
 
 
 def pool_for(mailbox: Mailbox, size: int = 8) -> SmtpPool:
-    """The process's pool for this mailbox."""
-    key = (mailbox.host, mailbox.port, mailbox.username)
+    """The process's pool for this mailbox (a changed login or TLS setting is another pool)."""
+    secret = mailbox.password.get_secret_value() if mailbox.password else None
+    key = (mailbox.host, mailbox.port, mailbox.username, secret, mailbox.tls, mailbox.starttls)
     with _pools_lock:
         if key not in _pools:
             _pools[key] = SmtpPool(mailbox, size)

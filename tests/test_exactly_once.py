@@ -8,6 +8,7 @@ once the earlier attempt's lease is over; with no way to check it is marked unco
 from __future__ import annotations
 
 import asyncio
+import json
 import smtplib
 import time
 from collections.abc import AsyncIterator
@@ -19,12 +20,13 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from sqlmodel import Session as DbSession
 from sqlmodel import col, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities import smtp_pool
 from activities.email import message_id_for, send_email
 from activities.sent_check import SentCheckError, sent_check_for
 from activities.smtp_pool import NotDelivered, SmtpPool
@@ -282,3 +284,56 @@ async def test_the_imap_sent_folder_check() -> None:
     server.close()
     with pytest.raises(ValueError, match="imap"):
         sent_check_for(Mailbox(sent_check_url="ftp://x/y"))
+
+
+class Recording:
+    """An SMTP server that wants a login and remembers who sent what."""
+
+    def __init__(self) -> None:
+        self.logins: list[str] = []
+        self.messages: list[bytes] = []
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: object
+    ) -> AuthResult:
+        login = data.login.decode() if isinstance(data, LoginPassword) else ""
+        ok = isinstance(data, LoginPassword) and data.password == b"rita-s3cret"
+        self.logins.append(login)
+        return AuthResult(success=ok)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.messages.append(envelope.original_content or b"")
+        return "250 OK"
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+async def test_a_rep_with_a_mailbox_sends_through_it_with_their_login(
+    mail: Mail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = Recording()
+    port = free_port()
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(own, authenticator=own.authenticate, auth_required=True,
+                     auth_require_tls=False, auth_exclude_mechanism=["LOGIN"]),
+        host="127.0.0.1", port=port,
+    )  # fmt: skip
+    box = {"port": port, "username": "rita@seller.example", "password": "rita-s3cret"}
+    monkeypatch.setenv("CADENCE_MAILBOXES", json.dumps({"Rita@Seller.example": box}))
+    get_settings.cache_clear()
+    try:
+        await run_send(mail.inp)
+        assert len(own.messages) == 1 and await mail.copies() == 0  # not the team server
+        assert f"Message-ID: {mail.message_id}".encode() in own.messages[0]
+        assert own.logins == ["rita@seller.example"]
+
+        box["password"] = "wrong"
+        monkeypatch.setenv("CADENCE_MAILBOXES", json.dumps({"rita@seller.example": box}))
+        get_settings.cache_clear()
+        monkeypatch.setattr(smtp_pool, "TIMEOUT_S", 2.0)  # aiosmtpd goes quiet after a failed login
+        other = mail.inp.model_copy(update={"step_id": "another"})
+        with pytest.raises(ApplicationError, match="cannot reach the SMTP server"):
+            await run_send(other)  # retried later: an operator may fix the login
+        assert len(own.messages) == 1
+    finally:
+        server.close()
