@@ -113,14 +113,15 @@ class SmtpPool:
     def _connect(self) -> smtplib.SMTP:
         box = self.mailbox
         conn: smtplib.SMTP
+        context = (
+            ssl.create_default_context(cafile=box.ca_file) if box.tls or box.starttls else None
+        )
         if box.tls:
-            conn = smtplib.SMTP_SSL(
-                box.host, box.port, timeout=TIMEOUT_S, context=ssl.create_default_context()
-            )
+            conn = smtplib.SMTP_SSL(box.host, box.port, timeout=TIMEOUT_S, context=context)
         else:
             conn = smtplib.SMTP(box.host, box.port, timeout=TIMEOUT_S)
             if box.starttls:
-                conn.starttls(context=ssl.create_default_context())
+                conn.starttls(context=context)
         if box.username and box.password:
             conn.login(box.username, box.password.get_secret_value())
         if conn.sock is not None:  # the final dot is a small write after a big one: no Nagle
@@ -198,7 +199,8 @@ _pools_lock = threading.Lock()
 def pool_for(mailbox: Mailbox, size: int = 8) -> SmtpPool:
     """The process's pool for this mailbox (a changed login or TLS setting is another pool)."""
     secret = mailbox.password.get_secret_value() if mailbox.password else None
-    key = (mailbox.host, mailbox.port, mailbox.username, secret, mailbox.tls, mailbox.starttls)
+    key = (mailbox.host, mailbox.port, mailbox.username, secret, mailbox.tls, mailbox.starttls,
+           mailbox.ca_file)  # fmt: skip
     with _pools_lock:
         if key not in _pools:
             _pools[key] = SmtpPool(mailbox, size)

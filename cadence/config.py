@@ -29,6 +29,7 @@ class Mailbox(BaseModel):
     password: SecretStr | None = None
     starttls: bool = False
     tls: bool = False
+    ca_file: str | None = None  # trust this CA instead of the system ones (a private relay)
     sent_check_url: str | None = None
     sent_check_password: SecretStr | None = None
 
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_tls: bool = False
+    smtp_ca_file: str | None = None
     smtp_concurrency: int = Field(default=16, ge=1, le=256)
     # Per-sender mailbox limits, across all workers.
     mailbox_rate_count: int = Field(default=25, ge=1)
@@ -109,6 +111,7 @@ class Settings(BaseSettings):
             password=self.smtp_password,
             starttls=self.smtp_starttls,
             tls=self.smtp_tls,
+            ca_file=self.smtp_ca_file,
             sent_check_url=self.sent_check_url,
             sent_check_password=self.sent_check_password,
         )
