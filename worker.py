@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 
 from activities.email import send_email
 from activities.enrollments import finish_enrollment
+from activities.inbound import poll_mailbox, process_inbound
 from activities.people import sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
 from activities.tasks import close_task, create_task
@@ -35,21 +36,31 @@ from cadence.config import Settings, get_settings
 from cadence.logs import configure_logging
 from cadence.temporal import connect
 from workflows.contracts import (
+    IMAP_QUEUE,
     MARKETO_QUEUE,
     SALESFORCE_QUEUE,
     SMTP_QUEUE,
     TASK_QUEUE,
+    MailboxPollInput,
     PeopleSyncInput,
     ShipperInput,
 )
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow, poller_workflow_id
 from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
 from workflows.sales_email import SalesEmailWorkflow
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
 
 log = logging.getLogger("cadence.worker")
 
-WORKFLOWS = [EnrollmentWorkflow, SalesEmailWorkflow, ActivityShipperWorkflow, PeopleSyncWorkflow]
+WORKFLOWS = [
+    EnrollmentWorkflow,
+    SalesEmailWorkflow,
+    ActivityShipperWorkflow,
+    PeopleSyncWorkflow,
+    InboundMailWorkflow,
+    MailboxPollerWorkflow,
+]
 
 
 def smtp_worker(client: Client, settings: Settings) -> Worker:
@@ -73,7 +84,7 @@ def main_worker(client: Client, settings: Settings) -> Worker:
         client,
         task_queue=TASK_QUEUE,
         workflows=WORKFLOWS,
-        activities=[finish_enrollment, create_task, close_task],
+        activities=[finish_enrollment, create_task, close_task, process_inbound],
         max_concurrent_workflow_tasks=200,
         max_concurrent_workflow_task_polls=20,
     )
@@ -97,11 +108,24 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
             max_concurrent_activities=10,
             max_task_queue_activities_per_second=settings.salesforce_activities_per_second,
         ),
+        Worker(
+            client, task_queue=IMAP_QUEUE, activities=[poll_mailbox], max_concurrent_activities=10
+        ),
     ]
 
 
 async def ensure_background_workflows(client: Client, settings: Settings) -> None:
-    """Start the shippers and the people-sync schedule if they are not there yet."""
+    """Start the shippers, the mailbox pollers and the people-sync schedule if they are not
+    there yet."""
+    for address, mailbox in settings.mailboxes.items():
+        if mailbox.inbox_url:
+            await client.start_workflow(
+                MailboxPollerWorkflow.run,
+                MailboxPollInput(mailbox=address, poll_seconds=mailbox.poll_seconds),
+                id=poller_workflow_id(address),
+                task_queue=TASK_QUEUE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
     destinations = [
         ("marketo", settings.marketo_configured, settings.shipper_batch_marketo),
         ("salesforce", settings.salesforce_configured, settings.shipper_batch_salesforce),

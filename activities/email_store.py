@@ -24,8 +24,10 @@ _READ = sa.text(
            p.phone,
            (SELECT u.signature FROM "user" u WHERE u.id = :owner_id) AS signature,
            (SELECT m.status FROM emailmessage m WHERE m.message_id = :message_id) AS existing,
-           EXISTS (SELECT 1 FROM emailmessage b
-                   WHERE b.recipient = p.email AND b.status = 'bounced') AS bounced_before,
+           (EXISTS (SELECT 1 FROM emailmessage b
+                    WHERE b.recipient = p.email AND b.status = 'bounced')
+            OR EXISTS (SELECT 1 FROM invalid_address i
+                       WHERE i.address = lower(p.email))) AS bounced_before,
            (SELECT d.domain FROM blocked_domain d
             WHERE lower(p.email) LIKE '%@' || d.domain LIMIT 1) AS blocked_domain
     FROM person p WHERE p.id = :person_id

@@ -16,6 +16,7 @@ from api.routes import (
     emails,
     enrollments,
     health,
+    inbound,
     people,
     tasks,
     tracking,
@@ -39,7 +40,7 @@ def create_app() -> FastAPI:
     )
     routers = (
         health, users, people, campaigns, enrollments, tasks, emails, attachments, activities,
-        tracking, admin,
+        tracking, admin, inbound,
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)

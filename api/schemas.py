@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, EmailStr, Field
@@ -264,3 +264,36 @@ class ActivityPublic(BaseModel):
     user_id: int | None
     subject: str | None
     details: dict[str, Any]
+
+
+class InboundAccepted(BaseModel):
+    id: int
+    duplicate: bool  # the same message was received before; nothing new happens
+    workflow_id: str
+
+
+class InboundPublic(BaseModel):
+    """A received message and what was made of it (``label`` is None until processed)."""
+
+    id: int
+    source: str
+    mailbox: str | None
+    message_id: str | None
+    sender: str
+    subject: str
+    received_at: UtcDatetime
+    label: str | None
+    reason: str | None
+    status_code: str | None
+    return_date: date | None
+    failed_recipient: str | None
+    matched_by: str | None
+    in_reply_to: str | None
+    person_id: int | None
+    enrollment_ids: list[int]
+    processed_at: datetime | None
+
+
+class InboundPage(BaseModel):
+    total: int
+    items: list[InboundPublic]

@@ -18,10 +18,13 @@ users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_he
 playbook_app = typer.Typer(help="Work with playbook YAML files.", no_args_is_help=True)
 fake_app = typer.Typer(help="Local fakes of Marketo and Salesforce.", no_args_is_help=True)
 db_app = typer.Typer(help="The app database.", no_args_is_help=True)
+replies_app = typer.Typer(help="Classify inbound mail (replies, auto-replies, bounces).",
+                          no_args_is_help=True)  # fmt: skip
 app.add_typer(users_app, name="users")
 app.add_typer(playbook_app, name="playbook")
 app.add_typer(fake_app, name="fake")
 app.add_typer(db_app, name="db")
+app.add_typer(replies_app, name="replies")
 
 SecretOpt = Annotated[
     str,
@@ -80,12 +83,21 @@ def sink(
     smtp_port: Annotated[int, typer.Option()] = 2525,
     http_port: Annotated[int, typer.Option()] = 8025,
     maildir: Annotated[Path, typer.Option()] = ROOT / ".data" / "sink",
+    inbound_api: Annotated[
+        str | None,
+        typer.Option(
+            envvar="CADENCE_SINK_INBOUND_API",
+            help="The API's base URL: mail to our mailboxes goes to its inbound intake",
+        ),
+    ] = None,
 ) -> None:
-    """Run the local SMTP sink and its web view."""
+    """Run the local SMTP sink and its web view. The intake's token comes from
+    CADENCE_INBOUND_TOKEN."""
     from cadence.smtp_sink import serve
 
     _logging()
-    asyncio.run(serve(maildir, smtp_port, http_port))
+    token = os.environ.get("CADENCE_INBOUND_TOKEN")
+    asyncio.run(serve(maildir, smtp_port, http_port, inbound_api=inbound_api, inbound_token=token))
 
 
 def _serve_fake(app_factory_result: object, port: int) -> None:
@@ -232,6 +244,55 @@ def playbook_simulate(
             typer.echo(f"  {s.at.strftime('%a %Y-%m-%d %H:%M %z')}  {s.step:<20} {s.type}")
         typer.echo(f"Ends: {result.status} ({result.end_reason})")
     _exit_now(0)
+
+
+@replies_app.command("classify")
+def replies_classify(
+    files: Annotated[list[Path], typer.Argument(help="Raw RFC 822 messages (.eml)")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line (default)")
+    ] = True,
+    explain: Annotated[bool, typer.Option(help="Add the reason and the status code")] = False,
+) -> None:
+    """Print, per file, {"file", "label", "return_date"} as one JSON object per line."""
+    from cadence.replies.classify import classify
+
+    failed = False
+    for path in files:
+        try:
+            raw = path.read_bytes()
+        except OSError as err:
+            typer.echo(f"{path}: cannot read: {err.strerror}", err=True)
+            failed = True
+            continue
+        verdict = classify(raw)
+        out: dict[str, object] = {
+            "file": str(path),
+            "label": verdict.label,
+            "return_date": verdict.return_date.isoformat() if verdict.return_date else None,
+        }
+        if explain:
+            out |= {"reason": verdict.reason, "status": verdict.status}
+        typer.echo(json.dumps(out, ensure_ascii=False))
+    raise typer.Exit(1 if failed else 0)
+
+
+@replies_app.command("eval")
+def replies_eval(
+    folder: Annotated[Path, typer.Argument(help="A folder with manifest.json and the messages")],
+    check: Annotated[bool, typer.Option(help="Exit 1 when a target is missed")] = False,
+) -> None:
+    """Grade the classifier on a labelled folder: confusion matrix, precision and recall per
+    label, return-date accuracy, and the targets."""
+    from cadence.replies.evaluate import evaluate
+
+    try:
+        report = evaluate(folder)
+    except (OSError, ValueError, KeyError) as err:
+        typer.echo(f"{folder / 'manifest.json'}: {err}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(report.render())
+    raise typer.Exit(1 if check and not report.meets_targets() else 0)
 
 
 def _exit_now(code: int) -> None:

@@ -32,6 +32,11 @@ class Mailbox(BaseModel):
     ca_file: str | None = None  # trust this CA instead of the system ones (a private relay)
     sent_check_url: str | None = None
     sent_check_password: SecretStr | None = None
+    # Where replies arrive: ``imaps://user@host:993/INBOX`` (the login defaults to the SMTP
+    # one). A poller workflow per mailbox reads new mail from it every ``poll_seconds``.
+    inbox_url: str | None = None
+    inbox_password: SecretStr | None = None
+    poll_seconds: float = Field(default=60.0, ge=5)
 
 
 class Settings(BaseSettings):
@@ -79,10 +84,17 @@ class Settings(BaseSettings):
     # senders without one use the team server above.
     sent_check_url: str | None = None
     sent_check_password: SecretStr | None = None
+    # Where replies arrive: ``imaps://user@host:993/INBOX`` (the login defaults to the SMTP
+    # one). A poller workflow per mailbox reads new mail from it every ``poll_seconds``.
+    inbox_url: str | None = None
+    inbox_password: SecretStr | None = None
+    poll_seconds: float = Field(default=60.0, ge=5)
     mailboxes: dict[str, Mailbox] = Field(default_factory=dict)
     # An attempt that has not finished its SMTP transaction within this many seconds gives up
     # before the final dot; only then may another attempt send the message again.
     send_lease_seconds: float = Field(default=60.0, ge=1)
+    # Inbound mail: POST /inbound/email needs this token (Authorization: Bearer ...).
+    inbound_token: SecretStr | None = None
 
     # Marketo and Salesforce
     marketo_base_url: str = "http://127.0.0.1:8101"

@@ -185,7 +185,16 @@ async def wait_ready(processes: list[Process], limit_s: float) -> None:
 
 def tracking_secret(cfg: StackConfig) -> str:
     """The local stack's secret for signing tracking links, made once, kept in .data."""
-    path = cfg.data_dir / "tracking-secret"
+    return _kept_secret(cfg, "tracking-secret")
+
+
+def inbound_token(cfg: StackConfig) -> str:
+    """The local stack's inbound-intake token (the sink uses it), made once, kept in .data."""
+    return _kept_secret(cfg, "inbound-token")
+
+
+def _kept_secret(cfg: StackConfig, name: str) -> str:
+    path = cfg.data_dir / name
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
@@ -223,6 +232,7 @@ def run(config_path: Path, ready_timeout: float = 90.0) -> int:
     log_dir.mkdir(parents=True, exist_ok=True)
     app_env = cfg.app_env()
     app_env.setdefault("CADENCE_TRACKING_SECRET", tracking_secret(cfg))
+    app_env.setdefault("CADENCE_INBOUND_TOKEN", inbound_token(cfg))
     os.environ.update(app_env)  # for the migration and the admin token below
     base_env = {**os.environ}
     services, apps = build_processes(cfg)

@@ -6,7 +6,7 @@ Never pass these objects to workflows; workflows get plain pydantic models.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -272,6 +272,45 @@ class Attachment(SQLModel, table=True):
     sha256: str
     data: bytes = Field(sa_type=sa.LargeBinary)
     owner_id: int = Field(foreign_key="user.id", index=True)
+    created_at: datetime = _ts()
+
+
+class InboundMessage(SQLModel, table=True):
+    """A message that came in (API, IMAP or the local sink), kept whole with what was made of
+    it. Unmatched mail stays here, visible, with ``person_id`` empty."""
+
+    __tablename__ = "inbound_message"
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(unique=True)  # of the raw bytes: the same message twice is one row
+    source: str  # api, imap, sink
+    mailbox: str | None = Field(default=None, index=True)  # the address it came in on
+    message_id: str | None = None  # its own Message-ID
+    sender: str
+    subject: str
+    raw: bytes = Field(sa_type=sa.LargeBinary)
+    received_at: datetime = _ts(index=True)
+    label: str | None = Field(default=None, index=True)  # None until processed
+    reason: str | None = None
+    status_code: str | None = None  # bounces: RFC 3463
+    return_date: date | None = None  # out-of-office
+    failed_recipient: str | None = None
+    matched_by: str | None = None  # thread, sender, recipient; None = unmatched
+    in_reply_to: str | None = Field(default=None, index=True)  # our Message-ID it answers
+    person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
+    enrollment_ids: list[int] = Field(
+        default_factory=list, sa_column=Column(sa.JSON, nullable=False)
+    )
+    processed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+
+
+class InvalidAddress(SQLModel, table=True):
+    """An address that hard-bounced: no campaign sends to it again."""
+
+    __tablename__ = "invalid_address"
+    address: str = Field(primary_key=True)  # lower case
+    reason: str
+    status_code: str | None = None
+    inbound_id: int | None = Field(default=None, foreign_key="inbound_message.id")
     created_at: datetime = _ts()
 
 

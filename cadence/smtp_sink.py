@@ -19,9 +19,12 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
+import httpx
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from cadence.sink_forward import InboundForwarder
 
 logger = logging.getLogger(__name__)
 PARSER = BytesParser(policy=email.policy.default)
@@ -116,8 +119,9 @@ def summary(key: str, msg: EmailMessage) -> dict[str, Any]:
 class SinkHandler:
     """aiosmtpd handler: store whatever arrives."""
 
-    def __init__(self, store: MessageStore) -> None:
+    def __init__(self, store: MessageStore, forwarder: InboundForwarder | None = None) -> None:
         self.store = store
+        self.forwarder = forwarder
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
@@ -125,6 +129,8 @@ class SinkHandler:
             self.store.add, str(envelope.mail_from), list(envelope.rcpt_tos), raw
         )
         logger.info("stored %s for %s", key, envelope.rcpt_tos)
+        if self.forwarder is not None:
+            self.forwarder.submit(key)
         return "250 Message accepted for delivery"
 
 
@@ -203,13 +209,27 @@ def create_app(store: MessageStore) -> FastAPI:
     return app
 
 
-async def serve(maildir: Path, smtp_port: int, http_port: int, host: str = "127.0.0.1") -> None:
-    """Run the SMTP listener and the web view until cancelled."""
+async def serve(
+    maildir: Path,
+    smtp_port: int,
+    http_port: int,
+    host: str = "127.0.0.1",
+    inbound_api: str | None = None,
+    inbound_token: str | None = None,
+    inbound_transport: httpx.AsyncBaseTransport | None = None,  # tests: the API in-process
+) -> None:
+    """Run the SMTP listener and the web view until cancelled. With ``inbound_api`` and its
+    token, mail addressed to our mailboxes is also handed to the API's inbound intake."""
     import uvicorn
 
     store = MessageStore(maildir)
     loop = asyncio.get_running_loop()
-    handler = SinkHandler(store)
+    forwarder, background = None, set()
+    if inbound_api and inbound_token:
+        handled = maildir.parent / f"{maildir.name}.forwarded"
+        forwarder = InboundForwarder(store, inbound_api, inbound_token, handled, inbound_transport)
+        background.add(asyncio.create_task(forwarder.run()))
+    handler = SinkHandler(store, forwarder)
     server = await loop.create_server(
         lambda: SMTP(handler, hostname="cadence-sink", ident="Cadence SMTP sink"),
         host=host,

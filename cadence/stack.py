@@ -108,6 +108,8 @@ class StackConfig(BaseModel):
             "CADENCE_SMTP_PORT": str(self.smtp_sink.smtp_port),
             # The sink's API stands in for the mailbox's Sent folder: sends stay exactly-once.
             "CADENCE_SENT_CHECK_URL": f"http://127.0.0.1:{self.smtp_sink.http_port}/api/messages",
+            # The sink hands replies to our mailboxes to the API's inbound intake.
+            "CADENCE_SINK_INBOUND_API": f"http://127.0.0.1:{self.api.port}",
             "CADENCE_MARKETO_BASE_URL": f"http://127.0.0.1:{self.marketo.port}",
             "CADENCE_MARKETO_CLIENT_ID": self.marketo.client_id,
             "CADENCE_MARKETO_CLIENT_SECRET": self.marketo.client_secret,

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlmodel import Session
+from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -82,8 +83,10 @@ def unique_person_id() -> int:
 
 
 class Api:
-    def __init__(self, http: httpx.AsyncClient, tokens: dict[str, str], sink: str) -> None:
-        self.http, self.tokens, self.sink = http, tokens, sink
+    def __init__(
+        self, http: httpx.AsyncClient, tokens: dict[str, str], sink: str, temporal: Client
+    ) -> None:
+        self.http, self.tokens, self.sink, self.temporal = http, tokens, sink, temporal
 
     async def call(self, method: str, url: str, role: str = "admin", **kw: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.tokens[role]}", **kw.pop("headers", {})}
@@ -114,6 +117,6 @@ async def api(
     smtp = smtp_worker(dev_env.client, get_settings())
     transport = httpx.ASGITransport(app=app)
     async with main, smtp, httpx.AsyncClient(transport=transport, base_url="http://api") as http:
-        yield Api(http, tokens, f"http://127.0.0.1:{http_port}")
+        yield Api(http, tokens, f"http://127.0.0.1:{http_port}", dev_env.client)
     sink.cancel()
     await asyncio.gather(sink, return_exceptions=True)

@@ -17,6 +17,7 @@ TASK_QUEUE = "cadence"
 SMTP_QUEUE = "cadence-smtp"
 MARKETO_QUEUE = "cadence-marketo"
 SALESFORCE_QUEUE = "cadence-salesforce"
+IMAP_QUEUE = "cadence-imap"
 
 CAMPAIGN_ID = SearchAttributeKey.for_keyword("CampaignId")
 CAMPAIGN_VERSION = SearchAttributeKey.for_int("CampaignVersion")
@@ -166,6 +167,41 @@ class InboundEvent(BaseModel):
     message_id: str | None = None
 
 
+class InboundSignal(BaseModel):
+    """Tell one running enrollment about an inbound message."""
+
+    workflow_id: str
+    event: InboundEvent
+
+
+class InboundMailInput(BaseModel):
+    """A stored inbound message: its row and the digest of its bytes."""
+
+    inbound_id: int
+    sha256: str
+
+
+class InboundMailResult(BaseModel):
+    signalled: list[str] = []  # workflow ids told
+    gone: list[str] = []  # had ended meanwhile
+
+
+class MailboxPollInput(BaseModel):
+    """Poll one IMAP mailbox; the cursor is where the last poll stopped."""
+
+    mailbox: str  # the address, as in CADENCE_MAILBOXES
+    uidvalidity: int | None = None
+    last_uid: int = 0
+    polls: int = 0
+    poll_seconds: float = 60.0
+
+
+class MailboxPollResult(BaseModel):
+    uidvalidity: int | None
+    last_uid: int
+    stored: list[InboundMailInput] = []  # what this poll read (new, or kept before)
+
+
 class PauseRequest(BaseModel):
     note: str | None = None
     by_user_id: int | None = None
@@ -186,6 +222,8 @@ class EnrollmentState(BaseModel):
     end_reason: EndReason | None
     end_note: str | None = None
     paused_at: datetime | None = None
+    pause_note: str | None = None  # e.g. "out of office until 2026-12-07"
+    resumes_at: datetime | None = None  # an out-of-office pause ends by itself then
     day_shift: int = 0
     open_task: str | None = None  # the step whose task waits for the rep
     steps: list[StepRecord]

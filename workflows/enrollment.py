@@ -632,6 +632,8 @@ class EnrollmentWorkflow:
             end_reason=self.end_reason,
             end_note=self._end_note(),
             paused_at=self.paused_at,
+            pause_note=self.pause_note if self.paused_at else None,
+            resumes_at=self.auto_resume_at if self.paused_at else None,
             day_shift=self.day_shift,
             open_task=self.open_task,
             steps=self.done,

@@ -10,12 +10,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import select
 from temporalio.service import RPCError
 
 from api.deps import SessionDep, TemporalDep
 from cadence.activity_log import record_activity
-from cadence.models import ActivityKind, Enrollment, EnrollmentStatus, Person
+from cadence.models import ActivityKind, Person
+from cadence.optout import running_enrollments
+from cadence.optout import unsubscribe as unsubscribe_person
 from cadence.tracking import verify
 from workflows.contracts import InboundEvent
 from workflows.enrollment import EnrollmentWorkflow
@@ -99,25 +100,10 @@ async def unsubscribe(token: str, session: SessionDep, temporal: TemporalDep) ->
     person = session.get(Person, int(payload["p"]))
     if person is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "Unknown link")
-    if not person.unsubscribed:
-        person.unsubscribed = True
-        session.add(person)
-        record_activity(
-            session,
-            key=f"{person.id}/unsubscribe",
-            kind=ActivityKind.unsubscribe,
-            person_id=int(payload["p"]),
-            enrollment_id=payload.get("e"),
-            campaign_id=payload.get("c"),
-            subject="Unsubscribed from sales email",
-            details={"message_id": payload.get("m")},
-        )
+    if unsubscribe_person(session, person, via="link", enrollment_id=payload.get("e"),
+                          campaign_id=payload.get("c"), message_id=payload.get("m")):  # fmt: skip
         session.commit()
-    running = session.exec(
-        select(Enrollment).where(
-            Enrollment.person_id == person.id, Enrollment.status == EnrollmentStatus.active
-        )
-    ).all()
+    running = running_enrollments(session, int(payload["p"]))
     for row in running:
         handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
         try:

@@ -1,0 +1,522 @@
+"""Delivery reports: is this a bounce, and is the address itself bad (hard) or not (soft)?
+
+Hard means the address will never work: the user or the host is unknown, the mailbox has
+moved, or the domain accepts no mail. Everything else is soft, even with a 5.x.x status:
+a full or disabled mailbox, a filter, a block list, a policy, an expired queue, a rate limit.
+The diagnostic text decides before the status code, because servers put the wrong code on the
+right words (``550 5.1.1 ... has sent to too many recipients this hour`` is a rate limit).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from cadence.replies.mail import Mail
+
+
+@dataclass(frozen=True)
+class Bounce:
+    hard: bool
+    reason: str  # userunknown, hostunknown, hasmoved, notaccept, mailboxfull, ... (sisimai's names)
+    status: str | None  # the RFC 3463 code, when the report gives one
+    recipient: str | None = None  # the address that failed
+    delayed: bool = False  # only delayed so far: the server is still trying
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+
+
+# Soft reasons whose words outrank "user unknown" in the same text (ezweb: "The user(s) account
+# is disabled ... 550 user unknown").
+_STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "speeding",
+        _rx(
+            r"too many (?:recipients|messages|emails|mails|connections)",
+            r"rate limit",
+            r"sending (?:limit|quota)",
+            r"sent too many",
+            r"throttl",
+            r"try again later.*(?:rate|too many)",
+            r"exceed(?:ed|s)? .{0,30}(?:rate|frequency)",
+        ),
+    ),
+    (
+        "authfailure",
+        _rx(
+            r"\bdmarc\b",
+            r"\bspf\b.{0,40}(?:fail|reject)",
+            r"\bdkim\b.{0,40}(?:fail|invalid)",
+            r"authentication (?:failed|required)",
+            r"not authenticated",
+        ),
+    ),
+    (
+        "spamdetected",
+        _rx(
+            r"\bspam\b",
+            r"\bunsolicited\b",
+            r"\bUBE\b",
+            r"junk mail",
+            r"bulk e-?mail",
+            r"content (?:rejected|filter)",
+            r"message content",
+            r"virus",
+            r"malware",
+            r"phishing",
+        ),
+    ),
+    (
+        "blocked",
+        _rx(
+            r"block ?list",
+            r"black ?list(?:ed)? (?:by|at|in|on)",
+            r"is (?:black|block)listed",
+            r"listed (?:on|in|at) (?:the )?(?:\w+\.)*"
+            r"(?:rbl|dnsbl|spamhaus|spamcop|barracuda|sorbs)",
+            r"blocked (?:using|by|due|because)",
+            r"\bblocked\b",
+            r"\brbl\b",
+            r"spamhaus",
+            r"sender (?:address )?rejected",
+            r"client host .{0,40}rejected",
+            r"(?:ip|host|network) (?:address )?(?:not allowed|refused|rejected)",
+            r"access denied",
+            r"poor reputation",
+            r"\breputation\b",
+        ),
+    ),
+    (
+        "policyviolation",
+        _rx(
+            r"policy (?:violation|reasons?|restrictions?)",
+            r"violat\w+ .{0,20}polic",
+            r"not allowed by polic",
+            r"prohibited",
+            r"\bAUP\b",
+        ),
+    ),
+    (
+        "suspend",
+        _rx(
+            r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?"
+            r"(?:disabled|suspended|deactivated|inactive|frozen|locked|blocked|expired|closed)",
+            r"mailbox (?:is )?(?:frozen|inactive|disabled|unavailable due)",
+            r"inactive (?:account|user|mailbox)",
+            r"disabled (?:account|mailbox|recipient)",
+            r"account (?:has been )?(?:suspended|terminated)",
+            r"(?:account|mailbox)\b.{0,40}\b(?:is|has been) "
+            r"(?:disabled|suspended|deactivated|inactive)",
+            r"(?:konto|postfach) .{0,30}(?:deaktiviert|gesperrt)",
+            r"compte .{0,30}désactivé",
+            r"cuenta .{0,30}(?:desactivada|suspendida|deshabilitada)",
+        ),
+    ),
+    (
+        "mailboxfull",
+        _rx(
+            r"mail ?(?:box|folder)(?: is)? full",
+            r"mailbox (?:has )?exceeded",
+            r"over ?quota",
+            r"quota (?:exceeded|full|limit)",
+            r"exceeded .{0,20}quota",
+            r"insufficient (?:system )?storage",
+            r"(?:is|was) full\b",
+            r"\bfull mailbox\b",
+            r"out of (?:disk )?space",
+            r"too many (?:messages|mails) (?:in|on)",
+            r"number of messages .{0,30}exceeded",
+            r"user has (?:too many|exceeded)",
+            r"zuviele mails",
+            r"voll\b",
+            r"\bsaturée?\b",
+            r"boîte (?:aux lettres |mail |de réception )?.{0,40}pleine",
+            r"quota dépassé",
+            r"buz[oó]n .{0,40}(?:lleno|excedido)",
+            r"postbus .{0,40}\bvol\b",
+            r"一杯",
+            r"容量",
+        ),
+    ),
+    (
+        "mesgtoobig",
+        _rx(
+            r"(?:message|mail) (?:size|length) (?:limit )?exceed",
+            r"size limit",
+            r"message (?:is )?too (?:big|large)",
+            r"exceeds? (?:the )?(?:maximum )?(?:message )?size",
+            r"length exceeds",
+            r"message too large",
+        ),
+    ),
+]
+_HASMOVED = _rx(
+    r"has moved",
+    r"\bmoved\b.{0,40}(?:no forwarding|address)",
+    r"no longer on (?:this )?server",
+    r"not our (?:customer|user)",
+    r"\b551\b",
+    r"5\.1\.6",
+)
+_HOSTUNKNOWN = _rx(
+    r"host (?:or domain name )?(?:not found|unknown)",
+    r"unknown host",
+    r"no such (?:host|domain)",
+    r"domain (?:not found|does not exist|is not reachable|name not found|unknown|not exist)",
+    r"domain may not exist",
+    r"unknown domain",
+    r"invalid domain",
+    r"unrout(?:e)?able",
+    r"name service error",
+    r"nxdomain",
+    r"\bno (?:valid )?mx\b",
+    r"no mx (?:record|host)s?",
+    r"couldn't find a mail exchanger",
+    r"mail exchanger .{0,20}not found",
+    r"unresolvable",
+    r"dns (?:error|failure).{0,40}(?:domain|host)",
+    r"host not found",
+)
+# Words only: Office 365 puts 5.1.10 on an unknown recipient (RecipientNotFound), so the code
+# itself counts only after the words for an unknown user (see _HARD_STATUS).
+_NOTACCEPT = _rx(
+    r"does not accept (?:e-?)?mail",
+    r"indicated no smtp service",
+    r"null ?mx",
+    r"accepts no mail",
+    r"no smtp service",
+)
+_USERUNKNOWN = _rx(
+    r"user (?:unknown|not found|does not exist)",
+    r"unknown (?:user|recipient|local[- ]part|address|mailbox)",
+    r"no such (?:user|mailbox|recipient|address|account)",
+    r"(?:user|recipient|address|mailbox) (?:name )?"
+    r"(?:is )?(?:not (?:known|found|recognized|recognised|listed|valid)|unknown|invalid|"
+    r"does ?n[o']t exist)",
+    r"invalid (?:recipient|user|mailbox|address|e-?mail address)",
+    r"no mailbox here",
+    r"mailbox (?:not found|unavailable|does not exist|name not allowed)",
+    r"not listed in",
+    r"recipient (?:address )?rejected",
+    r"address rejected",
+    r"bad (?:destination|recipient) (?:mailbox )?address",
+    r"account (?:does not exist|not found|unknown)",
+    r"(?:doesn't|does not) have an? .{0,30}account",
+    r"is not a (?:known|valid) (?:user|recipient)",
+    r"not a valid mailbox",
+    r"unknown or illegal alias",
+    r"no longer (?:exists|valid|active)",
+    r"email address (?:could not be found|couldn't be found)",
+    r"nie istnieje",
+    r"destinatario sconosciuto",
+    r"indirizzo inesistente",
+    r"unbekannt",
+    r"existiert nicht",
+    r"n'existe pas",
+    r"inconnu",
+    r"no existe",
+    r"bestaat niet",
+    r"見つかりません",
+    r"存在しません",
+)
+_WEAK_SOFT: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "expired",
+        _rx(
+            r"expired",
+            r"queue too long",
+            r"in the queue",
+            r"(?:timed?|time) ?out",
+            r"delayed",
+            r"not (?:yet )?been delivered",
+            r"will (?:retry|continue trying)",
+            r"retry (?:time|timeout)",
+            r"giving up",
+            r"given up",
+        ),
+    ),
+    (
+        "systemerror",
+        _rx(
+            r"temporar",
+            r"service (?:currently )?unavailable",
+            r"system error",
+            r"try again later",
+            r"resources? .{0,20}unavailable",
+            r"local error",
+            r"internal error",
+            r"server (?:error|busy)",
+        ),
+    ),
+    (
+        "rejected",
+        _rx(
+            r"not a member",
+            r"not permitted",
+            r"not authori[sz]ed",
+            r"rejected",
+            r"denied",
+            r"refused",
+        ),
+    ),
+]
+_HARD_STATUS = {
+    "5.1.1": "userunknown",
+    "5.1.2": "hostunknown",
+    "5.1.3": "userunknown",
+    "5.1.6": "hasmoved",
+    "5.1.10": "notaccept",
+    "5.4.4": "hostunknown",
+    "5.7.27": "notaccept",
+}
+_STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+_DATA_PHASE = re.compile(
+    r">>> DATA\s*(?:\n|\s)*<<<[^\n]*(?:unknown|no such|not found)"
+    r"|(?:in reply to|after) end of data",
+    re.I,
+)
+
+_DAEMON = re.compile(
+    r"^(?:mailer-?daemon|post_?master|poostmaster|mail ?delivery ?(?:system|subsystem)|"
+    r"mail\.?daemon|bounces?|mailerdaemon|mdaemon|smtp\.?gateway|no-?reply)@",
+    re.I,
+)
+_DAEMON_NAME = re.compile(r"mail delivery (?:system|subsystem)|mailer-?daemon|postmaster", re.I)
+_BOUNCE_SUBJECT = _rx(
+    r"undeliver(?:able|ed)",
+    r"undelivered mail",
+    r"delivery (?:status )?notification",
+    r"delivery (?:failure|failed|has failed|problem|report)",
+    r"failure (?:notice|delivery)",
+    r"returned (?:mail|to sender)",
+    r"mail delivery failed",
+    r"could not (?:be )?deliver",
+    r"not (?:be )?delivered",
+    r"delivery status",
+    r"mail system error",
+    r"nondeliverable",
+    r"non-?delivery",
+    r"non remis",
+    r"unzustellbar",
+    r"nicht zustellbar",
+    r"onbestelbaar",
+    r"no se puede entregar",
+    r"no entregado",
+    r"mancata consegna",
+    r"impossibile recapitare",
+    r"niedostarczon",
+    r"olevererbart",
+    r"kan ikke leveres",
+    r"ikke levert",
+    r"kunne ikke leveres",
+    r"não entregue",
+    r"falha na entrega",
+    r"退信",
+    r"未送达",
+    r"配信エラー",
+    r"配送エラー",
+    r"届きません",
+    r"returning message to sender",
+    r"warning: could not send",
+    r"message not delivered",
+    r"^\s*(?:mail )?delivery ",
+    r"you .{0,60} are not member",
+    r"не доставлено",
+)
+# A reply in a thread ("Re: Delivery failures at Northwind") is a person, unless a daemon sent it.
+_REPLY = re.compile(
+    r"^\s*(?:re|aw|sv|vs|antw|r|rif|odp|ynt|res|答复|回复)\s*(?:\[\d+\])?\s*:", re.I
+)
+_BOUNCE_TEXT = _rx(
+    r"could not be delivered",
+    r"was not delivered",
+    r"wasn't able to deliver",
+    r"(?:unable|failed) to deliver",
+    r"undeliverable",
+    r"delivery (?:to the following )?"
+    r"(?:recipients? )?(?:has )?failed",
+    r"did not reach the following recipient",
+    r"permanent (?:fatal )?error",
+    r"message delivery has failed",
+    r"could not deliver",
+    r"error (?:occurred )?(?:while )?(?:trying to )?deliver",
+    r"delivery to the following",
+    r"not (?:be )?delivered to",
+    r"returned to (?:the )?sender",
+    r"message is delayed",
+    r"has not yet been delivered",
+    r"temporary failure report",
+    r"message not delivered",
+    r"non-?delivery",
+    r"your message .{0,80} (?:was|could) not",
+    r"invalid user address",
+    r"not a member of this (?:mailing )?list",
+    r"送信できませんでした",
+    r"配信できませんでした",
+    r"no se ha podido entregar",
+    r"n'a pas pu être (?:remis|distribué)",
+    r"konnte nicht zugestellt werden",
+    r"nicht zugestellt",
+    r"kon niet worden bezorgd",
+    r"non è stato possibile recapitare",
+    r"nie (?:mógł|może) zostać dostarczon",
+    r"не может быть доставлено",
+)
+
+
+def _status(text: str) -> str | None:
+    match = _STATUS.search(text)
+    return ".".join(match.groups()) if match else None
+
+
+def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[str, bool]:
+    """The reason for a failure and whether it is hard, from the diagnostic text and status."""
+    for reason, pattern in _STRONG_SOFT:
+        if pattern.search(text):
+            return reason, False
+    if status and status.startswith(("5.2.", "4.2.")) and status not in ("5.2.0",):
+        return ("mailboxfull" if status.endswith(".2") else "filtered"), False
+    if _HASMOVED.search(text):
+        return "hasmoved", True
+    if _NOTACCEPT.search(text):
+        return "notaccept", not (status or "").startswith("4")
+    if _HOSTUNKNOWN.search(text):
+        return "hostunknown", True
+    if _USERUNKNOWN.search(text):
+        if data_phase or (status or "").startswith("5.2."):
+            return "filtered", False  # accepted at RCPT, refused for its content
+        return "userunknown", True
+    if status in _HARD_STATUS:
+        return _HARD_STATUS[status], True
+    for reason, pattern in _WEAK_SOFT:
+        if pattern.search(text):
+            return reason, False
+    return "undefined", False
+
+
+_SES_FIELD = re.compile(
+    r'"(notificationType|eventType|bounceType|bounceSubType|status|diagnosticCode|'
+    r'emailAddress)"\s*:\s*"((?:[^"\\]|\\.)*)"'
+)
+_SES_KIND = re.compile(r'"(?:notificationType|eventType)"\s*:\s*"')
+
+
+def _ses(mail: Mail) -> Bounce | str | None:
+    """An Amazon SES notification (JSON): a Bounce, "delivered", "complaint", or None.
+
+    SNS mails either the notification itself ("email") or its own envelope with the
+    notification as an escaped string in "Message" ("email-json"); SES event publishing names
+    the kind ``eventType`` instead of ``notificationType``. Read field by field: SNS wraps long
+    lines, which leaves the JSON itself invalid."""
+    body = mail.text.lstrip()
+    if not body.startswith("{"):
+        return None
+    if '"Message"' in body[:1000] and '\\"' in body:  # the SNS envelope
+        body = body.replace('\\"', '"')
+    if _SES_KIND.search(body[:1500]) is None:
+        return None
+    fields: dict[str, str] = {}
+    for name, value in _SES_FIELD.findall(body):
+        fields.setdefault(name, value)
+    kind = (fields.get("notificationType") or fields.get("eventType") or "").lower()
+    if kind == "complaint":
+        return "complaint"
+    if kind not in ("bounce", "deliverydelay"):
+        return "delivered"  # Delivery, and the Send, Open or Click events of event publishing
+    status = fields.get("status")
+    reason, hard = reason_of(fields.get("diagnosticCode", ""), status)
+    if kind == "deliverydelay":
+        return Bounce(False, "delayed", status, fields.get("emailAddress"), delayed=True)
+    if fields.get("bounceType") == "Transient":
+        hard = False
+    if reason == "undefined":
+        sub = fields.get("bounceSubType", "")
+        if sub in ("MailboxFull", "MessageTooLarge", "ContentRejected", "AttachmentRejected"):
+            reason = {"MailboxFull": "mailboxfull", "MessageTooLarge": "mesgtoobig"}.get(
+                sub, "filtered"
+            )
+        elif fields.get("bounceType") == "Permanent" and sub in ("NoEmail", "General"):
+            reason, hard = "userunknown", True
+    return Bounce(hard=hard, reason=reason, status=status, recipient=fields.get("emailAddress"))
+
+
+def looks_like_bounce(mail: Mail) -> bool:
+    """A delivery failure without a machine-readable report: judged by sender, subject, words."""
+    if mail.header("x-failed-recipients"):
+        return True
+    daemon = bool(_DAEMON.match(mail.sender) or _DAEMON_NAME.search(mail.sender_name))
+    null_sender = mail.return_path == ""
+    if _REPLY.match(mail.subject) and not (daemon or null_sender):
+        return False  # a person answering a thread about deliveries, in the thread's words
+    subject = bool(_BOUNCE_SUBJECT.search(mail.subject))
+    text = bool(_BOUNCE_TEXT.search(mail.text[:4000]))
+    return (subject and (text or daemon or null_sender)) or (daemon and text)
+
+
+def bounce_of(mail: Mail) -> Bounce | str | None:
+    """The bounce this message reports; "delivered" for a success notice; None if not one."""
+    ses = _ses(mail)
+    if ses is not None:
+        return ses
+    failed = [f for f in mail.status_fields if f.get("action", "").lower().startswith("fail")]
+    delayed = [f for f in mail.status_fields if f.get("action", "").lower().startswith("delay")]
+    recipients = [f for f in mail.status_fields if "final-recipient" in f or "action" in f]
+    structured = bool(recipients)
+    if structured and not failed and not delayed:
+        actions = {f.get("action", "").lower() for f in recipients}
+        statuses = [_status(f.get("status", "")) for f in recipients]
+        if actions & {"delivered", "relayed", "expanded", "deliverable"} or (
+            statuses and all(s and s[0] == "2" for s in statuses)
+        ):
+            return "delivered"
+        if not any(s and s[0] in "45" for s in statuses):
+            return None if not looks_like_bounce(mail) else _from_text(mail)
+    if not structured:
+        return _from_text(mail) if looks_like_bounce(mail) else None
+    chosen = (failed or delayed or recipients)[0]
+    diag = chosen.get("diagnostic-code", "")
+    status = _status(chosen.get("status", ""))
+    said = _status(diag)
+    if status is None or (said and status.endswith(".0.0") and said[0] == status[0]):
+        status = said or status  # Exim reports "Status: 5.0.0" over the server's 5.1.1
+    text = f"{diag}\n{mail.text[:6000]}"
+    reason, hard = reason_of(text, status, bool(_DATA_PHASE.search(text)))
+    if not failed and not hard:  # still being retried, and no word says the address is bad
+        reason = "delayed"
+    elif reason == "undefined" and status and status[0] == "4":
+        reason = "expired"
+    recipient = chosen.get("final-recipient") or chosen.get("original-recipient") or ""
+    return Bounce(
+        hard=hard,
+        reason=reason,
+        status=status,
+        recipient=recipient.split(";")[-1].strip().strip("<>").lower() or _recipient_in(mail),
+        delayed=not failed,
+    )
+
+
+def _from_text(mail: Mail) -> Bounce:
+    text = mail.text[:8000]
+    status = _status(text)
+    reason, hard = reason_of(f"{mail.subject}\n{text}", status, bool(_DATA_PHASE.search(text)))
+    failed = mail.header("x-failed-recipients").split(",")[0].strip().lower()
+    return Bounce(hard=hard, reason=reason, status=status, recipient=failed or _recipient_in(mail))
+
+
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_SENT_BY = re.compile(r"^(?:from|return-path|reply-to|sender):.*$", re.I | re.M)
+
+
+def _recipient_in(mail: Mail) -> str | None:
+    """The failed address a bounce names in its text: the first address that is not ours (the
+    bounce's own To and Cc, the sender of the returned message) nor the reporting system's."""
+    ours = {mail.sender, mail.return_path or "", *mail.recipients}
+    for line in _SENT_BY.findall(mail.original[:5000]):
+        ours.update(found.lower() for found in _ADDRESS.findall(line))
+    for found in _ADDRESS.finditer(mail.text[:5000]):
+        address = found.group().lower().rstrip(".")
+        if address not in ours and not _DAEMON.match(address):
+            return address
+    return None

@@ -1,0 +1,247 @@
+"""Classify inbound mail: human reply, auto-reply, hard or soft bounce, unsubscribe, or other.
+
+The order matters and follows what real mail does. Feedback reports and delivery reports come
+first, because nearly every bounce also carries ``Auto-Submitted``. Then challenge-response
+mail and read receipts (``other``), then a request to unsubscribe, then auto-reply evidence
+(headers, subject, the words of the body), and what is left is a person writing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from cadence.replies.absence import absence_subject, absence_text, address_gone
+from cadence.replies.bounces import Bounce, bounce_of
+from cadence.replies.mail import Mail, read, unquoted
+from cadence.replies.return_date import find_return_date
+
+Label = Literal["human_reply", "auto_reply", "bounce_hard", "bounce_soft", "unsubscribe", "other"]
+LABELS: tuple[Label, ...] = (
+    "human_reply",
+    "auto_reply",
+    "bounce_hard",
+    "bounce_soft",
+    "unsubscribe",
+    "other",
+)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: Label
+    reason: str  # why: the bounce reason, "vacation", "opt-out", "challenge", ...
+    return_date: date | None = None  # auto-replies: the day the person is back
+    status: str | None = None  # bounces: the RFC 3463 status code
+    failed_recipient: str | None = None  # bounces: the address that failed
+    address_gone: bool = False  # an auto-reply saying this address is no longer read
+
+
+_AUTO_SUBMITTED = re.compile(r"^\s*auto-(?!forwarded)", re.I)
+_AUTO_HEADERS = (
+    "x-autoreply",
+    "x-autorespond",
+    "x-autoresponder",
+    "x-amazon-auto-reply",
+    "x-vacation",
+    "x-mailer-autoreply",
+)
+# What challenge-response systems say. People write "guest list", "requires confirmation" and
+# "please confirm the delivery date" too, so each phrase is tied to the sender's own message.
+_CHALLENGE = re.compile(
+    r"x-delivery-agent: tmda|x-bluebottle-request|protected by bluebottle|\bboxbe\b|"
+    r"add yourself to my guest list|guest list so (?:that )?your messages?|was waitlisted|"
+    r"(?:your|this|the) (?:server|message|e-?mail|address) requires confirmation|"
+    r"identity (?:needs to|must) be confirmed|"
+    r"confirm (?:that )?you are (?:a )?(?:human|real person|not a robot)|"
+    r"spam ?arrest|challenge[- ]response|verify (?:that )?you are (?:a )?(?:human|person|sender)|"
+    r"(?:is|are) protected by .{0,40}(?:spam|anti-spam)|"
+    r"add you to (?:my|the) (?:approved|allowed) senders|"
+    r"please (?:click|confirm).{0,80}(?:approved senders|whitelist|"
+    r"(?:deliver|release) (?:your|the|this) (?:original )?(?:e-?mail|message)|"
+    r"(?:e-?mail|message) (?:will|can) be (?:delivered|released))",
+    re.I,
+)
+_UNSUB_SUBJECT = re.compile(
+    r"^\s*(?:(?:re|aw|sv|vs|antw|r|rif|odp|ynt|回复|答复)\s*:\s*)*\[?\s*"
+    r"(?:unsubscribe|remove(?: me)?|stop|opt[- ]?out|abmelden|austragen|désabonner|désinscription|"
+    r"se désinscrire|darse de baja|baja|cancella(?:re)? iscrizione|disiscriviti|afmelden|"
+    r"uitschrijven|"
+    r"descadastrar|cancelar inscrição|wypisz|avregistrera|avsluta prenumeration|afmeld|avmeld|"
+    r"退订|取消订阅|配信停止|登録解除)\s*\]?\s*[.!]?\s*$",
+    re.I,
+)
+_UNSUB_TEXT = re.compile(
+    r"^\W*(?:unsubscribe|remove|stop|opt[- ]?out)\W*$"
+    r"|^\W*(?:(?:please|pls|kindly)\s+)?unsubscribe\b(?!\s+(?:link|button|request|option|page|"
+    r"process|feature|footer|at the bottom))|\b(?:please|pls|kindly)\s+unsubscribe\b"
+    r"|\bunsubscribe (?:me|us|my|our|this (?:address|e-?mail))\b|\bhow (?:do|can) i unsubscribe\b"
+    r"|\b(?:want|wish|like|need|asked?|asking|request(?:ing)?)\s+to\s+(?:be\s+)?unsubscribed?\b"
+    r"|\bremove (?:me|my (?:e-?mail|address|name))\b"
+    r"|\btake (?:me|my (?:e-?mail|address|name)) off\b"
+    r"|\bopt (?:me|us) out\b|\b(?:want|wish|like) to opt[- ]?out\b"
+    r"|\bstop (?:e-?mailing|emailing|sending|contacting|writing to) me\b"
+    r"|\b(?:do not|don't|dont) (?:e-?mail|contact|message|write to) me\b"
+    r"|\bno (?:more|further) (?:e-?mails|emails|messages|mails)\b"
+    r"|\bdelete my (?:e-?mail|address|data)\b"
+    r"|\b(?:bitte )?(?:aus (?:dem|ihrem|eurem) (?:verteiler|e-?mail-?verteiler|newsletter) )?"
+    r"(?:austragen|abmelden)\b"
+    r"|\bkeine (?:weiteren (?:e-?mails|mails|nachrichten)|(?:e-?mails|mails|nachrichten) mehr)\b"
+    r"|désabonnez[- ]moi|désinscrivez[- ]moi|retirez[- ]moi|ne plus recevoir|me désinscrire"
+    r"|dar(?:me)? de baja|denme de baja|no (?:me )?(?:envíen|escriban|manden) más|eliminen mi"
+    r"|cancellatemi|rimuovetemi|non (?:inviatemi|mandatemi|scrivetemi) più|cancellare la mia"
+    r"|descadastr|remova[- ]me|remover meu|não (?:quero|desejo) receber|parem de enviar"
+    r"|\bafmelden\b|\buitschrijven\b|verwijder (?:mij|me|mijn)|geen (?:e-?mails|mails) meer"
+    r"|wypisz mnie|usuń mnie|usunięcie (?:mnie|mojego)|nie (?:chcę|życzę sobie) otrzymywać"
+    r"|avregistrera|ta bort mig|sluta (?:skicka|maila)|afmeld mig|fjern mig|fjern meg|avmeld meg"
+    r"|slutt å sende|stop med at sende"
+    r"|退订|取消订阅|不要再(?:发|給|给)|配信停止|登録解除|配信を停止",
+    re.I | re.M,
+)
+_SIGNATURE = re.compile(
+    r"^(?:--\s*|sent from my .*|get outlook for .*|von meinem .* gesendet)$", re.I | re.M
+)
+_NOREPLY = re.compile(
+    r"^(?:no-?reply|do-?not-?reply|noreply|donotreply|auto-?reply|autoresponder)", re.I
+)
+_ACK = re.compile(
+    r"thank you for (?:your (?:e-?mail|message|inquiry|enquiry)|contacting)|we have received your "
+    r"(?:e-?mail|message|request)|your (?:request|ticket) (?:has been|was) (?:received|created)|"
+    r"ticket (?:number|#|id)|this is an automated (?:message|response|reply)",
+    re.I,
+)
+_FEEDBACK_TYPE = re.compile(r"^Feedback-Type:\s*([\w-]+)", re.I | re.M)
+_OPT_OUT = ("opt-out", "unsubscribe", "not-spam-opt-out")
+
+
+def _written(mail: Mail) -> str:
+    """What the sender wrote: the new text without quotes and signature."""
+    text = unquoted(mail.text)
+    signature = _SIGNATURE.search(text)
+    return text[: signature.start()] if signature else text
+
+
+# A read receipt sent as plain text (Lotus Notes "Return Receipt", Outlook "Read:"), not as an
+# RFC 8098 report: the subject and the words must both say so.
+_RECEIPT_SUBJECT = re.compile(
+    r"^\s*(?:(?:not |un)?read|return receipt|read receipt|(?:un)?gelesen|lesebestätigung|"
+    r"(?:non )?lu|accusé de lecture|(?:no )?leído|confirmación de lectura|gelezen|letto|läst|"
+    r"læst|lest|odczytane|прочитано)\s*(?::|$)",
+    re.I,
+)
+_RECEIPT_TEXT = re.compile(
+    r"\bwas read on\b|\bhas been read\b|\bwas deleted without being read\b|"
+    r"\byour\s.{0,200}?document:?\s.{0,40}?\bwas\s.{0,80}?\breceived\s+by\b|"
+    r"wurde am .{0,60}gelesen|a été lu|fue leído|is gelezen|è stato letto|lästes|blev læst",
+    re.I | re.S,
+)
+# "If you want to unsubscribe, ..." in an auto-reply's footer is an instruction, not a request.
+_CONDITIONAL = re.compile(r"\b(?:if|wenn|falls|si|als)\b(?:(?!\n\s*\n)[^.!?]){0,90}$", re.I)
+
+
+def _receipt_text(mail: Mail) -> bool:
+    return bool(_RECEIPT_SUBJECT.match(mail.subject)) and bool(
+        _RECEIPT_TEXT.search(mail.text[:2000])
+    )
+
+
+def _asks_to_unsubscribe(written: str) -> bool:
+    for match in _UNSUB_TEXT.finditer(written):
+        if not _CONDITIONAL.search(written[max(0, match.start() - 120) : match.start()]):
+            return True
+    return False
+
+
+def _feedback(mail: Mail) -> Verdict | None:
+    kind = None
+    if mail.feedback is not None:
+        kind = mail.feedback.get("feedback-type", "abuse")
+    elif mail.report_type == "feedback-report" or mail.content_type == "message/feedback-report":
+        kind = "abuse"
+    else:
+        match = _FEEDBACK_TYPE.search(mail.text[:3000])
+        if match is not None and re.search(
+            r"^User-Agent:|^Version:", mail.text[:3000], re.I | re.M
+        ):
+            kind = match.group(1)
+    if kind is None:
+        return None
+    kind = kind.lower()
+    if kind in _OPT_OUT:
+        return Verdict("unsubscribe", "opt-out report")
+    return Verdict("other", f"feedback report: {kind}")
+
+
+def _bounce(mail: Mail) -> Verdict | None:
+    found = bounce_of(mail)
+    if found is None:
+        return None
+    if found == "delivered":
+        return Verdict("other", "delivered notice")
+    if found == "complaint":
+        return Verdict("other", "feedback report: abuse")
+    assert isinstance(found, Bounce)
+    return Verdict(
+        "bounce_hard" if found.hard else "bounce_soft",
+        found.reason,
+        status=found.status,
+        failed_recipient=found.recipient,
+    )
+
+
+def _auto_header(mail: Mail) -> bool:
+    if _AUTO_SUBMITTED.match(mail.header("auto-submitted")):
+        return True
+    if any(mail.header(name) for name in _AUTO_HEADERS):
+        return True
+    if re.search(r"auto[_-]?reply", mail.header("precedence"), re.I):
+        return True
+    if "vacation" in mail.header("x-apple-action").lower():
+        return True
+    if "mailbox rules agent" in mail.header("x-ms-exchange-generated-message-source").lower():
+        return True
+    if "autoresponse" in mail.header("thread-topic").lower().replace(" ", ""):
+        return True
+    if "kana response" in mail.header("x-mailer").lower():
+        return True
+    suppress = mail.header("x-auto-response-suppress").lower()
+    return "all" in suppress and bool(mail.header("x-ms-exchange-inbox-rules-loop"))
+
+
+def classify_mail(mail: Mail) -> Verdict:
+    """Label one parsed message (see the module docstring for the order of the checks)."""
+    verdict = _feedback(mail) or _bounce(mail)
+    if verdict is not None:
+        return verdict
+    if mail.mdn or mail.report_type == "disposition-notification" or _receipt_text(mail):
+        return Verdict("other", "read receipt")
+    if (
+        _CHALLENGE.search(mail.text[:3000])
+        or any(mail.header(h) for h in ("x-bluebottle-request", "x-boxbe-request"))
+        or "tmda" in mail.header("x-delivery-agent").lower()
+    ):
+        return Verdict("other", "challenge-response")
+    written = _written(mail)
+    if _UNSUB_SUBJECT.match(mail.subject) or (len(written) < 600 and _asks_to_unsubscribe(written)):
+        return Verdict("unsubscribe", "request")
+    gone = address_gone(written)
+    auto = (
+        _auto_header(mail)
+        or absence_subject(mail.subject)
+        or absence_text(written)
+        or gone
+        or (bool(_NOREPLY.match(mail.sender)) and bool(_ACK.search(written)))
+    )
+    if auto:
+        back = None if gone else find_return_date(mail.subject, written, mail.sent_on)
+        return Verdict(
+            "auto_reply", "address gone" if gone else "auto-reply", back, address_gone=gone
+        )
+    return Verdict("human_reply", "written by a person")
+
+
+def classify(raw: bytes | str) -> Verdict:
+    """Label a raw RFC 822 message."""
+    return classify_mail(read(raw))

@@ -1,0 +1,108 @@
+"""InboundMailWorkflow (``inbound/{id}``): process one stored message and tell the running
+enrollments it concerns. MailboxPollerWorkflow (``mailbox-poll/{address}``): read a mailbox's
+new mail forever, remembering where it stopped, and start an InboundMailWorkflow per message.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.inbound import poll_mailbox, process_inbound
+    from workflows.contracts import (
+        IMAP_QUEUE,
+        InboundMailInput,
+        InboundMailResult,
+        MailboxPollInput,
+        MailboxPollResult,
+    )
+    from workflows.enrollment import EnrollmentWorkflow
+
+DB_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=1), non_retryable_error_types=["NotFound"]
+)
+IMAP_RETRY = RetryPolicy(
+    maximum_interval=timedelta(minutes=5), non_retryable_error_types=["NotConfigured"]
+)
+POLLS_PER_RUN = 200  # then continue-as-new, keeping the history short
+
+
+def inbound_workflow_id(inp: InboundMailInput) -> str:
+    """``inbound/{id}-{digest}``: the digest keeps ids apart across databases."""
+    return f"inbound/{inp.inbound_id}-{inp.sha256[:12]}"
+
+
+def poller_workflow_id(address: str) -> str:
+    return f"mailbox-poll/{address.lower()}"
+
+
+@workflow.defn
+class InboundMailWorkflow:
+    @workflow.run
+    async def run(self, inp: InboundMailInput) -> InboundMailResult:
+        signals = await workflow.execute_activity(
+            process_inbound,
+            inp,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=DB_RETRY,
+        )
+        result = InboundMailResult()
+        for item in signals:
+            handle = workflow.get_external_workflow_handle_for(
+                EnrollmentWorkflow.run, item.workflow_id
+            )
+            try:
+                await handle.signal(EnrollmentWorkflow.inbound, item.event)
+                result.signalled.append(item.workflow_id)
+            except FailureError:  # the enrollment ended meanwhile
+                result.gone.append(item.workflow_id)
+        return result
+
+
+@workflow.defn
+class MailboxPollerWorkflow:
+    def __init__(self) -> None:
+        self.cursor: MailboxPollInput | None = None
+
+    @workflow.query
+    def position(self) -> MailboxPollInput | None:
+        """Where the poller stands: UIDVALIDITY, the last UID read, polls in this run."""
+        return self.cursor
+
+    @workflow.run
+    async def run(self, inp: MailboxPollInput) -> None:
+        self.cursor = inp
+        for _ in range(POLLS_PER_RUN):
+            result: MailboxPollResult = await workflow.execute_activity(
+                poll_mailbox,
+                inp,
+                task_queue=IMAP_QUEUE,
+                start_to_close_timeout=timedelta(minutes=10),
+                heartbeat_timeout=timedelta(minutes=2),
+                retry_policy=IMAP_RETRY,
+            )
+            for message in result.stored:
+                try:
+                    await workflow.start_child_workflow(
+                        InboundMailWorkflow.run,
+                        message,
+                        id=inbound_workflow_id(message),
+                        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    )
+                except WorkflowAlreadyStartedError:
+                    pass  # the API or an earlier poll started it
+            inp = MailboxPollInput(
+                mailbox=inp.mailbox,
+                uidvalidity=result.uidvalidity,
+                last_uid=result.last_uid,
+                polls=inp.polls + 1,
+                poll_seconds=inp.poll_seconds,
+            )
+            self.cursor = inp
+            await workflow.sleep(timedelta(seconds=inp.poll_seconds))
+        workflow.continue_as_new(inp)
