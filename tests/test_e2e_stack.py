@@ -1,17 +1,21 @@
 """End to end with the real processes: `cadence dev` starts the Temporal dev server, the fakes,
 the SMTP sink, the worker and the API; a lead created in Marketo is synced, enrolled, emailed
-(the sink has it) and logged (the fake Marketo and the fake Salesforce have the records). A
-second start keeps everything and Ctrl-C stops every process."""
+(the sink has it) and logged (the fake Marketo and the fake Salesforce have the records). The
+lead answers through the sink's SMTP port: the sink hands the reply to the inbound intake, the
+enrollment ends as replied before its second step, and the reply is logged to both. A second
+start keeps everything and Ctrl-C stops every process."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import smtplib
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +34,8 @@ settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", 
 steps:
   - {id: intro, day: 1, type: auto_email, send_at: immediately,
      subject: "Hello {{first_name}}", body: "Hi {{first_name}}, one question about {{company}}."}
+  - {id: bump, day: 30, type: auto_email, subject: "Following up",
+     body: "Hi {{first_name}}, any thoughts?"}
 """
 
 
@@ -171,9 +177,41 @@ def test_enrollment_to_inbox_to_marketo_and_salesforce(stack: Stack) -> None:
     emails = [t for t in tasks if t["Subject"] == "Send Sales Email: Hello Ada"]
     assert len(emails) == 1 and emails[0]["WhoId"] == "00Q000000000042AAA"
 
-    state = eventually(lambda: api.get(f"/enrollments/{result['enrollment_id']}").json()["live"])
-    assert [s["step_id"] for s in state["steps"]] == ["intro"]
-    assert state["status"] == "completed"
+    # Ada answers from her phone, to the rep's address, through the local SMTP server.
+    sink_smtp = int(yaml.safe_load(stack.config.read_text())["smtp_sink"]["smtp_port"])
+    answer = (
+        f"From: Ada Lovelace <ada@example.com>\r\nTo: {mail[0]['from']}\r\n"
+        f"Subject: Re: Hello Ada\r\nIn-Reply-To: {mail[0]['message_id']}\r\n"
+        f"References: {mail[0]['message_id']}\r\nMessage-ID: <answer-1@example.com>\r\n"
+        "Date: Thu, 03 Dec 2026 10:00:00 +0000\r\n\r\n"
+        "Happy to talk. Does Tuesday at 3pm work?\r\n\r\nSent from my iPhone\r\n"
+    )
+    with smtplib.SMTP("127.0.0.1", sink_smtp, timeout=10) as smtp:
+        smtp.sendmail("ada@example.com", [parseaddr(mail[0]["from"])[1]], answer.encode())
+
+    def ended() -> dict[str, Any] | None:
+        row = api.get(f"/enrollments/{result['enrollment_id']}").json()
+        return row if row["status"] != "active" else None
+
+    row = eventually(ended)
+    assert row["end_reason"] == "replied"
+    assert [s["step_id"] for s in row["live"]["steps"]] == ["intro"]  # no follow-up went
+    received = api.get("/inbound").json()["items"]
+    assert [(i["label"], i["matched_by"], i["person_id"]) for i in received] == [
+        ("human_reply", "thread", person_id)
+    ]
+
+    def marketo_reply() -> list[dict[str, Any]]:
+        acts = httpx.get(f"{stack.marketo}/_fake/activities").json()
+        return [a for a in acts if a["apiName"] == "cadenceReplySalesEmail"]
+
+    assert len(eventually(marketo_reply)) == 1
+
+    def salesforce_reply() -> list[dict[str, Any]]:
+        tasks = httpx.get(f"{stack.salesforce}/_fake/records/Task").json()
+        return [t for t in tasks if t["Subject"] == "Reply: Re: Hello Ada"]
+
+    assert len(eventually(salesforce_reply)) == 1
     assert stack.stop() == 0
     assert any("Stopped." in line for line in stack.output)
 
@@ -182,6 +220,6 @@ def test_enrollment_to_inbox_to_marketo_and_salesforce(stack: Stack) -> None:
     api = httpx.Client(base_url=stack.api, headers={"Authorization": f"Bearer {token}"})
     assert [c["name"] for c in api.get("/campaigns").json()] == ["E2E"]
     kept = api.get(f"/enrollments/{result['enrollment_id']}").json()
-    assert kept["status"] == "completed" and kept["live"]["steps"][0]["status"] == "sent"
+    assert kept["end_reason"] == "replied" and kept["live"]["steps"][0]["status"] == "sent"
     assert len(inbox()) == 1
     assert stack.stop() == 0
