@@ -117,15 +117,14 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
 async def ensure_background_workflows(client: Client, settings: Settings) -> None:
     """Start the shippers, the mailbox pollers and the people-sync schedule if they are not
     there yet."""
-    for address, mailbox in settings.mailboxes.items():
-        if mailbox.inbox_url:
-            await client.start_workflow(
-                MailboxPollerWorkflow.run,
-                MailboxPollInput(mailbox=address, poll_seconds=mailbox.poll_seconds),
-                id=poller_workflow_id(address),
-                task_queue=TASK_QUEUE,
-                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            )
+    for address, mailbox in settings.inboxes().items():
+        await client.start_workflow(
+            MailboxPollerWorkflow.run,
+            MailboxPollInput(mailbox=address, poll_seconds=mailbox.poll_seconds),
+            id=poller_workflow_id(address),
+            task_queue=TASK_QUEUE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        )
     destinations = [
         ("marketo", settings.marketo_configured, settings.shipper_batch_marketo),
         ("salesforce", settings.salesforce_configured, settings.shipper_batch_salesforce),

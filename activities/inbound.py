@@ -80,11 +80,10 @@ async def poll_mailbox(inp: MailboxPollInput) -> MailboxPollResult:
     A new UIDVALIDITY means the server renumbered the folder: everything is read again, and
     storage drops what it already has. Messages are left unread on the server."""
     settings = get_settings()
-    mailbox = settings.mailboxes.get(inp.mailbox) or next(
-        (m for a, m in settings.mailboxes.items() if a.lower() == inp.mailbox.lower()), None
-    )
+    mailbox = settings.inboxes().get(inp.mailbox.lower())
     if mailbox is None:
-        raise ApplicationError(f"no mailbox {inp.mailbox} in CADENCE_MAILBOXES",
+        raise ApplicationError(f"no inbox for {inp.mailbox}: give it an inbox_url in "
+                               "CADENCE_MAILBOXES (or CADENCE_INBOX_URL for the team's)",
                                type="NotConfigured", non_retryable=True)  # fmt: skip
     cfg = InboxConfig(inp.mailbox, mailbox)
     client: aioimaplib.IMAP4

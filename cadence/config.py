@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+TEAM_INBOX = "team"  # the name of the team server's inbox among the mailboxes
 
 
 class Mailbox(BaseModel):
@@ -126,7 +127,18 @@ class Settings(BaseSettings):
             ca_file=self.smtp_ca_file,
             sent_check_url=self.sent_check_url,
             sent_check_password=self.sent_check_password,
+            inbox_url=self.inbox_url,
+            inbox_password=self.inbox_password,
+            poll_seconds=self.poll_seconds,
         )
+
+    def inboxes(self) -> dict[str, Mailbox]:
+        """The mailboxes whose incoming mail is read, by address; the team server's inbox
+        (``CADENCE_INBOX_URL``) under the name ``team``."""
+        found = {a.lower(): m for a, m in self.mailboxes.items() if m.inbox_url}
+        if self.inbox_url:
+            found[TEAM_INBOX] = self.mailbox_for(TEAM_INBOX)
+        return found
 
     @property
     def marketo_configured(self) -> bool:

@@ -74,6 +74,24 @@ EXPECTED: dict[str, Expect] = {
     # "550 5.1.1" on the words of a rate limit
     "exim_rate_limit.eml": soft("speeding", "5.1.1", "sales@example.org"),
     "fr_non_remis.eml": soft("mailboxfull", "5.2.2", "c.dupont@fai-fr.example"),
+    # the Diagnostic-Code's words decide over a 5.1.1: a suspended mailbox is not a bad address
+    "postfix_suspended_mailbox_5_1_1.eml": soft("suspend", "5.1.1", "d.ruiz@example.net"),
+    # our own sending address failed their check ("the account or domain may not exist")
+    "postfix_sender_verify_failed.eml": soft("rejected", "5.1.1", "orders@example.org"),
+    # wrapped diagnostics, words around the address, and no useful status code
+    "postfix_user_does_not_exist_wrapped.eml": hard("userunknown", "5.0.0", "k.tanaka@example.net"),
+    "postfix_no_mail_box_for_user.eml": hard("userunknown", "5.0.0", "r.okafor@example.ac.uk"),
+    # no Diagnostic-Code: the status decides, not the gateway's virus-scanner footer
+    "exchange_dsn_status_only_virus_footer.eml": hard(
+        "userunknown", "5.1.1", "s.patel@lgpartners.example"
+    ),
+    # "Access denied" from Exchange Online's directory check means "no such recipient"
+    "exchange_online_dbeb_access_denied.eml": hard(
+        "userunknown", "5.4.1", "l.nguyen@contoso.example"
+    ),
+    # qmail's one-liner with no From and no subject, and a report after blank lines
+    "bare_not_a_valid_user.eml": hard("userunknown", None, "sarah.d@coop-example.org"),
+    "leading_blank_lines_dsn.eml": hard("userunknown", "5.1.1", "ada.lovelace@example.com"),
     "nl_onbestelbaar.eml": soft("mailboxfull", "5.2.2", "p.devries@bedrijf-nl.example"),
     # other: success notices, complaints, challenge-response, read receipts
     "postfix_delivered.eml": Expect("other", "delivered notice"),
@@ -82,6 +100,9 @@ EXPECTED: dict[str, Expect] = {
     "arf_abuse.eml": Expect("other", "feedback report: abuse"),
     "challenge_tmda.eml": Expect("other", "challenge-response"),
     "challenge_boxbe.eml": Expect("other", "challenge-response"),
+    "boxbe_challenge_as_report.eml": Expect("other", "challenge-response"),  # "Action: failed"
+    "noreply_shipping_notification.eml": Expect("other", "notification"),
+    "hotmail_jmrp_complaint.eml": Expect("other", "feedback report: abuse"),
     "challenge_human_check.eml": Expect("other", "challenge-response"),
     "read_receipt_mdn.eml": Expect("other", "read receipt"),
     "lotus_return_receipt.eml": Expect("other", "read receipt"),
@@ -103,12 +124,14 @@ EXPECTED: dict[str, Expect] = {
     "exchange_automatic_reply.eml": AUTO,
     "de_automatische_antwort.eml": AUTO,
     "ticket_ack_noreply.eml": AUTO,
+    "de_empfangsbestaetigung_noreply.eml": AUTO,
     "auto_reply_with_unsubscribe_footer.eml": AUTO,
     "ooo_html_base64.eml": AUTO,
     "ooo_empty_plain_alternative.eml": AUTO,  # the words are only in the HTML alternative
     "address_gone_notice.eml": Expect("auto_reply", "address gone"),
     # people
     "human_outlook_suppress.eml": HUMAN,
+    "human_forwards_a_bounce.eml": HUMAN,  # her words above a forwarded bounce
     "human_was_out_last_week.eml": HUMAN,
     "human_qp_html_only.eml": HUMAN,
     "human_different_address.eml": HUMAN,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -76,6 +77,24 @@ async def test_each_poll_reads_only_new_mail_and_a_renumbered_folder_stores_noth
     assert again.uidvalidity == 1001 and len(again.stored) == 3
     assert len(stored()) == 3  # read again, kept once
     assert sorted(m.inbound_id for m in again.stored) == [m.id for m in stored()]
+
+
+async def test_the_team_inbox_is_read_with_the_team_login(
+    inbox: FakeInbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """CADENCE_INBOX_URL: the team server's inbox, polled as the mailbox named "team"."""
+    port = json.loads(os.environ["CADENCE_MAILBOXES"])[ADDRESS]["inbox_url"].split(":")[2]
+    monkeypatch.setenv("CADENCE_MAILBOXES", "{}")
+    monkeypatch.setenv("CADENCE_INBOX_URL", f"imap://127.0.0.1:{port}")
+    monkeypatch.setenv("CADENCE_SMTP_USERNAME", "rita")
+    monkeypatch.setenv("CADENCE_INBOX_PASSWORD", "s3cret")
+    get_settings.cache_clear()
+    assert list(get_settings().inboxes()) == ["team"]
+    inbox.add(message(1))
+    result = await ActivityEnvironment().run(poll_mailbox, MailboxPollInput(mailbox="team"))
+    assert result.last_uid == 1 and [m.mailbox for m in stored()] == ["team"]
+    with pytest.raises(Exception, match=r"no inbox for rep@seller\.test"):
+        await ActivityEnvironment().run(poll_mailbox, MailboxPollInput(mailbox=ADDRESS))
 
 
 async def test_a_wrong_password_fails_the_poll_and_stores_nothing(inbox: FakeInbox) -> None:

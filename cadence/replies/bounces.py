@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cadence.replies.mail import Mail
+from cadence.replies.mail import Mail, quote_start, unquoted
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,15 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 # Soft reasons whose words outrank "user unknown" in the same text (ezweb: "The user(s) account
 # is disabled ... 550 user unknown").
 _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
+    (
+        "rejected",  # our own sending address failed the receiver's check, not theirs
+        _rx(
+            r"sender verif\w* failed",
+            r"verification failed for",
+            r"sender address verification",
+            r"could not verify (?:the )?sender",
+        ),
+    ),
     (
         "speeding",
         _rx(
@@ -63,7 +72,8 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
             r"bulk e-?mail",
             r"content (?:rejected|filter)",
             r"message content",
-            r"virus",
+            r"virus(?:es)? (?:detected|found)",
+            r"(?:contains?|containing|infected with) (?:an? )?virus",
             r"malware",
             r"phishing",
         ),
@@ -102,7 +112,10 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
         "suspend",
         _rx(
             r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?"
+            r"(?:currently |temporarily |now )?"
             r"(?:disabled|suspended|deactivated|inactive|frozen|locked|blocked|expired|closed)",
+            r"\[suspend\]",
+            r"(?:deactivated|suspended|disabled|inactive|locked|frozen) (?:mail-?box|account|user)",
             r"mailbox (?:is )?(?:frozen|inactive|disabled|unavailable due)",
             r"inactive (?:account|user|mailbox)",
             r"disabled (?:account|mailbox|recipient)",
@@ -157,7 +170,6 @@ _HASMOVED = _rx(
     r"\bmoved\b.{0,40}(?:no forwarding|address)",
     r"no longer on (?:this )?server",
     r"not our (?:customer|user)",
-    r"\b551\b",
     r"5\.1\.6",
 )
 _HOSTUNKNOWN = _rx(
@@ -178,6 +190,9 @@ _HOSTUNKNOWN = _rx(
     r"unresolvable",
     r"dns (?:error|failure).{0,40}(?:domain|host)",
     r"host not found",
+    r"name or service not known",
+    r"domain\b.{0,40}\b(?:does ?n[o']t exist|not found|is invalid)",
+    r"couldn't find any host",
 )
 # Words only: Office 365 puts 5.1.10 on an unknown recipient (RecipientNotFound), so the code
 # itself counts only after the words for an unknown user (see _HARD_STATUS).
@@ -197,7 +212,21 @@ _USERUNKNOWN = _rx(
     r"does ?n[o']t exist)",
     r"invalid (?:recipient|user|mailbox|address|e-?mail address)",
     r"no mailbox here",
-    r"mailbox (?:not found|unavailable|does not exist|name not allowed)",
+    r"mail-?box (?:is )?(?:not (?:found|available)|unavailable|unknown|does ?n[o']t exist"
+    r"|name not allowed)",
+    r"no (?:such )?mail-? ?box (?:available|found|here|by that name)",
+    r"badrcptto",
+    r"recipientnotfound",
+    r"(?:user|recipient|rcpt|address|mailbox|account)\b[^;\n]{0,80}?"
+    r"\b(?:does ?n[o']t exist|is unknown|not found|not known)",
+    r"is not an? (?:active|valid|known) (?:e-?mail )?(?:address|user|mailbox|recipient|account)",
+    r"(?:not a|no) valid (?:user|recipient|mailbox)s?\b",
+    r"invalid (?:\w+ )?username",
+    r"no account by that name",
+    r"no such person",
+    r"addressee unknown",
+    r"(?:e-?mail )?account (?:that )?you tried to reach (?:does not exist|is disabled)",
+    r"(?:e-?mail )?address .{0,40}(?:could ?n[o']t be found|wasn't found|was not found)",
     r"not listed in",
     r"recipient (?:address )?rejected",
     r"address rejected",
@@ -210,6 +239,23 @@ _USERUNKNOWN = _rx(
     r"no longer (?:exists|valid|active)",
     r"email address (?:could not be found|couldn't be found)",
     r"nie istnieje",
+    r"nieznany (?:użytkownik|odbiorca|adres)",
+    r"utente (?:sconosciuto|inesistente)",
+    r"casella .{0,20}inesistente",
+    r"usu[aá]rio (?:desconhecido|inexistente)",
+    r"utilizador desconhecido",
+    r"n[ãa]o existe",
+    r"(?:usuario|destinatario) desconocido",
+    r"onbekende (?:gebruiker|ontvanger)",
+    r"okänd (?:användare|mottagare)",
+    r"finns inte",
+    r"ukendt (?:bruger|modtager)",
+    r"findes ikke",
+    r"ukjent (?:bruker|mottaker)",
+    r"finnes ikke",
+    r"adresse inexistante",
+    r"宛先不明",
+    r"(?:用户|收件人|地址|帐户|账户|信箱|邮箱)不存在",
     r"destinatario sconosciuto",
     r"indirizzo inesistente",
     r"unbekannt",
@@ -220,6 +266,11 @@ _USERUNKNOWN = _rx(
     r"bestaat niet",
     r"見つかりません",
     r"存在しません",
+)
+# Words that look like a block but mean "no such recipient": Exchange Online's directory-based
+# edge blocking answers an unknown address with "5.4.1 ... Access denied. AS(201806281)".
+_NO_SUCH_RECIPIENT_CODED = _rx(
+    r"5\.4\.1 recipient address rejected: access denied", r"\bas\(201806281\)"
 )
 _WEAK_SOFT: list[tuple[str, re.Pattern[str]]] = [
     (
@@ -366,6 +417,25 @@ _BOUNCE_TEXT = _rx(
 )
 
 
+_SCANNED = re.compile(r"[^\n]*\b(?:scanned|virus-?free|anti-?virus)\b[^\n]*", re.I)
+_CODES = re.compile(
+    r"\b(?:smtp|x-[\w-]+)\s*;|\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b|[#()<>\[\]-]", re.I
+)
+_WORDS = re.compile(r"[^\W\d_]{3,}")
+
+
+def report_reason(diag: str, status: str | None, text: str, data_phase: bool) -> tuple[str, bool]:
+    """A delivery report's reason: its Diagnostic-Code's words first, then a specific status
+    code, then the report's human-readable text (which may carry footers and hearsay)."""
+    if _WORDS.search(_CODES.sub(" ", diag)):
+        reason, hard = reason_of(diag, status, data_phase)
+        if reason != "undefined":
+            return reason, hard
+    if status and not status.endswith(".0.0") and reason_of("", status)[0] != "undefined":
+        return reason_of("", status)
+    return reason_of(f"{diag}\n{text}", status, data_phase)
+
+
 def _status(text: str) -> str | None:
     match = _STATUS.search(text)
     return ".".join(match.groups()) if match else None
@@ -373,6 +443,9 @@ def _status(text: str) -> str | None:
 
 def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[str, bool]:
     """The reason for a failure and whether it is hard, from the diagnostic text and status."""
+    text = " ".join(_SCANNED.sub(" ", text).split())  # wrapped lines, and no scanner footers
+    if _NO_SUCH_RECIPIENT_CODED.search(text):
+        return "userunknown", True
     for reason, pattern in _STRONG_SOFT:
         if pattern.search(text):
             return reason, False
@@ -385,7 +458,7 @@ def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[
     if _HOSTUNKNOWN.search(text):
         return "hostunknown", True
     if _USERUNKNOWN.search(text):
-        if data_phase or (status or "").startswith("5.2."):
+        if data_phase and (status or "").startswith("5.2."):
             return "filtered", False  # accepted at RCPT, refused for its content
         return "userunknown", True
     if status in _HARD_STATUS:
@@ -442,17 +515,32 @@ def _ses(mail: Mail) -> Bounce | str | None:
     return Bounce(hard=hard, reason=reason, status=status, recipient=fields.get("emailAddress"))
 
 
+_BAD_ADDRESS_ALONE = _rx(
+    r"(?:not a valid|unknown|invalid) (?:user|recipient|mailbox)\b",
+    r"no such (?:user|mailbox|recipient)\b",
+    r"(?:user|recipient|mailbox) (?:unknown|does not exist)\b",
+)
+
+
 def looks_like_bounce(mail: Mail) -> bool:
     """A delivery failure without a machine-readable report: judged by sender, subject, words."""
     if mail.header("x-failed-recipients"):
         return True
     daemon = bool(_DAEMON.match(mail.sender) or _DAEMON_NAME.search(mail.sender_name))
-    null_sender = mail.return_path == ""
-    if _REPLY.match(mail.subject) and not (daemon or null_sender):
+    machine = daemon or mail.return_path == "" or not mail.sender
+    if _REPLY.match(mail.subject) and not machine:
         return False  # a person answering a thread about deliveries, in the thread's words
-    subject = bool(_BOUNCE_SUBJECT.search(mail.subject))
-    text = bool(_BOUNCE_TEXT.search(mail.text[:4000]))
-    return (subject and (text or daemon or null_sender)) or (daemon and text)
+    # A person forwarding a bounce writes above it; their own words are what counts.
+    body = mail.text[:4000]
+    if not machine and quote_start(body) < len(body):
+        body = unquoted(body)
+        subject = False  # "Fwd: Undelivered Mail" from a person: the subject is the bounce's
+    else:
+        subject = bool(_BOUNCE_SUBJECT.search(mail.subject))
+    text = bool(_BOUNCE_TEXT.search(body))
+    if machine and _BAD_ADDRESS_ALONE.search(body[:600]):
+        return True  # "You sent mail to x. That's not a valid user here."
+    return (subject and (text or machine)) or (daemon and text)
 
 
 def bounce_of(mail: Mail) -> Bounce | str | None:
@@ -481,8 +569,8 @@ def bounce_of(mail: Mail) -> Bounce | str | None:
     said = _status(diag)
     if status is None or (said and status.endswith(".0.0") and said[0] == status[0]):
         status = said or status  # Exim reports "Status: 5.0.0" over the server's 5.1.1
-    text = f"{diag}\n{mail.text[:6000]}"
-    reason, hard = reason_of(text, status, bool(_DATA_PHASE.search(text)))
+    text = mail.text[:6000]
+    reason, hard = report_reason(diag, status, text, bool(_DATA_PHASE.search(text)))
     if not failed and not hard:  # still being retried, and no word says the address is bad
         reason = "delayed"
     elif reason == "undefined" and status and status[0] == "4":

@@ -1,9 +1,10 @@
 """Classify inbound mail: human reply, auto-reply, hard or soft bounce, unsubscribe, or other.
 
-The order matters and follows what real mail does. Feedback reports and delivery reports come
-first, because nearly every bounce also carries ``Auto-Submitted``. Then challenge-response
-mail and read receipts (``other``), then a request to unsubscribe, then auto-reply evidence
-(headers, subject, the words of the body), and what is left is a person writing.
+The order matters and follows what real mail does. Feedback reports come first, then
+challenge-response mail (some of it is dressed as a delivery report), then delivery reports,
+because nearly every bounce also carries ``Auto-Submitted``. Then read receipts (``other``), a
+request to unsubscribe, auto-reply evidence (headers, subject, the words of the body), and
+notifications from a no-reply address (``other``); what is left is a person writing.
 """
 
 from __future__ import annotations
@@ -104,12 +105,24 @@ _SIGNATURE = re.compile(
     r"^(?:--\s*|sent from my .*|get outlook for .*|von meinem .* gesendet)$", re.I | re.M
 )
 _NOREPLY = re.compile(
-    r"^(?:no-?reply|do-?not-?reply|noreply|donotreply|auto-?reply|autoresponder)", re.I
+    r"^(?:no[-_.]?reply|do[-_.]?not[-_.]?reply|auto[-_.]?reply|autoresponder|mailer[-_.]?robot)",
+    re.I,
 )
+# Acknowledgements that help desks and autoresponders send from a no-reply address.
 _ACK = re.compile(
     r"thank you for (?:your (?:e-?mail|message|inquiry|enquiry)|contacting)|we have received your "
     r"(?:e-?mail|message|request)|your (?:request|ticket) (?:has been|was) (?:received|created)|"
-    r"ticket (?:number|#|id)|this is an automated (?:message|response|reply)",
+    r"ticket (?:number|#|id)|this is an automated (?:message|response|reply)|"
+    r"(?:vielen )?dank für ihre (?:elektronische )?(?:nachricht|e-?mail|anfrage)|"
+    r"wir haben ihre (?:nachricht|e-?mail|anfrage) erhalten|eingangsbestätigung|"
+    r"empfangsbestätigung|nous avons bien reçu votre|accusé de réception|"
+    r"merci pour votre (?:message|e-?mail|demande)|hemos recibido su|"
+    r"gracias por su (?:mensaje|correo)|"
+    r"abbiamo ricevuto la sua|grazie per (?:il suo|la sua) (?:messaggio|e-?mail)|"
+    r"(?:wij hebben|we hebben) uw (?:bericht|e-?mail|vraag) (?:in goede orde )?ontvangen|"
+    r"bedankt voor uw (?:bericht|e-?mail)|recebemos (?:a sua|sua) (?:mensagem|solicitação)|"
+    r"dziękujemy za (?:wiadomość|e-?mail)|tack för ditt (?:mejl|meddelande)|"
+    r"tak for din (?:e-?mail|henvendelse)|takk for din (?:e-?post|henvendelse)",
     re.I,
 )
 _FEEDBACK_TYPE = re.compile(r"^Feedback-Type:\s*([\w-]+)", re.I | re.M)
@@ -154,12 +167,26 @@ def _asks_to_unsubscribe(written: str) -> bool:
     return False
 
 
+def _challenge(mail: Mail) -> bool:
+    return bool(
+        _CHALLENGE.search(mail.text[:3000])
+        or any(mail.header(h) for h in ("x-bluebottle-request", "x-boxbe-request"))
+        or "tmda" in mail.header("x-delivery-agent").lower()
+        or any("boxbe" in f.get("diagnostic-code", "").lower() for f in mail.status_fields)
+    )
+
+
+_JMRP_SUBJECT = re.compile(r"^\s*complaint about message from\b", re.I)
+
+
 def _feedback(mail: Mail) -> Verdict | None:
     kind = None
     if mail.feedback is not None:
         kind = mail.feedback.get("feedback-type", "abuse")
     elif mail.report_type == "feedback-report" or mail.content_type == "message/feedback-report":
         kind = "abuse"
+    elif _JMRP_SUBJECT.match(mail.subject) and mail.original:
+        kind = "abuse"  # Hotmail's older complaint format: the message attached, no report
     else:
         match = _FEEDBACK_TYPE.search(mail.text[:3000])
         if match is not None and re.search(
@@ -212,17 +239,16 @@ def _auto_header(mail: Mail) -> bool:
 
 def classify_mail(mail: Mail) -> Verdict:
     """Label one parsed message (see the module docstring for the order of the checks)."""
-    verdict = _feedback(mail) or _bounce(mail)
+    verdict = _feedback(mail)
+    if verdict is not None:
+        return verdict
+    if _challenge(mail):  # some come dressed as delivery reports (Boxbe: "Action: failed")
+        return Verdict("other", "challenge-response")
+    verdict = _bounce(mail)
     if verdict is not None:
         return verdict
     if mail.mdn or mail.report_type == "disposition-notification" or _receipt_text(mail):
         return Verdict("other", "read receipt")
-    if (
-        _CHALLENGE.search(mail.text[:3000])
-        or any(mail.header(h) for h in ("x-bluebottle-request", "x-boxbe-request"))
-        or "tmda" in mail.header("x-delivery-agent").lower()
-    ):
-        return Verdict("other", "challenge-response")
     written = _written(mail)
     if _UNSUB_SUBJECT.match(mail.subject) or (len(written) < 600 and _asks_to_unsubscribe(written)):
         return Verdict("unsubscribe", "request")
@@ -239,6 +265,8 @@ def classify_mail(mail: Mail) -> Verdict:
         return Verdict(
             "auto_reply", "address gone" if gone else "auto-reply", back, address_gone=gone
         )
+    if _NOREPLY.match(mail.sender):
+        return Verdict("other", "notification")  # nobody writes from a no-reply address
     return Verdict("human_reply", "written by a person")
 
 

@@ -204,7 +204,7 @@ def read(raw: bytes | str) -> Mail:
     """Parse a raw RFC 822 message. Never raises on malformed mail."""
     if isinstance(raw, str):
         raw = raw.encode("utf-8", "surrogateescape")
-    msg = email.message_from_bytes(raw, policy=compat32)
+    msg = email.message_from_bytes(raw.lstrip(), policy=compat32)  # blank lines a pipe added
     mail = Mail()
     for name, value in msg.items():
         mail.headers.setdefault(name.lower(), raw_header(value))
@@ -318,9 +318,13 @@ _QUOTE_START = re.compile(
 )
 
 
+def quote_start(text: str) -> int:
+    """Where the message a reply or a forward quotes begins (``len(text)`` if nowhere)."""
+    match = _QUOTE_START.search(text)
+    return match.start() if match is not None else len(text)
+
+
 def unquoted(text: str) -> str:
     """The text someone wrote, without the message they are replying to."""
-    match = _QUOTE_START.search(text)
-    if match is not None:
-        text = text[: match.start()]
+    text = text[: quote_start(text)]
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith(">"))

@@ -597,8 +597,9 @@ def _analyse(subject: str, body: str, sent_on: date | None) -> tuple[date | None
         kinds.append(_kind(low, ms, i, cstart, cend))
 
     def plausible_return(day: date) -> bool:
-        """From ``sent_on`` up to a year later."""
-        return sent_on is None or sent_on <= day <= sent_on + _HORIZON
+        """Up to a year after ``sent_on``, or a little before it: a notice left on past its
+        date still states the date it states."""
+        return sent_on is None or sent_on - _ROLL_BACK <= day <= sent_on + _HORIZON
 
     known: set[tuple[int, int]] = {(r[1], r[2]) for m in ms if not m.ambiguous for r in m.readings}
     ret: date | None = None
@@ -612,6 +613,8 @@ def _analyse(subject: str, body: str, sent_on: date | None) -> tuple[date | None
             days = {d for d in days if plausible_return(d)}
         else:
             days = {d for d in days if plausible_return(next_business_day(d))}
+        if len(days) > 1 and sent_on is not None:  # 05/07 sent in June: July, not May
+            days = {d for d in days if (d if kind == _RETURN else next_business_day(d)) >= sent_on}
         if len(days) != 1:
             continue  # nothing, or an ambiguous numeric date nothing decides
         (day,) = days
@@ -623,10 +626,11 @@ def _analyse(subject: str, body: str, sent_on: date | None) -> tuple[date | None
             absent = day
     if sent_on is not None and until is None and absent is None:
         for m, kind in zip(ms, kinds, strict=True):
-            if m.bare and kind in (_END, _ABSENT):
+            if m.bare and kind == _END:
                 day = _bare_date(m, kind, sent_on)
                 if absent is None or day > absent:
-                    absent = day  # "out of the office today and tomorrow"
+                    absent = day  # "bis Freitag im Urlaub"; "out of the office Friday" says
+                    # when they are away, not when they are back
     end = until or absent
     if sent_on is not None and ret is None:
         for m, kind in zip(ms, kinds, strict=True):
