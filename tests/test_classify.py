@@ -132,6 +132,9 @@ EXPECTED: dict[str, Expect] = {
     # people
     "human_outlook_suppress.eml": HUMAN,
     "human_forwards_a_bounce.eml": HUMAN,  # her words above a forwarded bounce
+    # away, but answering in person: no auto-reply marker, and the original is quoted
+    "human_on_holiday_answers_anyway.eml": HUMAN,
+    "de_human_im_urlaub_antwortet.eml": HUMAN,
     "human_was_out_last_week.eml": HUMAN,
     "human_qp_html_only.eml": HUMAN,
     "human_different_address.eml": HUMAN,

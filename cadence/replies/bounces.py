@@ -28,12 +28,19 @@ def _rx(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
 
 
+def _lower_rx(*patterns: str) -> re.Pattern[str]:
+    """For text already lower-cased (``reason_of``): about twice as fast as ``re.I``. The
+    patterns are written in lower case (so no ``\\S``, ``\\W`` or ``\\D`` either)."""
+    assert all(p == p.lower() for p in patterns), patterns
+    return re.compile("|".join(f"(?:{p})" for p in patterns))
+
+
 # Soft reasons whose words outrank "user unknown" in the same text (ezweb: "The user(s) account
 # is disabled ... 550 user unknown").
 _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     (
         "rejected",  # our own sending address failed the receiver's check, not theirs
-        _rx(
+        _lower_rx(
             r"sender verif\w* failed",
             r"verification failed for",
             r"sender address verification",
@@ -42,7 +49,7 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "speeding",
-        _rx(
+        _lower_rx(
             r"too many (?:recipients|messages|emails|mails|connections)",
             r"rate limit",
             r"sending (?:limit|quota)",
@@ -54,7 +61,7 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "authfailure",
-        _rx(
+        _lower_rx(
             r"\bdmarc\b",
             r"\bspf\b.{0,40}(?:fail|reject)",
             r"\bdkim\b.{0,40}(?:fail|invalid)",
@@ -64,10 +71,10 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "spamdetected",
-        _rx(
+        _lower_rx(
             r"\bspam\b",
             r"\bunsolicited\b",
-            r"\bUBE\b",
+            r"\bube\b",
             r"junk mail",
             r"bulk e-?mail",
             r"content (?:rejected|filter)",
@@ -80,7 +87,7 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "blocked",
-        _rx(
+        _lower_rx(
             r"block ?list",
             r"black ?list(?:ed)? (?:by|at|in|on)",
             r"is (?:black|block)listed",
@@ -100,17 +107,17 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "policyviolation",
-        _rx(
+        _lower_rx(
             r"policy (?:violation|reasons?|restrictions?)",
             r"violat\w+ .{0,20}polic",
             r"not allowed by polic",
             r"prohibited",
-            r"\bAUP\b",
+            r"\baup\b",
         ),
     ),
     (
         "suspend",
-        _rx(
+        _lower_rx(
             r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?"
             r"(?:currently |temporarily |now )?"
             r"(?:disabled|suspended|deactivated|inactive|frozen|locked|blocked|expired|closed)",
@@ -129,7 +136,7 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "mailboxfull",
-        _rx(
+        _lower_rx(
             r"mail ?(?:box|folder)(?: is)? full",
             r"mailbox (?:has )?exceeded",
             r"over ?quota",
@@ -155,7 +162,7 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "mesgtoobig",
-        _rx(
+        _lower_rx(
             r"(?:message|mail) (?:size|length) (?:limit )?exceed",
             r"size limit",
             r"message (?:is )?too (?:big|large)",
@@ -165,14 +172,14 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
-_HASMOVED = _rx(
+_HASMOVED = _lower_rx(
     r"has moved",
     r"\bmoved\b.{0,40}(?:no forwarding|address)",
     r"no longer on (?:this )?server",
     r"not our (?:customer|user)",
     r"5\.1\.6",
 )
-_HOSTUNKNOWN = _rx(
+_HOSTUNKNOWN = _lower_rx(
     r"host (?:or domain name )?(?:not found|unknown)",
     r"unknown host",
     r"no such (?:host|domain)",
@@ -196,14 +203,14 @@ _HOSTUNKNOWN = _rx(
 )
 # Words only: Office 365 puts 5.1.10 on an unknown recipient (RecipientNotFound), so the code
 # itself counts only after the words for an unknown user (see _HARD_STATUS).
-_NOTACCEPT = _rx(
+_NOTACCEPT = _lower_rx(
     r"does not accept (?:e-?)?mail",
     r"indicated no smtp service",
     r"null ?mx",
     r"accepts no mail",
     r"no smtp service",
 )
-_USERUNKNOWN = _rx(
+_USERUNKNOWN = _lower_rx(
     r"user (?:unknown|not found|does not exist)",
     r"unknown (?:user|recipient|local[- ]part|address|mailbox)",
     r"no such (?:user|mailbox|recipient|address|account)",
@@ -269,13 +276,13 @@ _USERUNKNOWN = _rx(
 )
 # Words that look like a block but mean "no such recipient": Exchange Online's directory-based
 # edge blocking answers an unknown address with "5.4.1 ... Access denied. AS(201806281)".
-_NO_SUCH_RECIPIENT_CODED = _rx(
+_NO_SUCH_RECIPIENT_CODED = _lower_rx(
     r"5\.4\.1 recipient address rejected: access denied", r"\bas\(201806281\)"
 )
 _WEAK_SOFT: list[tuple[str, re.Pattern[str]]] = [
     (
         "expired",
-        _rx(
+        _lower_rx(
             r"expired",
             r"queue too long",
             r"in the queue",
@@ -290,7 +297,7 @@ _WEAK_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "systemerror",
-        _rx(
+        _lower_rx(
             r"temporar",
             r"service (?:currently )?unavailable",
             r"system error",
@@ -303,7 +310,7 @@ _WEAK_SOFT: list[tuple[str, re.Pattern[str]]] = [
     ),
     (
         "rejected",
-        _rx(
+        _lower_rx(
             r"not a member",
             r"not permitted",
             r"not authori[sz]ed",
@@ -417,7 +424,7 @@ _BOUNCE_TEXT = _rx(
 )
 
 
-_SCANNED = re.compile(r"[^\n]*\b(?:scanned|virus-?free|anti-?virus)\b[^\n]*", re.I)
+_SCANNED = re.compile(r"[^\n]*\b(?:scanned|virus-?free|anti-?virus)\b[^\n]*")
 _CODES = re.compile(
     r"\b(?:smtp|x-[\w-]+)\s*;|\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b|[#()<>\[\]-]", re.I
 )
@@ -441,9 +448,13 @@ def _status(text: str) -> str | None:
     return ".".join(match.groups()) if match else None
 
 
+_REASON_CHARS = 8000  # the diagnostic and the report's own words come first
+
+
 def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[str, bool]:
     """The reason for a failure and whether it is hard, from the diagnostic text and status."""
-    text = " ".join(_SCANNED.sub(" ", text).split())  # wrapped lines, and no scanner footers
+    # lower case, wrapped lines joined, and no scanner footers
+    text = " ".join(_SCANNED.sub(" ", text[:_REASON_CHARS].lower()).split())
     if _NO_SUCH_RECIPIENT_CODED.search(text):
         return "userunknown", True
     for reason, pattern in _STRONG_SOFT:

@@ -16,7 +16,7 @@ from typing import Literal
 
 from cadence.replies.absence import absence_subject, absence_text, address_gone
 from cadence.replies.bounces import Bounce, bounce_of
-from cadence.replies.mail import Mail, read, unquoted
+from cadence.replies.mail import Mail, quote_start, read, unquoted
 from cadence.replies.return_date import find_return_date
 
 Label = Literal["human_reply", "auto_reply", "bounce_hard", "bounce_soft", "unsubscribe", "other"]
@@ -127,6 +127,21 @@ _ACK = re.compile(
 )
 _FEEDBACK_TYPE = re.compile(r"^Feedback-Type:\s*([\w-]+)", re.I | re.M)
 _OPT_OUT = ("opt-out", "unsubscribe", "not-spam-opt-out")
+
+
+def _quotes(mail: Mail) -> bool:
+    """Whether the message quotes the one it answers, as a person's reply does and an absence
+    notice (Exchange, Gmail, Sieve) does not."""
+    return quote_start(mail.text) < len(mail.text) or bool(_QUOTED_LINE.search(mail.text))
+
+
+_QUOTED_LINE = re.compile(r"^[ \t]*>", re.M)
+# Words only a machine writes about itself.
+_SAYS_AUTOMATIC = re.compile(
+    r"\bautomat(?:ic|ed|ically)\b|\bauto-?(?:reply|response|generated)\b|automatisch|automatique"
+    r"|automátic|automatic|automaticamente|automatyczn|自动|自動",
+    re.I,
+)
 
 
 def _written(mail: Mail) -> str:
@@ -253,10 +268,10 @@ def classify_mail(mail: Mail) -> Verdict:
     if _UNSUB_SUBJECT.match(mail.subject) or (len(written) < 600 and _asks_to_unsubscribe(written)):
         return Verdict("unsubscribe", "request")
     gone = address_gone(written)
+    marked = _auto_header(mail) or absence_subject(mail.subject)
     auto = (
-        _auto_header(mail)
-        or absence_subject(mail.subject)
-        or absence_text(written)
+        marked
+        or (absence_text(written) and (not _quotes(mail) or bool(_SAYS_AUTOMATIC.search(written))))
         or gone
         or (bool(_NOREPLY.match(mail.sender)) and bool(_ACK.search(written)))
     )
