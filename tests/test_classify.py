@@ -274,3 +274,60 @@ def test_truncated_fixtures_never_raise() -> None:
         message = raw(name)
         for cut in (len(message) // 3, len(message) // 2):
             assert classify(message[:cut]).label in LABELS
+
+
+QUOTED_CAMPAIGN = (
+    "\n\nOn Thu, Dec 19, 2024 at 9:00 AM Rita Rep <rita@seller.example> wrote:\n"
+    "> Hi, a quick question about your plans for next year.\n"
+    "> To stop receiving these emails, unsubscribe: https://seller.example/u/1\n"
+)
+
+
+def answer(subject: str, words: str) -> bytes:
+    """A person's reply to a campaign email, quoting it (and its unsubscribe footer)."""
+    return (
+        f"From: Lead <lead@example.com>\nTo: rita@seller.example\nSubject: {subject}\n"
+        "Date: Fri, 20 Dec 2024 10:00:00 +0100\nMessage-ID: <answer@example.com>\n"
+        "In-Reply-To: <cadence.1@seller.example>\nMIME-Version: 1.0\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{words}{QUOTED_CAMPAIGN}"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("subject", "words"),
+    [
+        ("Re: Quick question", "Please remove me from your list."),
+        ("Re: Quick question", "Not interested. Please do not contact me again."),
+        ("AW: Kurze Frage", "Bitte nehmen Sie mich aus Ihrem Verteiler."),
+        ("AW: Kurze Frage", "Bitte keine weiteren E-Mails."),
+        ("RE: Question", "Merci de me retirer de votre liste de diffusion."),
+        ("RE: Question", "Je ne souhaite plus recevoir vos emails."),
+        ("RE: Pregunta", "Por favor, elimínenme de su lista."),
+        ("RE: Pregunta", "No quiero recibir más correos."),
+        ("R: Domanda", "Vi prego di cancellarmi dalla vostra mailing list."),
+        ("RE: Pergunta", "Por favor, me remova da sua lista."),
+        ("Re: Vraag", "Haal mij van uw mailinglijst."),
+        ("Odp: Pytanie", "Proszę usunąć mnie z listy mailingowej."),
+        ("SV: Fråga", "Ta bort mig från er lista."),
+        ("SV: Spørgsmål", "Fjern mig venligst fra jeres liste."),
+        ("SV: Spørsmål", "Vennligst fjern meg fra listen."),
+        ("回复: 问题", "请不要再给我发邮件。"),
+        ("Re: 質問", "今後のメール配信を停止してください。"),
+    ],
+)
+def test_unsubscribe_requests_in_words(subject: str, words: str) -> None:
+    assert classify(answer(subject, words)).label == "unsubscribe"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Not now, maybe next quarter. Thanks.",
+        "Your unsubscribe link is broken, by the way. Anyway, let's talk Tuesday.",
+        "I can't stop thinking about your proposal! Let's meet.",
+        "Ich habe bisher keine Nachrichten von Ihnen erhalten, bitte schicken Sie das Angebot.",
+        "Pode me tirar uma dúvida? Quanto custa a licença?",
+    ],
+)
+def test_words_near_unsubscribing_are_still_a_person(words: str) -> None:
+    assert classify(answer("Re: Quick question", words)).label == "human_reply"

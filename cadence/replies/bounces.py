@@ -200,6 +200,7 @@ _HOSTUNKNOWN = _lower_rx(
     r"name or service not known",
     r"domain\b.{0,40}\b(?:does ?n[o']t exist|not found|is invalid)",
     r"couldn't find any host",
+    r"non-?existent (?:host|domain)",
 )
 # Words only: Office 365 puts 5.1.10 on an unknown recipient (RecipientNotFound), so the code
 # itself counts only after the words for an unknown user (see _HARD_STATUS).
@@ -225,7 +226,7 @@ _USERUNKNOWN = _lower_rx(
     r"badrcptto",
     r"recipientnotfound",
     r"(?:user|recipient|rcpt|address|mailbox|account)\b[^;\n]{0,80}?"
-    r"\b(?:does ?n[o']t exist|is unknown|not found|not known)",
+    r"\b(?:does ?n[o']t exist|is unknown|not found|not known|is not active)",
     r"is not an? (?:active|valid|known) (?:e-?mail )?(?:address|user|mailbox|recipient|account)",
     r"(?:not a|no) valid (?:user|recipient|mailbox)s?\b",
     r"invalid (?:\w+ )?username",

@@ -87,18 +87,49 @@ _UNSUB_TEXT = re.compile(
     r"|\b(?:do not|don't|dont) (?:e-?mail|contact|message|write to) me\b"
     r"|\bno (?:more|further) (?:e-?mails|emails|messages|mails)\b"
     r"|\bdelete my (?:e-?mail|address|data)\b"
-    r"|\b(?:bitte )?(?:aus (?:dem|ihrem|eurem) (?:verteiler|e-?mail-?verteiler|newsletter) )?"
-    r"(?:austragen|abmelden)\b"
-    r"|\bkeine (?:weiteren (?:e-?mails|mails|nachrichten)|(?:e-?mails|mails|nachrichten) mehr)\b"
-    r"|désabonnez[- ]moi|désinscrivez[- ]moi|retirez[- ]moi|ne plus recevoir|me désinscrire"
-    r"|dar(?:me)? de baja|denme de baja|no (?:me )?(?:envíen|escriban|manden) más|eliminen mi"
-    r"|cancellatemi|rimuovetemi|non (?:inviatemi|mandatemi|scrivetemi) più|cancellare la mia"
-    r"|descadastr|remova[- ]me|remover meu|não (?:quero|desejo) receber|parem de enviar"
-    r"|\bafmelden\b|\buitschrijven\b|verwijder (?:mij|me|mijn)|geen (?:e-?mails|mails) meer"
-    r"|wypisz mnie|usuń mnie|usunięcie (?:mnie|mojego)|nie (?:chcę|życzę sobie) otrzymywać"
-    r"|avregistrera|ta bort mig|sluta (?:skicka|maila)|afmeld mig|fjern mig|fjern meg|avmeld meg"
-    r"|slutt å sende|stop med at sende"
-    r"|退订|取消订阅|不要再(?:发|給|给)|配信停止|登録解除|配信を停止",
+    # de
+    r"|\b(?:austragen|abmelden)\b|\babbestellen\b"
+    r"|\b(?:nehmen|streichen|entfernen|löschen|tragen) sie mich\b"
+    r"|\baus (?:ihrem|dem|eurem|ihren|diesem) (?:e-?mail-?)?(?:verteiler|newsletter|liste|adressliste"
+    r"|mailing-?liste)\b"
+    r"|\bkeine (?:weiteren |neuen )(?:e-?mails|mails|nachrichten|werbung|zusendungen)\b|keine werbung"
+    r"|\bkeine (?:e-?mails|mails|nachrichten) mehr\b|\bmöchte (?:keine|nichts) .{0,30}(?:erhalten"
+    r"|bekommen)\b|\b(?:nicht mehr|nie wieder) (?:kontaktieren|anschreiben|schreiben|anrufen)\b"
+    # fr
+    r"|désabonn|désinscri|retirez[- ]moi|supprimez[- ]moi|\bme (?:retirer|supprimer|radier|désinscrire)"
+    r" (?:de|du|des)\b|\bne (?:souhaite|veux|désire) plus (?:recevoir|être contacté)|ne plus recevoir"
+    r"|\bne (?:me )?(?:contactez|écrivez|sollicitez) plus\b|\barrêtez de m'(?:envoyer|écrire|contacter)"
+    # es
+    r"|dar(?:me)? de baja|denme de baja|\belimín(?:enme|ame)\b|\beliminarme\b|\bsáquenme\b"
+    r"|\bsacarme de\b|\bborr(?:enme|arme)\b|\bqu[ií]t(?:enme|arme) de\b"
+    r"|\bno (?:quiero|deseo) (?:recibir|que me (?:envíen|escriban|contacten))"
+    r"|\bno me (?:envíen|escriban|contacten|manden|vuelvan a (?:escribir|contactar))"
+    r"|\bdejen de (?:enviarme|escribirme|contactarme)|eliminen mi"
+    # it
+    r"|\bcancellatemi\b|\bcancellarmi\b|\brimuovetemi\b|\brimuovermi\b|\btoglietemi\b"
+    r"|\bnon (?:voglio|desidero) (?:più )?ricevere|\bnon (?:inviatemi|mandatemi|scrivetemi"
+    r"|contattatemi) più|disiscriv|cancellare la mia|\bnon contattatemi\b"
+    # pt
+    r"|descadastr|\bremova[- ]me\b|\bme remova\b|\bremover[- ]me\b|\bme remover\b|\bretire[- ]me\b"
+    r"|\bme retire\b|\btire[m]?[- ]me\b|remover meu|\bnão (?:quero|desejo) (?:mais )?receber"
+    r"|\bparem de (?:me )?(?:enviar|mandar|contactar|escrever)|cancelar (?:a )?(?:minha )?inscrição"
+    # nl
+    r"|\bafmelden\b|\buitschrijven\b|\bverwijder (?:mij|me|mijn)\b|\bhaal (?:mij|me) (?:van|uit)\b"
+    r"|\b(?:schrijf|meld) (?:mij|me) (?:uit|af)\b|\bgeen (?:e-?mails|mails|berichten) meer\b"
+    r"|\bwil (?:geen|niet langer|niet meer) .{0,30}ontvangen\b|\bniet meer (?:mailen|benaderen)\b"
+    # pl
+    r"|\bwypisz(?:cie)? mnie\b|\bwypisać\b|\bwypisanie\b|\busuń(?:cie)? mnie\b|\busunąć (?:mnie|mój)"
+    r"|\busunięcie (?:mnie|mojego)|\bnie (?:chcę|życzę sobie) (?:więcej |już )?otrzymywać"
+    r"|\bproszę (?:więcej )?nie (?:wysyłać|pisać|kontaktować)"
+    # sv, da, no
+    r"|avregistrera|\bta bort mig\b|\bsluta (?:skicka|maila|mejla|kontakta)|avsluta prenumeration"
+    r"|\bvill inte (?:längre )?(?:få|ha|ta emot)\b|\bavanmäl"
+    r"|\bafmeld\b|\bafmeld mig\b|\bfjern mig\b|\bstop med at (?:sende|skrive)|\bønsker ikke (?:at modtage"
+    r"|flere|å motta)|\bvil ikke (?:længere |lenger )?(?:modtage|motta)\b"
+    r"|\bavmeld\b|\bavmeld meg\b|\bmeld meg av\b|\bfjern meg\b|\bslutt å sende"
+    # zh, ja
+    r"|退订|取消订阅|不要再(?:发|給|给|寄)|别再(?:发|给)|请勿再(?:发|寄)|停止(?:发送|寄送)"
+    r"|配信停止|登録解除|配信を停止|送らないで|配信不要",
     re.I | re.M,
 )
 _SIGNATURE = re.compile(
