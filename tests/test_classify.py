@@ -331,3 +331,43 @@ def test_unsubscribe_requests_in_words(subject: str, words: str) -> None:
 )
 def test_words_near_unsubscribing_are_still_a_person(words: str) -> None:
     assert classify(answer("Re: Quick question", words)).label == "human_reply"
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "I'm on holiday but saw this - happy to chat in January. Back on the 6th.",
+        "Ich bin gerade im Urlaub, melde mich aber nach dem 6. Januar. Klingt interessant!",
+    ],
+)
+def test_away_but_answering_in_person_without_quoting(words: str) -> None:
+    raw = answer("Re: Quick question", words).replace(QUOTED_CAMPAIGN.encode(), b"")
+    assert classify(raw).label == "human_reply"
+    # the same words under an auto-reply marker are a notice
+    marked = raw.replace(
+        b"Subject: Re: Quick question", b"Subject: Automatic reply: Quick question"
+    )
+    assert classify(marked).label == "auto_reply"
+
+
+@pytest.mark.parametrize(
+    ("subject", "words", "back"),
+    [
+        ("Re: Proposal", "I will return to the office on January 6.", date(2025, 1, 6)),
+        ("Re: Proposal", "Je serai de retour le lundi 6 janvier 2025.", date(2025, 1, 6)),
+        ("Re: Propuesta", "Volveré el lunes 6 de enero.", date(2025, 1, 6)),
+        ("Re: Offerta", "Rientrerò in ufficio il 7 gennaio.", date(2025, 1, 7)),
+        ("Re: Proposta", "Retorno no dia 6 de janeiro.", date(2025, 1, 6)),
+        ("Re: Oferta", "Przebywam na urlopie w dniach 23.12-03.01.", date(2025, 1, 6)),
+        ("Re: Oferta", "Wracam 7 stycznia.", date(2025, 1, 7)),
+        ("Re: Offert", "Jag är tillbaka måndag 6 januari.", date(2025, 1, 6)),
+        ("Re: 报价", "本人休假至2025年1月3日。", date(2025, 1, 6)),
+        ("Re: お見積り", "1月6日（月）より出社いたします。", date(2025, 1, 6)),
+    ],
+)
+def test_unmarked_notices_that_only_say_when_they_are_back(
+    subject: str, words: str, back: date
+) -> None:
+    raw = answer(subject, words).replace(QUOTED_CAMPAIGN.encode(), b"")
+    verdict = classify(raw)
+    assert (verdict.label, verdict.return_date) == ("auto_reply", back)

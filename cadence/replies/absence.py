@@ -151,6 +151,10 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"|as soon as) (?:my return|i (?:return|am back|get back)|i'm back|returning|back)",
         r"\b(?:during|in) my absence\b",
         r"\bwhile i(?:'m| am) (?:away|out|on leave|on vacation|on holiday)",
+        r"\bi (?:will|'ll|shall) (?:be back|return|be returning|resume work|be in the office"
+        r"|be back in the office|be back at (?:my desk|work))(?: to (?:the|my) (?:office|desk))?"
+        r" (?:on|from|after|at the (?:start|beginning) of)\b(?: (?:monday|tuesday|wednesday"
+        r"|thursday|friday|the|\d|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec))",
     ),
     "de": _rx(
         r"\b(?:ich bin|bin ich|ich befinde mich|befinde ich mich) "
@@ -169,6 +173,7 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"weitergeleitet",
         r"\bwährend meiner abwesenheit\b",
         r"\bnach meiner rückkehr\b",
+        r"\b(?:ab|am) [^.!?\n]{0,30}?\bbin ich (?:wieder|zurück)\b",
         r"\b(?:eingeschränkten|keinen|begrenzten|nur sporadischen|nur eingeschränkten) zugriff "
         r"auf (?:meine )?(?:e-?mails?|mails)",
     ),
@@ -193,6 +198,7 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"\b(?:réponse|message) automatique\b",
         r"\b(?:pendant|durant|en) mon absence\b",
         r"\b(?:dès|à) mon retour\b",
+        r"\bje serai de retour (?:le|au bureau|à partir|dès|lundi|mardi|mercredi|jeudi|vendredi)\b",
         r"\baccès (?:limité|restreint) (?:à|aux) (?:mes )?(?:e-?mails|courriels|messagerie"
         r"|emails)",
         r"\bvotre (?:message|e-?mail|courriel) ne (?:sera|me sera) pas (?:transféré|lu)",
@@ -207,6 +213,8 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"\b(?:respuesta|mensaje) automático|\brespuesta automática",
         r"\bdurante mi ausencia\b",
         r"\ba mi (?:regreso|vuelta)\b",
+        r"\b(?:volveré|regresaré|estaré de vuelta|me reincorporaré)(?: a la oficina)? (?:el|a partir"
+        r"|desde|lunes|martes|miércoles|jueves|viernes)\b",
         r"\bacceso limitado al? (?:correo|e-?mail)",
         r"\bsu (?:mensaje|correo) no será (?:reenviado|leído)",
     ),
@@ -218,6 +226,8 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"\brisposta automatica\b|\bmessaggio automatico\b",
         r"\bdurante la mia assenza\b",
         r"\bal mio (?:rientro|ritorno)\b",
+        r"\b(?:rientrerò|sarò di ritorno|tornerò)(?: in (?:ufficio|sede))? (?:il|dal|lunedì|martedì"
+        r"|mercoledì|giovedì|venerdì)\b",
         r"\baccesso limitato (?:alla|alle) (?:posta|e-?mail)",
     ),
     "pt": _rx(
@@ -229,6 +239,8 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"\b(?:resposta|mensagem) automática\b",
         r"\bdurante (?:a )?minha ausência\b",
         r"\b(?:no|após o|ao) (?:meu )?(?:regresso|retorno)\b",
+        r"\b(?:retorno|regresso|voltarei|estarei de volta)(?: ao escritório)? (?:no dia|em|a partir"
+        r"|na|segunda|terça|quarta|quinta|sexta)\b",
         r"\bacesso limitado (?:ao|aos) (?:e-?mails?|correio)",
     ),
     "pl": _rx(
@@ -241,12 +253,16 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"|\bwiadomość automatyczna\b",
         r"\b(?:podczas|w czasie) mojej nieobecności\b",
         r"\bpo (?:moim )?powrocie\b",
+        r"\bprzebywam " + _GAP + r"(?:na urlopie\w*|poza biurem|na zwolnieniu\w*|w delegacji"
+        r"|na szkoleniu|na konferencji)",
+        r"\b(?:wracam|wrócę|będę (?:z powrotem|ponownie|dostępn[ya]|w biurze))\b[^.!?\n]{0,20}?\d",
         r"\bograniczony dostęp do (?:poczty|e-?maila|e-?maili|skrzynki)",
     ),
     "sv": _rx(
         r"\bjag är " + _GAP + r"(?:på semester|ledig|tjänstledig|föräldraledig|frånvarande"
         r"|borta|på tjänsteresa|inte på kontoret|ej på kontoret|ej i tjänst|inte i tjänst"
-        r"|sjukskriven|på resa|på konferens|inte tillgänglig|tillbaka (?:den|på|igen|i)"
+        r"|sjukskriven|på resa|på konferens|inte tillgänglig|tillbaka (?:den|på|igen|i|måndag"
+        r"|tisdag|onsdag|torsdag|fredag|\d)"
         r"|åter (?:den|på|i tjänst))\b",
         r"\bjag har semester\b",
         r"\bdetta är ett automatiskt (?:svar|meddelande|genererat)",
@@ -258,7 +274,7 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
     "da": _rx(
         r"\bjeg er " + _GAP + r"(?:på ferie|ikke på kontoret|fraværende|syg|sygemeldt|på barsel"
         r"|på forretningsrejse|ude af huset|ikke til stede|væk fra kontoret|på kursus|på orlov"
-        r"|tilbage (?:den|på|igen|i))\b",
+        r"|tilbage (?:den|på|igen|i|mandag|tirsdag|onsdag|torsdag|fredag|\d))\b",
         r"\bjeg (?:har|holder|afholder) (?:ferie|fri)\b",
         r"\bdette er et automatisk (?:svar|genereret)",
         r"\bunder mit fravær\b",
@@ -268,7 +284,8 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
     "no": _rx(
         r"\bjeg er " + _GAP + r"(?:på ferie|ikke på kontoret|fraværende|borte|syk|sykmeldt"
         r"|på reise|i (?:foreldre)?permisjon|på foreldrepermisjon|ikke til stede"
-        r"|ute av kontoret|på kurs|på tjenestereise|tilbake (?:den|på|igjen|i))\b",
+        r"|ute av kontoret|på kurs|på tjenestereise|tilbake (?:den|på|igjen|i|mandag|tirsdag"
+        r"|onsdag|torsdag|fredag|\d))\b",
         r"\bjeg (?:har|avvikler) ferie\b",
         r"\bdette er et automatisk (?:svar|generert)",
         r"\bautomatisk svar\b",
@@ -284,12 +301,14 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"(?:休假|出差|外出|我不在|不在办公室)期间|(?:休假|出差|外出)期間",
         r"(?:无法|無法)及时(?:回复|处理)|暂时(?:无法|不能)(?:回复|查看|处理)",
         r"休假中|出差中",
+        r"休假至|本人休假|于.{0,20}(?:休假|出差)|(?:将|將)于.{0,20}(?:返回|回到|回来|回來)",
     ),
     "ja": _rx(
         r"不在にしております|不在にしています|不在です|不在となります|不在となっております|休暇中|出張中"
         r"|外出中|(?:休暇|お休み)をいただいて(?:おります|います)|(?:育児|産前産後|夏季|冬季|年末年始)休暇"
         r"|産休|育休",
         r"(?:この|本)メールは自動(?:送信|返信|応答)|自動返信|自動応答",
+        r"\d{1,2}日(?:\s*[(（][^)）]{1,3}[)）])?\s*(?:より|から)(?:出社|出勤|業務に復帰)",
         r"戻り次第|帰社後|復帰後|出社後(?:に|、)?(?:確認|ご連絡|対応|返信)",
         r"不在期間|休暇期間",
     ),

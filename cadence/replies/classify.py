@@ -175,6 +175,24 @@ _SAYS_AUTOMATIC = re.compile(
 )
 
 
+def _conversing(mail: Mail, written: str) -> bool:
+    """A person who is away but answers anyway: they quote the message or talk about it, and
+    do not call their words automatic."""
+    if _SAYS_AUTOMATIC.search(written):
+        return False
+    return _quotes(mail) or bool(_TALKS_BACK.search(written))
+
+
+# What a person answering says and a notice does not.
+_TALKS_BACK = re.compile(
+    r"\bsaw (?:this|your (?:e-?mail|message|note))|\bhappy to (?:chat|talk|connect|meet|jump on)"
+    r"|\blet's (?:talk|chat|meet|connect|set up|schedule|do)|\bsounds (?:good|great|interesting)"
+    r"|\bklingt (?:gut|interessant|spannend)|\binteressiert mich|\bmelde mich (?:aber|gern|gerne)"
+    r"|\bça m'intéresse|\bme interesa|\bmi interessa|\bme interessa|\bklinkt (?:goed|interessant)",
+    re.I,
+)
+
+
 def _written(mail: Mail) -> str:
     """What the sender wrote: the new text without quotes and signature."""
     text = unquoted(mail.text)
@@ -302,7 +320,7 @@ def classify_mail(mail: Mail) -> Verdict:
     marked = _auto_header(mail) or absence_subject(mail.subject)
     auto = (
         marked
-        or (absence_text(written) and (not _quotes(mail) or bool(_SAYS_AUTOMATIC.search(written))))
+        or (absence_text(written) and not _conversing(mail, written))
         or gone
         or (bool(_NOREPLY.match(mail.sender)) and bool(_ACK.search(written)))
     )
