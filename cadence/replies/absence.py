@@ -213,7 +213,8 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"\b(?:respuesta|mensaje) automático|\brespuesta automática",
         r"\bdurante mi ausencia\b",
         r"\ba mi (?:regreso|vuelta)\b",
-        r"\b(?:volveré|regresaré|estaré de vuelta|me reincorporaré)(?: a la oficina)? (?:el|a partir"
+        r"\b(?:volveré|regresaré|estaré de vuelta|me reincorporaré)(?: a la oficina)? (?:el"
+        r"|a partir"
         r"|desde|lunes|martes|miércoles|jueves|viernes)\b",
         r"\bacceso limitado al? (?:correo|e-?mail)",
         r"\bsu (?:mensaje|correo) no será (?:reenviado|leído)",

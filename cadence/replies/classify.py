@@ -90,15 +90,20 @@ _UNSUB_TEXT = re.compile(
     # de
     r"|\b(?:austragen|abmelden)\b|\babbestellen\b"
     r"|\b(?:nehmen|streichen|entfernen|löschen|tragen) sie mich\b"
-    r"|\baus (?:ihrem|dem|eurem|ihren|diesem) (?:e-?mail-?)?(?:verteiler|newsletter|liste|adressliste"
+    r"|\baus (?:ihrem|dem|eurem|ihren|diesem) (?:e-?mail-?)?(?:verteiler|newsletter|liste"
+    r"|adressliste"
     r"|mailing-?liste)\b"
-    r"|\bkeine (?:weiteren |neuen )(?:e-?mails|mails|nachrichten|werbung|zusendungen)\b|keine werbung"
+    r"|\bkeine (?:weiteren |neuen )(?:e-?mails|mails|nachrichten|werbung|zusendungen)\b"
+    r"|keine werbung"
     r"|\bkeine (?:e-?mails|mails|nachrichten) mehr\b|\bmöchte (?:keine|nichts) .{0,30}(?:erhalten"
     r"|bekommen)\b|\b(?:nicht mehr|nie wieder) (?:kontaktieren|anschreiben|schreiben|anrufen)\b"
     # fr
-    r"|désabonn|désinscri|retirez[- ]moi|supprimez[- ]moi|\bme (?:retirer|supprimer|radier|désinscrire)"
-    r" (?:de|du|des)\b|\bne (?:souhaite|veux|désire) plus (?:recevoir|être contacté)|ne plus recevoir"
-    r"|\bne (?:me )?(?:contactez|écrivez|sollicitez) plus\b|\barrêtez de m'(?:envoyer|écrire|contacter)"
+    r"|désabonn|désinscri|retirez[- ]moi|supprimez[- ]moi|\bme (?:retirer|supprimer|radier"
+    r"|désinscrire)"
+    r" (?:de|du|des)\b|\bne (?:souhaite|veux|désire) plus (?:recevoir|être contacté)"
+    r"|ne plus recevoir"
+    r"|\bne (?:me )?(?:contactez|écrivez|sollicitez) plus\b|\barrêtez de m'(?:envoyer|écrire"
+    r"|contacter)"
     # es
     r"|dar(?:me)? de baja|denme de baja|\belimín(?:enme|ame)\b|\beliminarme\b|\bsáquenme\b"
     r"|\bsacarme de\b|\bborr(?:enme|arme)\b|\bqu[ií]t(?:enme|arme) de\b"
@@ -118,13 +123,15 @@ _UNSUB_TEXT = re.compile(
     r"|\b(?:schrijf|meld) (?:mij|me) (?:uit|af)\b|\bgeen (?:e-?mails|mails|berichten) meer\b"
     r"|\bwil (?:geen|niet langer|niet meer) .{0,30}ontvangen\b|\bniet meer (?:mailen|benaderen)\b"
     # pl
-    r"|\bwypisz(?:cie)? mnie\b|\bwypisać\b|\bwypisanie\b|\busuń(?:cie)? mnie\b|\busunąć (?:mnie|mój)"
+    r"|\bwypisz(?:cie)? mnie\b|\bwypisać\b|\bwypisanie\b|\busuń(?:cie)? mnie\b|\busunąć (?:mnie"
+    r"|mój)"
     r"|\busunięcie (?:mnie|mojego)|\bnie (?:chcę|życzę sobie) (?:więcej |już )?otrzymywać"
     r"|\bproszę (?:więcej )?nie (?:wysyłać|pisać|kontaktować)"
     # sv, da, no
     r"|avregistrera|\bta bort mig\b|\bsluta (?:skicka|maila|mejla|kontakta)|avsluta prenumeration"
     r"|\bvill inte (?:längre )?(?:få|ha|ta emot)\b|\bavanmäl"
-    r"|\bafmeld\b|\bafmeld mig\b|\bfjern mig\b|\bstop med at (?:sende|skrive)|\bønsker ikke (?:at modtage"
+    r"|\bafmeld\b|\bafmeld mig\b|\bfjern mig\b|\bstop med at (?:sende|skrive)"
+    r"|\bønsker ikke (?:at modtage"
     r"|flere|å motta)|\bvil ikke (?:længere |lenger )?(?:modtage|motta)\b"
     r"|\bavmeld\b|\bavmeld meg\b|\bmeld meg av\b|\bfjern meg\b|\bslutt å sende"
     # zh, ja
