@@ -63,8 +63,7 @@ _CHALLENGE = re.compile(
     r"please (?:click|confirm).{0,80}(?:approved senders|whitelist|"
     r"(?:deliver|release) (?:your|the|this) (?:original )?(?:e-?mail|message)|"
     r"(?:e-?mail|message) (?:will|can) be (?:delivered|released))",
-    re.I,
-)
+)  # matched on lower-cased text, which is much faster than re.I
 _UNSUB_SUBJECT = re.compile(
     r"^\s*(?:(?:re|aw|sv|vs|antw|r|rif|odp|ynt|回复|答复)\s*:\s*)*\[?\s*"
     r"(?:unsubscribe|remove(?: me)?|stop|opt[- ]?out|abmelden|austragen|désabonner|désinscription|"
@@ -137,8 +136,8 @@ _UNSUB_TEXT = re.compile(
     # zh, ja
     r"|退订|取消订阅|不要再(?:发|給|给|寄)|别再(?:发|给)|请勿再(?:发|寄)|停止(?:发送|寄送)"
     r"|配信停止|登録解除|配信を停止|送らないで|配信不要",
-    re.I | re.M,
-)
+    re.M,
+)  # matched on lower-cased text
 _SIGNATURE = re.compile(
     r"^(?:--\s*|sent from my .*|get outlook for .*|von meinem .* gesendet)$", re.I | re.M
 )
@@ -232,6 +231,7 @@ def _receipt_text(mail: Mail) -> bool:
 
 
 def _asks_to_unsubscribe(written: str) -> bool:
+    written = written.lower()
     for match in _UNSUB_TEXT.finditer(written):
         if not _CONDITIONAL.search(written[max(0, match.start() - 120) : match.start()]):
             return True
@@ -240,7 +240,7 @@ def _asks_to_unsubscribe(written: str) -> bool:
 
 def _challenge(mail: Mail) -> bool:
     return bool(
-        _CHALLENGE.search(mail.text[:3000])
+        _CHALLENGE.search(mail.text[:3000].lower())
         or any(mail.header(h) for h in ("x-bluebottle-request", "x-boxbe-request"))
         or "tmda" in mail.header("x-delivery-agent").lower()
         or any("boxbe" in f.get("diagnostic-code", "").lower() for f in mail.status_fields)
