@@ -152,6 +152,9 @@ async def test_a_reply_from_another_address_ends_the_enrollment_once(api: Api) -
     assert replies[0].details["from"] == "ada.lovelace@home.example"
     raw_back = await api.call("GET", f"/inbound/{first.json()['id']}/raw")
     assert raw_back.content == raw.encode()
+    # the rep who sent the email sees the answer to it
+    seen = (await api.call("GET", "/inbound", role="rep")).json()["items"]
+    assert [i["id"] for i in seen] == [first.json()["id"]]
 
 
 async def test_out_of_office_pauses_until_the_return_date_and_never_ends(api: Api) -> None:
@@ -244,6 +247,48 @@ async def test_an_unsubscribe_request_in_words_stops_everything(api: Api) -> Non
     assert [a.details["via"] for a in logged(ActivityKind.unsubscribe)] == ["email"]
 
 
+def opt_out_report(message_id: str) -> str:
+    """Apple Mail's one-click unsubscribe, sent as an RFC 5965 feedback report."""
+    return (
+        "From: Ada <ada@example.com>\r\nTo: unsubscribe@seller.test\r\n"
+        "Subject: Unsubscribe request\r\nMIME-Version: 1.0\r\n"
+        f"Date: {format_datetime(utcnow())}\r\nMessage-ID: <arf-1@icloud.example>\r\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="F"\r\n\r\n'
+        "--F\r\nContent-Type: text/plain\r\n\r\nThis is an opt-out request.\r\n\r\n"
+        "--F\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: opt-out\r\n"
+        "User-Agent: Apple Mail\r\nVersion: 1\r\n\r\n"
+        "--F\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: rep@seller.test\r\n"
+        f"To: ada@example.com\r\nSubject: Hello Ada\r\nMessage-ID: {message_id}\r\n\r\n--F--\r\n"
+    )
+
+
+async def test_an_opt_out_report_unsubscribes_through_the_returned_message(api: Api) -> None:
+    enrollment_id, message_id = await enroll_and_wait_for_first_email(api)
+    item = await processed(api, (await post_mail(api, opt_out_report(message_id))).json()["id"])
+    assert (item["label"], item["matched_by"]) == ("unsubscribe", "thread")
+    row = await enrollment_when(api, enrollment_id, lambda r: r["status"] != "active")
+    assert row["end_reason"] == "unsubscribed"
+    with Session(get_engine()) as session:
+        assert session.exec(select(Person)).one().unsubscribed
+
+
+async def test_an_address_no_longer_in_use_is_treated_as_dead(api: Api) -> None:
+    enrollment_id, message_id = await enroll_and_wait_for_first_email(api)
+    notice = reply(
+        message_id,
+        subject="Automatic reply: Hello Ada",
+        headers="Auto-Submitted: auto-replied\r\n",
+        body="This mailbox is no longer in use. Please write to info@example.com instead.",
+    )
+    item = await processed(api, (await post_mail(api, notice)).json()["id"])
+    assert item["label"] == "auto_reply" and item["return_date"] is None
+    row = await enrollment_when(api, enrollment_id, lambda r: r["status"] != "active")
+    assert row["end_reason"] == "bounced"
+    assert [b.details["category"] for b in logged(ActivityKind.email_bounced)] == ["hard"]
+    with Session(get_engine()) as session:
+        assert session.get(InvalidAddress, "ada@example.com") is not None
+
+
 async def test_unmatched_mail_is_kept_and_listed(api: Api) -> None:
     stranger = (
         "From: Bob <bob@nowhere.example>\r\nTo: rep@seller.test\r\nSubject: Hi\r\n"
@@ -256,6 +301,16 @@ async def test_unmatched_mail_is_kept_and_listed(api: Api) -> None:
     assert listed["total"] == 1 and listed["items"][0]["sender"] == "bob@nowhere.example"
     assert (await api.call("GET", "/inbound", params={"matched": "true"})).json()["total"] == 0
     assert (await api.http.get("/inbound")).status_code == 401  # reading needs a user token
+    # A rep sees the mail that came to their own address, not everybody's.
+    assert (await api.call("GET", "/inbound", role="rep")).json()["total"] == 0
+    hidden = await api.call("GET", f"/inbound/{item['id']}", role="rep")
+    assert hidden.status_code == 404
+    to_rep = stranger.replace("<b1@", "<b2@")
+    mine = (await post_mail(api, to_rep, mailbox="Rep@seller.test")).json()["id"]
+    listed = (await api.call("GET", "/inbound", role="rep")).json()
+    assert [i["id"] for i in listed["items"]] == [mine]
+    raw = await api.call("GET", f"/inbound/{mine}/raw", role="rep")
+    assert raw.status_code == 200 and raw.content == to_rep.encode()
 
 
 async def test_the_sink_hands_replies_to_our_mailboxes_to_the_intake(

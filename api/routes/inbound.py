@@ -10,7 +10,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import col, func, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, func, or_, select
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -20,7 +21,7 @@ from api.deps import CurrentUser, SessionDep, TemporalDep
 from api.schemas import InboundAccepted, InboundPage, InboundPublic
 from cadence import inbound
 from cadence.config import get_settings
-from cadence.models import InboundMessage, User
+from cadence.models import EmailMessage, InboundMessage, Role, User
 from workflows.contracts import TASK_QUEUE, InboundMailInput
 from workflows.inbound_mail import InboundMailWorkflow, inbound_workflow_id
 
@@ -119,18 +120,33 @@ def mailboxes(session: SessionDep) -> dict[str, list[str]]:
     return {"addresses": sorted({a.lower() for a in [*users, *configured]})}
 
 
+def _visible_to(user: User) -> ColumnElement[bool] | None:
+    """Reps see mail that came to their own address or answers an email sent as them;
+    admins and authors see everything, unmatched mail included."""
+    if user.role != Role.rep:
+        return None
+    sent_as_them = select(EmailMessage.message_id).where(EmailMessage.sender == user.email)
+    return or_(
+        col(InboundMessage.mailbox) == user.email.lower(),
+        col(InboundMessage.in_reply_to).in_(sent_as_them),
+    )
+
+
 @router.get("")
 def list_inbound(
     session: SessionDep,
-    _: CurrentUser,
+    user: CurrentUser,
     label: str | None = Query(None, description="human_reply, auto_reply, bounce_hard, ..."),
     matched: bool | None = Query(None, description="false: only mail matched to nobody"),
     person_id: int | None = None,
     limit: int = Query(50, ge=1, le=500),
     offset: int = Query(0, ge=0),
 ) -> InboundPage:
-    """Everything received, newest first, unmatched mail included."""
+    """Everything received, newest first, unmatched mail included (a rep: their own)."""
     query = select(InboundMessage)
+    visible = _visible_to(user)
+    if visible is not None:
+        query = query.where(visible)
     if label is not None:
         query = query.where(InboundMessage.label == label)
     if matched is not None:
@@ -146,19 +162,23 @@ def list_inbound(
                                            for r in rows])  # fmt: skip
 
 
-def _get(session: SessionDep, inbound_id: int) -> InboundMessage:
-    row = session.get(InboundMessage, inbound_id)
+def _get(session: SessionDep, user: User, inbound_id: int) -> InboundMessage:
+    query = select(InboundMessage).where(InboundMessage.id == inbound_id)
+    visible = _visible_to(user)
+    if visible is not None:
+        query = query.where(visible)
+    row = session.exec(query).first()
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"No inbound message {inbound_id}")
     return row
 
 
 @router.get("/{inbound_id}")
-def get_inbound(inbound_id: int, session: SessionDep, _: CurrentUser) -> InboundPublic:
-    return InboundPublic.model_validate(_get(session, inbound_id), from_attributes=True)
+def get_inbound(inbound_id: int, session: SessionDep, user: CurrentUser) -> InboundPublic:
+    return InboundPublic.model_validate(_get(session, user, inbound_id), from_attributes=True)
 
 
 @router.get("/{inbound_id}/raw", response_class=Response)
-def get_raw(inbound_id: int, session: SessionDep, _: CurrentUser) -> Response:
+def get_raw(inbound_id: int, session: SessionDep, user: CurrentUser) -> Response:
     """The message exactly as received."""
-    return Response(_get(session, inbound_id).raw, media_type="message/rfc822")
+    return Response(_get(session, user, inbound_id).raw, media_type="message/rfc822")
