@@ -250,7 +250,8 @@ def playbook_simulate(
 def replies_classify(
     files: Annotated[list[Path], typer.Argument(help="Raw RFC 822 messages (.eml)")],
     as_json: Annotated[
-        bool, typer.Option("--json", help="One JSON object per line (default)")
+        bool,
+        typer.Option("--json/--text", help="One JSON object per line (default), or a table"),
     ] = True,
     explain: Annotated[bool, typer.Option(help="Add the reason and the status code")] = False,
 ) -> None:
@@ -273,7 +274,10 @@ def replies_classify(
         }
         if explain:
             out |= {"reason": verdict.reason, "status": verdict.status}
-        typer.echo(json.dumps(out, ensure_ascii=False))
+        if as_json:
+            typer.echo(json.dumps(out, ensure_ascii=False))
+        else:
+            typer.echo("\t".join(str(v) if v is not None else "-" for v in out.values()))
     raise typer.Exit(1 if failed else 0)
 
 

@@ -122,3 +122,48 @@ def test_the_json_schema_describes_the_playbook_for_editors() -> None:
     types = json.dumps(schema["$defs"])
     for step_type in ("auto_email", "manual_email", "call", "linkedin", "inmail", "custom"):
         assert f'"{step_type}"' in types
+
+
+REPLIES = ROOT / "tests" / "fixtures" / "replies"
+
+
+def test_replies_classify_prints_one_json_object_per_file(tmp_path: Path) -> None:
+    files = [REPLIES / "postfix_user_unknown.eml", REPLIES / "de_automatische_antwort.eml"]
+    result = runner.invoke(app, ["replies", "classify", "--json", *map(str, files)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert [(o["file"], o["label"]) for o in lines] == [
+        (str(files[0]), "bounce_hard"),
+        (str(files[1]), "auto_reply"),
+    ]
+    assert set(lines[0]) == {"file", "label", "return_date"} and lines[0]["return_date"] is None
+    assert lines[1]["return_date"] is not None  # YYYY-MM-DD
+    missing = runner.invoke(app, ["replies", "classify", str(tmp_path / "gone.eml"), str(files[0])])
+    assert missing.exit_code == 1
+    assert f"{tmp_path / 'gone.eml'}: cannot read" in missing.output
+    assert '"bounce_hard"' in missing.output  # the readable file is still classified
+
+
+def test_replies_eval_grades_a_labelled_folder(tmp_path: Path) -> None:
+    names = ["postfix_user_unknown.eml", "postfix_mailbox_full.eml", "human_de.eml"]
+    for name in names:
+        (tmp_path / name).write_bytes((REPLIES / name).read_bytes())
+    manifest = [
+        {"file": names[0], "label": "bounce_hard", "return_date": None},
+        {"file": names[1], "label": "bounce_soft", "return_date": None},
+        {"file": names[2], "label": "human_reply", "return_date": None},
+    ]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, ["replies", "eval", "--check", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "confusion matrix" in result.output
+    assert "exact label               100.0%" in result.output
+    # A wrong label shows as a mistake, and --check fails on the missed target.
+    manifest[1]["label"] = "bounce_hard"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    result = runner.invoke(app, ["replies", "eval", "--check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "postfix_mailbox_full.eml: bounce_hard read as bounce_soft" in result.output
+    (tmp_path / "manifest.json").write_text("{not json")
+    broken = runner.invoke(app, ["replies", "eval", str(tmp_path)])
+    assert broken.exit_code == 1 and "manifest.json" in broken.output
