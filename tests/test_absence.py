@@ -19,6 +19,8 @@ from cadence.replies.absence import (
 AUTO_SUBJECTS = [
     "Automatic reply: Your demo request",
     "Automatic Reply: Re: Pricing",
+    "Автоматический ответ: Вопрос о цене",
+    "Автоответ: Re: Предложение",
     "AUTO: Jane Doe is out of the office (returning 12/05/2024)",
     "Auto: Jane Doe is out of the office",
     "Auto reply: Nyaan",
@@ -155,6 +157,8 @@ ABSENT_BODIES = [
     ("ja", "お世話になっております。5月10日まで不在にしております。"),
     ("ja", "出張中のため、戻り次第ご連絡いたします。"),
     ("ja", "ただいま休暇中です。"),
+    ("ru", "Здравствуйте! Я в отпуске до 1 августа, отвечу после возвращения."),
+    ("ru", "Меня нет в офисе. Это сообщение создано автоматически."),
 ]
 
 HUMAN_BODIES = [
@@ -177,6 +181,7 @@ HUMAN_BODIES = [
     "Jeg var på ferie forrige uke. Tilbudet ser bra ut.",
     "我上周在休假，抱歉回复晚了。",
     "先週は出張中で返信が遅くなりました。",
+    "Я был в отпуске на прошлой неделе, извините за задержку.",
     "Our office is open Monday to Friday.",
     "",
 ]

@@ -23,6 +23,8 @@ SENT = date(2024, 4, 29)  # a Monday
 
 # (subject, body, expected return date)
 EXPLICIT_RETURN = {
+    "ru back on": ("Автоответ: Вопрос", "Я в командировке. Вернусь 6 мая.", date(2024, 5, 6)),
+    "ru in the office from": ("", "Буду в офисе с 7 мая.", date(2024, 5, 7)),
     "en outlook": (
         "Automatic reply: Your demo request",
         "Thank you for your email. I am currently out of the office and will be returning on"
@@ -157,6 +159,13 @@ EXPLICIT_RETURN = {
 
 # "until X", ranges and single days: back the next business day after X.
 UNTIL = {
+    "ru until": (
+        "Автоматический ответ: Вопрос",
+        "Я в отпуске до 3 мая.",
+        date(2024, 5, 3),
+        date(2024, 5, 6),
+    ),
+    "ru from to": ("", "Я в отпуске с 30 апреля по 7 мая.", date(2024, 5, 7), date(2024, 5, 8)),
     "en until, over the weekend": (
         "Out of Office",
         "I am out of the office until Friday, 3 May 2024 with limited access to email.",

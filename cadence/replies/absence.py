@@ -8,8 +8,8 @@ the headers):
   ("Re:", "AW:", "SV:", "回复:") only passes when an explicit auto-reply marker follows it.
 * ``absence_text``: the body says the writer is away *now* or that the message is automatic, in
   English, German, Dutch, French, Spanish, Italian, Portuguese, Polish, Swedish, Danish,
-  Norwegian, Chinese or Japanese. Past tense, "next week/month" plans without an end date, late
-  reply apologies and questions do not count. ``absence_language`` names the language.
+  Norwegian, Chinese, Japanese or Russian. Past tense, "next week/month" plans without an end
+  date, late reply apologies and questions do not count. ``absence_language`` names the language.
 * ``address_gone``: the address is no longer read, the person has left, or mail should go to
   someone else instead.
 """
@@ -64,6 +64,7 @@ _STRONG = (
     r"|automatiskt svar|automatisk svar|automatisk besked|automātiskā atbilde"
     r"|vacation (?:auto ?-?)?(?:reply|response)|yahoo! auto response|ārpus biroja atrašanās"
     r"|自动回复|自動回覆|自動回复|自动答复|自動応答|自動返信|自動回信"
+    r"|автоответ|автоматический ответ"
 )
 _WEAK = (
     r"out of (?:the )?office|away from (?:the |my )?office|away|ooo|oof|on vacation|vacation"
@@ -73,7 +74,8 @@ _WEAK = (
     r"|ausente|ausencia|fuera de (?:la )?oficina|de vacaciones|fuori sede|fuori ufficio"
     r"|assente|in ferie|ausência|fora do escritório|de férias|poza biurem|nieobecnoś[ćc]"
     r"|nieobecn[ya]|na urlopie|urlop|frånvaro|frånvarande|på semester|fravær|fraværende"
-    r"|ikke til stede|ikke på kontoret|på ferie|ārpus biroja|atvaļinājums"
+    r"|ikke til stede|ikke på kontoret|på ferie|ārpus biroja|atvaļinājums|нет на месте|вне офиса"
+    r"|в отпуске|отпуск"
     r"|不在办公室|不在|休暇中|休暇|出張中|出張|外出中|休假中|休假|请假|出差中|出差"
 )
 _WEAK_END = (
@@ -294,6 +296,17 @@ _ABSENCE: dict[str, re.Pattern[str]] = {
         r"\bnår jeg (?:er|kommer) tilbake\b",
         r"\bbegrenset tilgang til (?:min )?e-?post",
     ),
+    "ru": _rx(
+        r"\b(?:я|сейчас я|я сейчас|я нахожусь|нахожусь|я буду|буду) " + _GAP + r"(?:в отпуске"
+        r"|в командировке|на больничном|вне офиса|в декретном отпуске|недоступ(?:ен|на)"
+        r"|отсутств(?:ую|овать))",
+        r"\bменя (?:сейчас )?нет (?:в офисе|на месте|на работе)\b",
+        r"\b(?:это|данное|настоящее) (?:сообщение|письмо) (?:является )?(?:автоматическ|создано"
+        r" автоматически|сформировано автоматически)",
+        r"\bавтоматический ответ\b|\bавтоответ",
+        r"\bво время (?:моего )?отсутствия\b|\bпо возвращении\b|\bпосле (?:моего )?возвращения\b",
+        r"\bограниченный доступ к (?:почте|электронной почте)",
+    ),
     "zh": _rx(
         r"我(?:目前|现在|現在|正在|正|目前正在|现正|這段時間|这段时间|暂时|暫時)*在?(?:休假|度假|出差"
         r"|外出|请假|請假|休产假|休年假|不在办公室|不在辦公室|不在公司)",
@@ -330,6 +343,7 @@ _HUMAN_GUARD_RX = _rx(
     r"\bsidste uge\b|\bundskyld (?:det )?sene svar",
     r"\bforrige uke\b|\bbeklager (?:sent svar|forsinkelsen)",
     r"上周|上星期|上个月|上週|抱歉.{0,4}晚|先週|先月|遅くなり",
+    r"\bна прошлой неделе\b|\bизвините за (?:задержку|поздний ответ|долгий ответ)",
 )
 _FUTURE_RX = _rx(
     r"\bnext (?:week|month)\b|\bnächste[nr]? (?:woche|monat)\b|\bvolgende (?:week|maand)\b"
@@ -337,7 +351,8 @@ _FUTURE_RX = _rx(
     r"|\bel (?:mes que viene|próximo mes)\b|\bla (?:settimana prossima|prossima settimana)\b"
     r"|\bil mese prossimo\b|\bna próxima semana\b|\bpróximo mês\b"
     r"|\bw przyszłym (?:tygodniu|miesiącu)\b|\bnästa (?:vecka|månad)\b|\bnæste (?:uge|måned)\b"
-    r"|\bneste (?:uke|måned)\b|下周|下个月|下週|来週|来月"
+    r"|\bneste (?:uke|måned)\b|\bна следующей неделе\b|\bв следующем месяце\b"
+    r"|下周|下个月|下週|来週|来月"
 )
 _UNTIL_WORD_RX = _rx(
     r"\b(?:until|till|through|bis|tot|t/m|jusqu|hasta|fino|até|do|t\.o\.m|til)\b|至|まで"

@@ -1,7 +1,7 @@
 """The day someone is back at work, read from an out-of-office reply.
 
 ``find_return_date(subject, body, sent_on)`` finds the date mentions in the subject and the
-unquoted body (month names and numeric dates in 13 languages, ISO and CJK dates, weekday names,
+unquoted body (month names and numeric dates in 14 languages, ISO and CJK dates, weekday names,
 "tomorrow"), decides what each one means from the words around it, and answers:
 
 * an explicit return phrase ("back on", "zurück am", "de retour le", "5月7日より出社") wins;
@@ -57,6 +57,15 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     12: ("december", "dec", "dezember", "dez", "décembre", "decembre", "déc", "diciembre", "dic",
          "dicembre", "dezembro", "desember", "grudzień", "grudnia", "grudzien", "gru"),
 }  # fmt: skip
+_RU_MONTHS: dict[int, tuple[str, ...]] = {
+    1: ("января", "январь", "янв"), 2: ("февраля", "февраль", "фев"), 3: ("марта", "март", "мар"),
+    4: ("апреля", "апрель", "апр"), 5: ("мая", "май"), 6: ("июня", "июнь", "июн"),
+    7: ("июля", "июль", "июл"), 8: ("августа", "август", "авг"),
+    9: ("сентября", "сентябрь", "сен", "сент"), 10: ("октября", "октябрь", "окт"),
+    11: ("ноября", "ноябрь", "ноя"), 12: ("декабря", "декабрь", "дек"),
+}  # fmt: skip
+for _num, _names in _RU_MONTHS.items():
+    _MONTH_NAMES[_num] += _names
 _EN_MONTHS = ("january", "jan", "february", "feb", "march", "mar", "april", "apr", "may", "june",
               "jun", "july", "jul", "august", "aug", "september", "sept", "sep", "october", "oct",
               "november", "nov", "december", "dec")  # fmt: skip
@@ -78,6 +87,11 @@ _WEEKDAY_NAMES: tuple[tuple[str, ...], ...] = (
     ("sunday", "sonntag", "zondag", "dimanche", "domingo", "domenica", "niedziela", "niedzielę",
      "niedziele", "söndag", "söndagen", "søndag", "søndagen"),
 )  # fmt: skip
+_RU_WEEKDAYS = (("понедельник", "понедельника"), ("вторник", "вторника"),
+                ("среда", "среду", "среды"), ("четверг", "четверга"),
+                ("пятница", "пятницу", "пятницы"), ("суббота", "субботу", "субботы"),
+                ("воскресенье", "воскресенья"))  # fmt: skip
+_WEEKDAY_NAMES = tuple(names + ru for names, ru in zip(_WEEKDAY_NAMES, _RU_WEEKDAYS, strict=True))
 _WEEKDAY_ABBR: tuple[tuple[str, ...], ...] = (
     ("mon", "mo", "ma", "lun", "segunda", "pon", "mån", "man"),
     ("tue", "tues", "di", "mar", "terça", "terca", "wt", "tis", "tir"),
@@ -171,7 +185,9 @@ _RET = (
     r"ufficio\b|\bde\s+volta\b|\bvolt(?:o|arei)\b|\bnovamente\b|\bde\s+novo\b|\bwracam\b"
     r"|\bwróc\w*|\bwroc\w*|\bz\s+powrotem\b|\bpowr[óo]t\w*|\bpowracam\b|\bponownie\b|\bznów\b"
     r"|\bznowu\b|\bbęd[ęe]\s+w\s+biurze\b|\btillbaka\b|\båter\w*|\bigen\b|\btilbage\b"
-    r"|\btilbake\b|\bigjen\b|回来|回來|返回|回到|上班|回公司|返岗|复工|戻|出社|復帰|帰社|出勤"
+    r"|\btilbake\b|\bigjen\b|\bвернусь\b|\bвернуться\b|\bвыйду\b|\bснова\b|\bбуду на месте\b"
+    r"|\bбуду в офисе\b"
+    r"|\bприступлю\b|回来|回來|返回|回到|上班|回公司|返岗|复工|戻|出社|復帰|帰社|出勤"
 )
 _FILLER = (
     r"(?:\s*(?:the|el|la|le|il|lo|al|au|aux|den|dem|der|zum|zur|einschließlich|einschliesslich"
@@ -184,21 +200,22 @@ _UNTIL = (
     r"|\bbis\b|\bnach\b|\btot\s+en\s+met\b|\bt/m\b|\bt\.e\.m\.?|\btot\b|\bna\b|\bjusqu'|\bjusque\b"
     r"|\baprès\b|\bhasta\b|\bdespués\s+del?\b|\bfino\b|\bsino\b|\bdopo\b|\baté\b|\bapós\b"
     r"|\bdepois\s+de\b|\bdo\b|\bpo\b|\btill\s+och\s+med\b|\bt\.o\.m\.?|\bfram\s+till\b"
-    r"|\btil\s+og\s+med\b|\bfrem\s+til\b|\bindtil\b|\binntil\b|\befter\b|至|到|直到|截止|~|〜"
+    r"|\btil\s+og\s+med\b|\bfrem\s+til\b|\bindtil\b|\binntil\b|\befter\b|\bдо\b|\bпо\b"
+    r"|\bпосле\b|至|到|直到|截止|~|〜"
 )
 _START = (
     r"\bfrom\b|\bas\s+of\b|\bstarting\b|\bbeginning\b|\bsince\b|\beffective\b|\bab\b|\bvom\b"
     r"|\bvon\b|\bseit\b|\bvanaf\b|\bvan\b|\bper\b|\bsinds\b|\bà\s+partir\s+d[ue]\b"
     r"|\ba\s+partir\s+d[ue]l?\b|\bdu\b|\bdepuis\b|\bdès\b|\bdesde\b|\bdel\b|\bdal\b|\bda\b"
     r"|\ba\s+partire\s+da\w*|\bde\b|\bod\b|\bfrån\b|\bfra\b|\bfr\.o\.m\.?|\bfra\s+og\s+med\b"
-    r"|自|从|從|起"
+    r"|\bс\b|\bсо\b|自|从|從|起"
 )
 _UNTIL_END_RX = re.compile(r"(?:" + _UNTIL + r")" + _FILLER + r"$")
 _START_END_RX = re.compile(r"(?:" + _START + r")" + _FILLER + r"$")
 _RET_RX = re.compile(_RET)
 _CONNECTOR = (
     r"(?:-|–|—|to|till|until|through|thru|bis|au|al|a|à|ao|tot|t/m|tot\s+en\s+met|do|til|até"
-    r"|till\s+och\s+med|til\s+og\s+med|~|〜|至|到|から)"
+    r"|till\s+och\s+med|til\s+og\s+med|по|до|~|〜|至|到|から)"
 )
 _RANGE_GAP_RX = re.compile(r"\s*" + _CONNECTOR + _FILLER + r"$")
 _BARE_DAY_RANGE_RX = re.compile(
@@ -225,7 +242,8 @@ _ABSENT_RX = re.compile(
     r"|\bvacances\b|\bdéplacement\b|\bausente\b|\bfuera\b|\bvacaciones\b|\bviaje\b|\bassente\b"
     r"|\bfuori\b|\bferie\b|\bvacanza\b|\btrasferta\b|\bférias\b|\bfora\b|\blicença\b|\bnieobecn"
     r"|\burlop|\bpoza\s+biurem\b|\bdelegacj|\bledig\b|\bsemester\b|\bfrånvar|\btjänstresa\b"
-    r"|\bborta\b|\bfravær|\bborte\b|\bfri\b|\bsyk\b|\bsyg\b|休假|不在|出差|请假|請假|外出|休暇|出張"
+    r"|\bborta\b|\bfravær|\bborte\b|\bfri\b|\bsyk\b|\bsyg\b|\bотпуск|\bотсутств|\bкомандировк"
+    r"|\bбольничн|\bне буду\b|\bнет в офисе\b|休假|不在|出差|请假|請假|外出|休暇|出張"
     r"|お休み|休み"
 )
 _BOUNDARY_RX = re.compile(r"(?<!\d)(?P<dot>\.)\s+(?P<nxt>\S)|[!?;。！？]|\n[ \t]*\n")
@@ -239,7 +257,8 @@ _LANG_OTHER_RX = re.compile(
     r"|tot|met|uw|het|van|weer|terug|vanaf|je|suis|les|et|vous|votre|retour|jusqu'au|bureau"
     r"|serai|estoy|hasta|usted|gracias|oficina|vuelta|con|estaré|sono|il|fino|ufficio|grazie"
     r"|di|per|della|rientro|sarò|dal|al|estou|até|escritório|volta|em|estarei|jestem|do|dnia"
-    r"|biura|będę|od|jag|är|och|tillbaka|på|till|inte|jeg|er|og|tilbage|tilbake|ikke|ferie)\b"
+    r"|biura|będę|od|jag|är|och|tillbaka|på|till|inte|jeg|er|og|tilbage|tilbake|ikke|ferie"
+    r"|я|в|до|и|не|с|по|на|отпуске|буду)\b"
 )
 _KANA_RX = re.compile(r"[\u3040-\u30ff]")
 _HAN_RX = re.compile(r"[\u4e00-\u9fff]")
