@@ -102,6 +102,8 @@ EXPECTED: dict[str, Expect] = {
     "challenge_boxbe.eml": Expect("other", "challenge-response"),
     "boxbe_challenge_as_report.eml": Expect("other", "challenge-response"),  # "Action: failed"
     "noreply_shipping_notification.eml": Expect("other", "notification"),
+    # RFC 3834 auto-generated, answering nothing and saying nobody is away
+    "auto_generated_notification.eml": Expect("other", "notification"),
     "hotmail_jmrp_complaint.eml": Expect("other", "feedback report: abuse"),
     "challenge_human_check.eml": Expect("other", "challenge-response"),
     "read_receipt_mdn.eml": Expect("other", "read receipt"),

@@ -181,6 +181,11 @@ _SAYS_AUTOMATIC = re.compile(
 )
 
 
+_REPLY_SUBJECT = re.compile(
+    r"^\s*(?:re|aw|sv|vs|antw|r|rif|res|odp|ynt|回复|回覆|答复|返信)\s*(?:\[\d+\])?\s*[:：]", re.I
+)
+
+
 def _conversing(mail: Mail, written: str) -> bool:
     """A person who is away but answers anyway: they quote the message or talk about it, and
     do not call their words automatic."""
@@ -324,14 +329,16 @@ def classify_mail(mail: Mail) -> Verdict:
     if _UNSUB_SUBJECT.match(mail.subject) or (len(written) < 600 and _asks_to_unsubscribe(written)):
         return Verdict("unsubscribe", "request")
     gone = address_gone(written)
-    marked = _auto_header(mail) or absence_subject(mail.subject)
-    auto = (
-        marked
-        or (absence_text(written) and not _conversing(mail, written))
-        or gone
-        or (bool(_NOREPLY.match(mail.sender)) and bool(_ACK.search(written)))
-    )
-    if auto:
+    subject_says = absence_subject(mail.subject)
+    text_says = absence_text(written) and not _conversing(mail, written)
+    acknowledges = bool(_NOREPLY.match(mail.sender)) and bool(_ACK.search(written))
+    header_says = _auto_header(mail)
+    if header_says and not (subject_says or text_says or gone or acknowledges):
+        generated = mail.header("auto-submitted").lower().lstrip().startswith("auto-generated")
+        if generated and not mail.thread_ids and not _REPLY_SUBJECT.match(mail.subject):
+            # RFC 3834 "auto-generated" and answering nothing: a notification, not a reply
+            return Verdict("other", "notification")
+    if header_says or subject_says or text_says or gone or acknowledges:
         back = None if gone else find_return_date(mail.subject, written, mail.sent_on)
         return Verdict(
             "auto_reply", "address gone" if gone else "auto-reply", back, address_gone=gone
