@@ -12,11 +12,11 @@ from datetime import date
 
 import pytest
 
+from cadence.replies.mail import unquoted
 from cadence.replies.return_date import (
     find_absence_end,
     find_return_date,
     next_business_day,
-    strip_quoted,
 )
 
 SENT = date(2024, 4, 29)  # a Monday
@@ -478,9 +478,9 @@ def test_date_above_the_quote_still_counts() -> None:
     assert find_return_date("", body, SENT) == date(2024, 5, 6)
 
 
-def test_strip_quoted_keeps_what_was_written() -> None:
+def test_unquoted_keeps_what_was_written() -> None:
     body = "Line one.\n> quoted\nLine two.\n\nOn Mon, 1 Apr 2024, Bob <b@x.org> wrote:\n> old"
-    assert strip_quoted(body) == "Line one.\nLine two.\n"
+    assert unquoted(body) == "Line one.\nLine two.\n"
 
 
 def test_multilingual_reply_states_one_date() -> None:

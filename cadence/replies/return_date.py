@@ -25,7 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-__all__ = ["find_absence_end", "find_return_date", "next_business_day", "strip_quoted"]
+from cadence.replies.mail import unquoted
+
+__all__ = ["find_absence_end", "find_return_date", "next_business_day"]
 
 _MAX_CHARS = 10_000  # an out-of-office notice states its dates near the top
 _ROLL_BACK = timedelta(days=62)  # a yearless date this far before sent_on is next year's
@@ -262,68 +264,6 @@ _LANG_OTHER_RX = re.compile(
 )
 _KANA_RX = re.compile(r"[\u3040-\u30ff]")
 _HAN_RX = re.compile(r"[\u4e00-\u9fff]")
-
-# --- quoted text ----------------------------------------------------------------------------------
-
-_QUOTE_FROM_RX = re.compile(
-    r"^\s*\*?(?:from|von|de|van|da|fra|från|od|发件人|寄件人|寄件者|差出人|送信者)\*?\s*[:：]",
-    re.IGNORECASE,
-)
-_QUOTE_FIELD_RX = re.compile(
-    r"^\s*\*?(?:sent|date|to|cc|subject|gesendet|datum|an|betreff|envoyé|envoye|à|objet|enviado"
-    r"|fecha|para|asunto|inviato|data|oggetto|verzonden|aan|onderwerp|wysłano|do|temat|skickat"
-    r"|till|ämne|sendt|dato|til|emne|发送时间|時間|时间|日期|收件人|主题|主旨|送信日時|日時|宛先"
-    r"|件名)\*?\s*[:：]",
-    re.IGNORECASE,
-)
-_QUOTE_MARK_RX = re.compile(
-    r"^\s*-{2,}\s*(?:original message|ursprüngliche nachricht|originalnachricht|oorspronkelijk"
-    r" bericht|message d'origine|message original|mensaje original|messaggio originale"
-    r"|mensagem original|wiadomość oryginalna|oryginalna wiadomość|originalmeddelande"
-    r"|ursprungligt meddelande|oprindelig meddelelse|opprinnelig melding|original melding"
-    r"|原始邮件|原始郵件|元のメッセージ|forwarded message|weitergeleitete nachricht"
-    r"|doorgestuurd bericht|message transféré|mensaje reenviado|messaggio inoltrato"
-    r"|mensagem encaminhada)\s*-{2,}|^\s*_{10,}\s*$",
-    re.IGNORECASE,
-)
-_WROTE_RX = re.compile(
-    r"(?:wrote|schrieb|a écrit|escribió|ha scritto|scrisse|escreveu|schreef|pisze|napisał\w*"
-    r"|skrev|写道|寫道|のメッセージ|書きました)\s*[:：]?\s*$",
-    re.IGNORECASE,
-)
-_ON_RX = re.compile(r"^\s*(?:on|am|le|el|il|em|op|w dniu|den|d\.|于|在)\b", re.IGNORECASE)
-_DATE_LINE_RX = re.compile(
-    r"^\s*(?:date|sent|datum|gesendet|envoyé|fecha|enviado|verzonden|wysłano|skickat|sendt"
-    r"|dato|发送时间|送信日時)\s*:",
-    re.IGNORECASE,
-)
-
-
-def strip_quoted(body: str) -> str:
-    """The body without the quoted message it answers (``>`` lines, "Original Message" and
-    "On ... wrote:" markers, a quoted From:/Sent:/To: header block and anything after it)."""
-    lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    kept: list[str] = []
-    for i, line in enumerate(lines):
-        if _QUOTE_MARK_RX.search(line):
-            break
-        if _QUOTE_FROM_RX.match(line) and any(
-            _QUOTE_FIELD_RX.match(nxt) for nxt in lines[i + 1 : i + 6]
-        ):
-            break
-        if _WROTE_RX.search(line) and (
-            _ON_RX.match(line)
-            or any(c.isdigit() or c == "@" for c in line)
-            or (kept and _ON_RX.match(kept[-1]))
-        ):
-            if kept and _ON_RX.match(kept[-1]) and not _ON_RX.match(line):
-                kept.pop()
-            break
-        if line.lstrip().startswith(">") or _DATE_LINE_RX.match(line):
-            continue
-        kept.append(line)
-    return "\n".join(kept)
-
 
 # --- date mentions --------------------------------------------------------------------------------
 
@@ -596,7 +536,7 @@ def _normalise(text: str) -> str:
 
 def _analyse(subject: str, body: str, sent_on: date | None) -> tuple[date | None, date | None]:
     """(return date stated, last day of absence stated), both within the plausible window."""
-    text = _normalise((subject or "") + "\n\n" + strip_quoted(body or "")[:_MAX_CHARS])
+    text = _normalise((subject or "") + "\n\n" + unquoted(body or "")[:_MAX_CHARS])
     low = text.lower()
     if len(low) != len(text):  # clause boundaries are found in ``text`` and used in ``low``
         text = low
