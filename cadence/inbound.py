@@ -5,8 +5,8 @@ twice changes nothing.
 
 Matching: the Message-IDs a message refers to (In-Reply-To, References, and the copy a bounce
 or a feedback report returns) against the emails we sent; failing that, the sender (or, for a
-bounce, the failed recipient) among our people. A reply from another address or from someone
-in Cc matches through the thread.
+bounce, the failed recipient) among our people, and then among the Cc of the emails we sent.
+A reply from another address or from someone in Cc matches through the thread.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from cadence.activity_log import record_activity
@@ -103,9 +104,32 @@ def match(session: Session, mail: Mail, verdict: Verdict) -> Match:
         person, by = _person_by_email(session, verdict.failed_recipient), "recipient"
     else:
         person, by = _person_by_email(session, mail.sender), "sender"
+        if person is None:
+            copied = _copied_on(session, mail.sender)
+            if copied is not None:  # someone we had in Cc, answering without the thread
+                person = session.get(Person, copied.person_id)
+                enrollment = (
+                    session.get(Enrollment, copied.enrollment_id) if copied.enrollment_id else None
+                )
+                running = [enrollment] if enrollment and enrollment.status == "active" else []
+                return Match(person, "cc", copied, running)
     if person is None:
         return Match()
     return Match(person, by, None, running_enrollments(session, int(person.id or 0)))
+
+
+def _copied_on(session: Session, address: str | None) -> EmailMessage | None:
+    """The latest email we sent with this address in Cc."""
+    if not address:
+        return None
+    quoted = f'"{address.lower()}"'  # an item of the JSON list
+    query = (
+        select(EmailMessage)
+        .where(sa.func.lower(sa.cast(EmailMessage.cc, sa.String)).contains(quoted, autoescape=True))
+        .order_by(col(EmailMessage.sent_at).desc())
+        .limit(1)
+    )
+    return session.exec(query).first()
 
 
 def _event(verdict: Verdict, mail: Mail) -> InboundEvent | None:

@@ -294,7 +294,7 @@ class InboundMessage(SQLModel, table=True):
     status_code: str | None = None  # bounces: RFC 3463
     return_date: date | None = None  # out-of-office
     failed_recipient: str | None = None
-    matched_by: str | None = None  # thread, sender, recipient; None = unmatched
+    matched_by: str | None = None  # thread, sender, recipient, cc; None = unmatched
     in_reply_to: str | None = Field(default=None, index=True)  # our Message-ID it answers
     person_id: int | None = Field(default=None, foreign_key="person.id", index=True)
     enrollment_ids: list[int] = Field(

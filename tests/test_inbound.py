@@ -157,6 +157,24 @@ async def test_a_reply_from_another_address_ends_the_enrollment_once(api: Api) -
     assert [i["id"] for i in seen] == [first.json()["id"]]
 
 
+async def test_someone_we_had_in_cc_answering_outside_the_thread_counts(api: Api) -> None:
+    copied = PLAYBOOK.replace(
+        'body: "Hi {{first_name}}, a quick question."',
+        'body: "Hi {{first_name}}, a quick question."\n    cc: [Grace.Hopper@Example.com]',
+    )
+    enrollment_id, _ = await enroll_and_wait_for_first_email(api, copied)
+    fresh = (
+        "From: Grace Hopper <grace.hopper@example.com>\r\nTo: rep@seller.test\r\n"
+        "Subject: Your note to Ada\r\nMessage-ID: <g1@example.com>\r\n\r\n"
+        "Ada asked me to take this over. Can you call me tomorrow?\r\n"
+    )
+    item = await processed(api, (await post_mail(api, fresh)).json()["id"])
+    assert (item["label"], item["matched_by"]) == ("human_reply", "cc")
+    row = await enrollment_when(api, enrollment_id, lambda r: r["status"] != "active")
+    assert row["end_reason"] == "replied"
+    assert logged(ActivityKind.reply_email)[0].details["from"] == "grace.hopper@example.com"
+
+
 async def test_out_of_office_pauses_until_the_return_date_and_never_ends(api: Api) -> None:
     enrollment_id, message_id = await enroll_and_wait_for_first_email(api, PAUSING)
     back = utcnow().date() + timedelta(days=10)  # within the playbook's 21-day limit
