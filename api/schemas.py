@@ -291,7 +291,7 @@ class InboundPublic(BaseModel):
     in_reply_to: str | None
     person_id: int | None
     enrollment_ids: list[int]
-    processed_at: datetime | None
+    processed_at: UtcDatetime | None
 
 
 class InboundPage(BaseModel):
