@@ -134,6 +134,7 @@ EXPECTED: dict[str, Expect] = {
     # people
     "human_outlook_suppress.eml": HUMAN,
     "human_forwards_a_bounce.eml": HUMAN,  # her words above a forwarded bounce
+    "auto_forwarded_human_reply.eml": HUMAN,  # RFC 3834: auto-forwarded is not an auto-reply
     # away, but answering in person: no auto-reply marker, and the original is quoted
     "human_on_holiday_answers_anyway.eml": HUMAN,
     "de_human_im_urlaub_antwortet.eml": HUMAN,
