@@ -385,6 +385,17 @@ def test_missing_year_rolls_over(sent_on: date, body: str, expected: date | None
         (SENT, "Back on 06/05/2024 (Wednesday 5 June).", date(2024, 6, 5)),
         # the weekday fits only one reading
         (SENT, "I'll be back on Monday 06/05/2024.", date(2024, 5, 6)),
+        # the start of the absence is the day the reply was sent: that shows the order
+        (
+            date(2010, 7, 5),
+            "I am out of the office from 05/07/2010 until 12/07/2010.",
+            date(2010, 7, 13),
+        ),
+        (
+            date(2010, 7, 5),
+            "I am out of the office from 07/05/2010 until 07/12/2010.",
+            date(2010, 7, 13),
+        ),
         # only one reading lies after the date the reply was sent
         (date(2024, 6, 20), "I'm back on 05/07/2024.", date(2024, 7, 5)),
         # a dot is day-first, and so is a slash in German, French, Spanish...

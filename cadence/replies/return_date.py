@@ -463,11 +463,33 @@ def _range_end(start: date, d2: int) -> date | None:
         return None
 
 
-def _order_numeric(low: str, ms: list[_Mention]) -> None:
+def _today_order(ms: list[_Mention], sent_on: date | None) -> tuple[bool, bool]:
+    """(day first, month first) as a slashed date that names the day the reply was sent shows
+    it: "out of the office from 05/07/2010 until 12/07/2010", sent on 5 July."""
+    day_first = month_first = False
+    if sent_on is None:
+        return day_first, month_first
+    for m in ms:
+        if not m.ambiguous or m.numeric is None or m.numeric[2] == ".":
+            continue
+        near = [
+            day is not None and abs((day - sent_on).days) <= 1
+            for day in (_make_date(y, mo, d, sent_on) for y, mo, d in m.readings)
+        ]
+        if near == [True, False]:
+            day_first = True
+        elif near == [False, True]:
+            month_first = True
+    return day_first, month_first
+
+
+def _order_numeric(low: str, ms: list[_Mention], sent_on: date | None) -> None:
     """Keep one reading of ambiguous a/b dates where the text decides it."""
     slashed = [m.numeric for m in ms if m.numeric is not None and m.numeric[2] != "."]
     day_first = any(a > 12 >= b for a, b, _ in slashed)
     month_first = any(b > 12 >= a for a, b, _ in slashed)
+    if not day_first and not month_first:
+        day_first, month_first = _today_order(ms, sent_on)
     for m in ms:
         if not m.ambiguous or m.numeric is None:
             continue
@@ -546,7 +568,7 @@ def _analyse(subject: str, body: str, sent_on: date | None) -> tuple[date | None
     bounds = [
         b.start() for b in _BOUNDARY_RX.finditer(text) if b["dot"] is None or b["nxt"].isupper()
     ]
-    _order_numeric(low, ms)
+    _order_numeric(low, ms, sent_on)
     kinds: list[str] = []
     for i, m in enumerate(ms):
         k = bisect_right(bounds, m.start)
