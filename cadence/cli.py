@@ -25,6 +25,8 @@ app.add_typer(playbook_app, name="playbook")
 app.add_typer(fake_app, name="fake")
 app.add_typer(db_app, name="db")
 app.add_typer(replies_app, name="replies")
+marketo_app = typer.Typer(help="Set up the Marketo side.", no_args_is_help=True)
+app.add_typer(marketo_app, name="marketo")
 
 SecretOpt = Annotated[
     str,
@@ -244,6 +246,42 @@ def playbook_simulate(
             typer.echo(f"  {s.at.strftime('%a %Y-%m-%d %H:%M %z')}  {s.step:<20} {s.type}")
         typer.echo(f"Ends: {result.status} ({result.end_reason})")
     _exit_now(0)
+
+
+@marketo_app.command("provision")
+def marketo_provision() -> None:
+    """Create, complete and approve the sales custom activity types in Marketo (Send Sales
+    Email, Open, Click, Reply, Bounced, Received Sales Call, Add to / Remove from Sales
+    Campaign) with their attributes. Safe to run again: what is in place is only read.
+    Uses CADENCE_MARKETO_BASE_URL, CADENCE_MARKETO_CLIENT_ID and ..._CLIENT_SECRET."""
+    import asyncio
+
+    from cadence.config import get_settings
+    from cadence.integrations.marketo import MarketoClient, MarketoError
+    from cadence.integrations.marketo_types import TYPES_BY_KIND, ensure_activity_types
+
+    settings = get_settings()
+    if not (settings.marketo_client_id and settings.marketo_client_secret):
+        typer.echo("Marketo is not configured: set CADENCE_MARKETO_CLIENT_ID and "
+                   "CADENCE_MARKETO_CLIENT_SECRET", err=True)  # fmt: skip
+        raise typer.Exit(1)
+    secret = settings.marketo_client_secret.get_secret_value()
+
+    async def provision() -> dict[str, int]:
+        async with MarketoClient(
+            settings.marketo_base_url, settings.marketo_client_id or "", secret
+        ) as client:
+            return await ensure_activity_types(client)
+
+    try:
+        ids = asyncio.run(provision())
+    except (MarketoError, OSError) as err:
+        typer.echo(f"{settings.marketo_base_url}: {err}", err=True)
+        raise typer.Exit(1) from None
+    for kind, type_id in ids.items():
+        spec = TYPES_BY_KIND[kind]
+        typer.echo(json.dumps({"kind": kind, "apiName": spec.api_name, "name": spec.name,
+                               "id": type_id, "status": "approved"}))  # fmt: skip
 
 
 @replies_app.command("classify")

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
+import pytest
 from typer.testing import CliRunner
 
 from cadence.auth import user_for_token
 from cadence.cli import app
+from cadence.config import get_settings
 from cadence.db import session_scope
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
@@ -167,3 +174,56 @@ def test_replies_eval_grades_a_labelled_folder(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{not json")
     broken = runner.invoke(app, ["replies", "eval", str(tmp_path)])
     assert broken.exit_code == 1 and "manifest.json" in broken.output
+
+
+def test_marketo_provision_creates_and_approves_the_types_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    port = free_port()
+    cadence = Path(sys.executable).parent / "cadence"
+    fake = subprocess.Popen(
+        [str(cadence), "fake", "marketo", "--port", str(port), "--client-id", "cli-id",
+         "--client-secret", "cli-secret"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(200):
+            try:
+                httpx.get(f"{base}/identity/oauth/token", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        monkeypatch.setenv("CADENCE_MARKETO_BASE_URL", base)
+        monkeypatch.setenv("CADENCE_MARKETO_CLIENT_ID", "cli-id")
+        monkeypatch.setenv("CADENCE_MARKETO_CLIENT_SECRET", "cli-secret")
+        get_settings.cache_clear()
+        first = runner.invoke(app, ["marketo", "provision"])
+        assert first.exit_code == 0, first.output
+        made = [json.loads(line) for line in first.output.splitlines()]
+        assert [t["name"] for t in made] == [
+            "Send Sales Email", "Open Sales Email", "Click Sales Email", "Reply to Sales Email",
+            "Sales Email Bounced", "Received Sales Call", "Add to Sales Campaign",
+            "Remove from Sales Campaign",
+        ]  # fmt: skip
+        token = httpx.get(f"{base}/identity/oauth/token", params={
+            "grant_type": "client_credentials", "client_id": "cli-id",
+            "client_secret": "cli-secret"}).json()["access_token"]  # fmt: skip
+        listed = httpx.get(f"{base}/rest/v1/activities/external/types.json",
+                           headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+        by_name = {t["apiName"]: t for t in listed["result"]}
+        assert all(by_name[t["apiName"]]["status"] == "approved" for t in made)
+        assert {t["apiName"]: t["id"] for t in made} == {
+            name: t["id"] for name, t in by_name.items()
+        }
+        again = runner.invoke(app, ["marketo", "provision"])
+        assert again.exit_code == 0 and again.output == first.output  # nothing new
+        monkeypatch.setenv("CADENCE_MARKETO_CLIENT_SECRET", "wrong")
+        get_settings.cache_clear()
+        refused = runner.invoke(app, ["marketo", "provision"])
+        assert refused.exit_code == 1 and base in refused.output
+        assert "wrong" not in refused.output  # the secret is not echoed
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+        get_settings.cache_clear()

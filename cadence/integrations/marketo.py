@@ -15,6 +15,7 @@ What it takes care of:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -99,7 +100,7 @@ class _CachedToken:
     valid_until: float = 0.0  # time.monotonic()
 
 
-_SHARED_TOKENS: dict[tuple[str, str], _CachedToken] = {}
+_SHARED_TOKENS: dict[tuple[str, str, str], _CachedToken] = {}
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
@@ -135,8 +136,9 @@ class MarketoClient:
         self._semaphore = asyncio.Semaphore(max_concurrency)
         self._token_lock = asyncio.Lock()
         # Clients that own their HTTP client (the production path: one client per activity
-        # run) share the token per (base URL, client id); an injected HTTP client gets its own.
-        key = (self.base_url, client_id)
+        # run) share the token per (base URL, client id, secret); an injected HTTP client gets
+        # its own. A new secret never reuses a token the old one got.
+        key = (self.base_url, client_id, hashlib.sha256(client_secret.encode()).hexdigest())
         self._cache = (
             _SHARED_TOKENS.setdefault(key, _CachedToken()) if http is None else _CachedToken()
         )
