@@ -1,23 +1,36 @@
 """Shipping the activity log to Marketo (custom activities) and Salesforce (Tasks).
 
-Each call ships the next batch after the destination's cursor and records, in one transaction,
-every row's outcome and the new cursor. Salesforce writes are upserts keyed by the activity, so
-a retry after an ambiguous failure never makes a second Task. Marketo has no idempotent write:
-a retried batch may duplicate, and such retries are counted on the cursor.
+Each call ships the next rows that have no outcome yet at the destination and records, in one
+transaction, every row's outcome and the new cursor. Nothing is lost on the way:
+
+* the batch is "after the cursor and without an outcome", so a row whose transaction commits
+  after a later one (PostgreSQL allocates ids before commit) is still found; the cursor, a
+  low-water mark that only bounds the scan, moves to an id seen ``commit_grace_s`` ago at the
+  earliest, and never past a row that has no outcome;
+* a record the destination refused for now (``UNABLE_TO_LOCK_ROW``) gets no outcome and is
+  sent again; the call then fails so that Temporal backs off;
+* a person without a Marketo id or Salesforce id yet is ``deferred``, and shipped once a sync
+  links them.
+
+Salesforce writes are upserts keyed by the activity, so a retry after an ambiguous failure
+never makes a second Task. Marketo has no idempotent write: a retried batch may duplicate,
+and such retries are counted on the cursor.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col, exists, func, or_, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.clients import marketo_client, salesforce_client
+from cadence.config import get_settings
 from cadence.db import run_db, session_scope
 from cadence.integrations.marketo import MarketoClient, MarketoError
 from cadence.integrations.marketo_types import (
@@ -49,34 +62,69 @@ class Item:
 
 @dataclass
 class Outcome:
-    status: str  # shipped | skipped
+    status: str  # shipped | skipped (for good) | deferred (until the person is linked)
     remote_id: str | None = None
     reason: str | None = None
 
 
+RETRY = None  # no outcome: the record is sent again
+
+
+def _unshipped(destination: str) -> ColumnElement[bool]:
+    return ~exists().where(
+        col(ShipOutcome.activity_id) == col(ActivityLog.id),
+        col(ShipOutcome.destination) == destination,
+    )
+
+
+def _linked(destination: str) -> ColumnElement[bool]:
+    """The person has the id the destination needs."""
+    if destination == "marketo":
+        return col(Person.marketo_id).is_not(None)
+    return or_(col(Person.sfdc_contact_id).is_not(None), col(Person.sfdc_lead_id).is_not(None))
+
+
 def load_batch(destination: str, limit: int) -> list[Item]:
+    """The next rows without an outcome (after the cursor), and deferred rows whose person
+    has been linked since, oldest first."""
     with session_scope() as session:
         cursor = session.get(ShipCursor, destination)
         after = cursor.last_id if cursor else 0
-        rows = session.exec(
-            select(ActivityLog, Person)
-            .join(Person, col(Person.id) == col(ActivityLog.person_id))
-            .where(col(ActivityLog.id) > after)
+        joined = select(ActivityLog, Person).join(
+            Person, col(Person.id) == col(ActivityLog.person_id)
+        )
+        pending = session.exec(
+            joined.where(col(ActivityLog.id) > after, _unshipped(destination))
             .order_by(col(ActivityLog.id))
             .limit(limit)
         ).all()
+        linked_since = session.exec(
+            joined.join(
+                ShipOutcome,
+                (col(ShipOutcome.activity_id) == col(ActivityLog.id))
+                & (col(ShipOutcome.destination) == destination),
+            )
+            .where(col(ShipOutcome.status) == "deferred", _linked(destination))
+            .order_by(col(ActivityLog.id))
+            .limit(limit)
+        ).all()
+        rows = sorted([*pending, *linked_since], key=lambda r: r[0].id or 0)[:limit]
         return [Item(a, p) for a, p in rows]
 
 
 def save_outcomes(
-    destination: str, items: list[Item], outcomes: list[Outcome], ambiguous: bool
+    destination: str, items: list[Item], outcomes: list[Outcome | None], ambiguous: bool
 ) -> ShipBatchResult:
-    """Store the outcomes and advance the cursor atomically."""
+    """Store the outcomes (``None``: send again) and advance the cursor atomically."""
     result = ShipBatchResult(examined=len(items))
+    grace = timedelta(seconds=get_settings().shipper_commit_grace_seconds)
     with session_scope() as session:
         cursor = session.get(ShipCursor, destination) or ShipCursor(destination=destination)
         for item, outcome in zip(items, outcomes, strict=True):
             assert item.activity.id is not None
+            if outcome is None:
+                result.retrying += 1
+                continue
             session.merge(
                 ShipOutcome(
                     activity_id=item.activity.id,
@@ -88,16 +136,52 @@ def save_outcomes(
             )
             if outcome.status == "shipped":
                 result.shipped += 1
+            elif outcome.status == "deferred":
+                result.deferred += 1
             else:
                 result.skipped += 1
-        cursor.last_id = items[-1].activity.id or cursor.last_id
+        session.flush()
+        now = utcnow()
+        if cursor.watermark_at is None or now - as_utc(cursor.watermark_at) >= grace:
+            # Every id up to the watermark was committed (or rolled back) a grace ago.
+            first_pending = session.exec(
+                select(func.min(ActivityLog.id)).where(
+                    col(ActivityLog.id) > cursor.last_id, _unshipped(destination)
+                )
+            ).one()
+            safe = cursor.watermark_id
+            if first_pending is not None:
+                safe = min(safe, first_pending - 1)
+            cursor.last_id = max(cursor.last_id, safe)
+            cursor.watermark_id = session.exec(select(func.max(ActivityLog.id))).one() or 0
+            cursor.watermark_at = now
         cursor.shipped += result.shipped
         cursor.skipped += result.skipped
         cursor.ambiguous_retries += int(ambiguous)
-        cursor.updated_at = utcnow()
+        cursor.updated_at = now
         session.add(cursor)
         result.last_id = cursor.last_id
     return result
+
+
+def _refused_for_now(errors: list[dict[str, Any]]) -> bool:
+    """A record-level failure that goes away by itself (a locked row, a busy org)."""
+    return bool(errors) and all(e.get("statusCode") in RETRYABLE_RECORD_CODES for e in errors)
+
+
+RETRYABLE_RECORD_CODES = frozenset(
+    {"UNABLE_TO_LOCK_ROW", "ALL_OR_NONE_OPERATION_ROLLED_BACK", "SERVER_UNAVAILABLE",
+     "REQUEST_LIMIT_EXCEEDED", "REQUEST_RUNNING_TOO_LONG"}
+)  # fmt: skip
+
+
+def _retry_later(destination: str, result: ShipBatchResult) -> None:
+    """Fail the call after the rest of the batch was saved, so that Temporal backs off."""
+    if result.retrying:
+        raise ApplicationError(
+            f"{destination}: {result.retrying} record(s) refused for now; they are sent again",
+            type="RecordsRefusedForNow",
+        )
 
 
 def _iso(value: datetime) -> str:
@@ -130,8 +214,8 @@ async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
     items = await run_db(load_batch, "marketo", inp.limit)
     if not items:
         return ShipBatchResult()
-    outcomes: list[Outcome] = [
-        Outcome("skipped", reason="person has no Marketo id")
+    outcomes: list[Outcome | None] = [
+        Outcome("deferred", reason="person has no Marketo id yet")
         if item.activity.kind in TYPES_BY_KIND
         else Outcome("skipped", reason="not logged to Marketo as an activity")
         for item in items
@@ -200,8 +284,8 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
     items = await run_db(load_batch, "salesforce", inp.limit)
     if not items:
         return ShipBatchResult()
-    outcomes: list[Outcome] = [
-        Outcome("skipped", reason="person has no Salesforce lead or contact id")
+    outcomes: list[Outcome | None] = [
+        Outcome("deferred", reason="person has no Salesforce lead or contact id yet")
     ] * len(items)
     sendable = [
         i for i, it in enumerate(items) if it.person.sfdc_contact_id or it.person.sfdc_lead_id
@@ -228,10 +312,14 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
                 errors += next(updated).errors
             if res.success and not errors:
                 outcomes[index] = Outcome("shipped", remote_id=res.id)
+            elif _refused_for_now(errors):
+                outcomes[index] = RETRY  # the upsert makes a second try safe
             else:
                 reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in errors)
                 outcomes[index] = Outcome("skipped", reason=reason)
-    return await run_db(save_outcomes, "salesforce", items, outcomes, False)
+    result = await run_db(save_outcomes, "salesforce", items, outcomes, False)
+    _retry_later("salesforce", result)
+    return result
 
 
 def opt_out(item: Item) -> tuple[str, str, dict[str, Any]] | None:

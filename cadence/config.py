@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     shipper_poll_seconds: float = Field(default=2.0, gt=0)
     shipper_batch_marketo: int = Field(default=300, ge=1, le=300)
     shipper_batch_salesforce: int = Field(default=200, ge=1, le=200)
+    # Longer than any transaction that writes the activity log: the shippers' cursors trail
+    # new rows by this much, so a row whose commit comes late is never passed over.
+    shipper_commit_grace_seconds: float = Field(default=60.0, ge=0)
     people_sync_minutes: float = Field(default=5.0, gt=0)
 
     def mailbox_for(self, sender: str) -> Mailbox:

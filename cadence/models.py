@@ -322,6 +322,10 @@ class ShipCursor(SQLModel, table=True):
     shipped: int = 0
     skipped: int = 0
     ambiguous_retries: int = 0
+    # The highest id seen at ``watermark_at``: once a commit grace has passed, the cursor may
+    # move up to it (see activities/shipping.py).
+    watermark_id: int = 0
+    watermark_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
     updated_at: datetime = _ts()
 
 

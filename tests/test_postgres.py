@@ -150,3 +150,46 @@ async def test_an_enrollment_runs_end_to_end_on_postgres(
         assert [m.subject for m in session.exec(select(EmailMessage)).all()] == ["Hi Ada"]
         kinds = sorted(a.kind for a in session.exec(select(ActivityLog)).all())
         assert kinds == sorted([ActivityKind.add_to_campaign, ActivityKind.send_email])
+
+
+def test_a_shipper_never_passes_over_a_row_that_commits_late(
+    pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL hands out ids before commit: row 1 can become visible after row 2. The
+    shipper's cursor trails by the commit grace, and the batch is "no outcome yet", so row 1
+    is still shipped."""
+    import time
+
+    from activities.shipping import Outcome, load_batch, save_outcomes
+    from cadence.activity_log import record_activity
+
+    monkeypatch.setenv("CADENCE_SHIPPER_COMMIT_GRACE_SECONDS", "1")
+    get_settings.cache_clear()
+    engine = get_engine()
+    with Session(engine) as session:
+        session.add(Person(id=1, email="ada@example.com"))
+        session.commit()
+
+    def log(session: Session, key: str) -> None:
+        record_activity(session, key=key, kind=ActivityKind.send_email, person_id=1, subject=key)
+
+    def ship() -> list[str]:
+        items = load_batch("salesforce", 200)
+        save_outcomes("salesforce", items, [Outcome("shipped")] * len(items), False)
+        return [i.activity.key for i in items]
+
+    slow = Session(engine)
+    log(slow, "early")  # id 1, not committed yet
+    slow.flush()
+    with Session(engine) as fast:
+        log(fast, "late")  # id 2, committed first
+        fast.commit()
+    assert ship() == ["late"]
+    slow.commit()  # row 1 appears, well within the grace
+    slow.close()
+    time.sleep(1.1)
+    assert ship() == ["early"]
+    assert ship() == []
+    with Session(engine) as session:
+        shipped = session.exec(select(ActivityLog.key)).all()
+        assert sorted(shipped) == ["early", "late"]

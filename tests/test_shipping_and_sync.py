@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from activities import shipping
 from activities.people import sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
 from cadence.activity_log import record_activity
@@ -66,6 +67,7 @@ async def fakes(database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
+    shipping._type_ids.clear()  # a new fake Marketo numbers its activity types anew
     servers = [await _serve(mk, mk_port), await _serve(sf, sf_port)]
     yield Fakes(mk, sf, env["CADENCE_MARKETO_BASE_URL"], env["CADENCE_SALESFORCE_BASE_URL"])
     for server, task in servers:
@@ -112,13 +114,83 @@ async def test_sales_emails_are_shipped_to_marketo_once(fakes: Fakes) -> None:
     first = await env.run(ship_to_marketo, ShipBatchInput(destination="marketo", limit=300))
     again = await env.run(ship_to_marketo, ShipBatchInput(destination="marketo", limit=300))
 
-    assert (first.examined, first.shipped, first.skipped) == (2, 1, 1)
-    assert again.examined == 0
+    assert (first.examined, first.shipped, first.deferred) == (2, 1, 1)
+    assert again.examined == 0  # Bob waits until a sync links him to a Marketo lead
     async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
         stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
     emails = [a for a in stored if a["apiName"] == "cadenceSendSalesEmail"]
     assert [a["primaryAttributeValue"] for a in emails] == ["Hello Ada"]
     assert emails[0]["attributes"]["campaignName"] == "Demo"
+
+
+async def test_a_person_linked_later_gets_the_activities_that_waited(fakes: Fakes) -> None:
+    bob = add_person(email="bob@example.com")
+    log_email(bob, "wf-2/intro", "Hello Bob")
+    env = ActivityEnvironment()
+    waiting = await env.run(ship_to_marketo, ShipBatchInput(destination="marketo", limit=300))
+    assert (waiting.deferred, waiting.shipped) == (1, 0)
+    lead_id = await marketo_lead(fakes, email="bob@example.com", firstName="Bob")
+    with Session(get_engine()) as session:
+        person = session.get(Person, bob)
+        assert person is not None
+        person.marketo_id = lead_id  # what the people sync does
+        session.add(person)
+        session.commit()
+    linked = await env.run(ship_to_marketo, ShipBatchInput(destination="marketo", limit=300))
+    assert (linked.examined, linked.shipped) == (1, 1)
+    assert (
+        await env.run(ship_to_marketo, ShipBatchInput(destination="marketo", limit=300))
+    ).examined == 0
+    async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
+        stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
+    assert [a["primaryAttributeValue"] for a in stored
+            if a["apiName"] == "cadenceSendSalesEmail"] == ["Hello Bob"]  # fmt: skip
+
+
+async def test_a_locked_salesforce_row_is_sent_again_not_dropped(fakes: Fakes) -> None:
+    people = [add_person(email=f"p{i}@example.com", sfdc_lead_id=f"00Q00000000004{i}AAA")
+              for i in range(3)]  # fmt: skip
+    for i, person in enumerate(people):
+        log_email(person, f"wf-{i}/intro", f"Hello {i}")
+    env = ActivityEnvironment()
+    async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
+        await http.post("/_fake/faults", json={"kind": "unable_to_lock_row", "count": 1})
+        with pytest.raises(ApplicationError) as refused:
+            await env.run(ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200))
+        assert not refused.value.non_retryable and "sent again" in str(refused.value)
+        retried = await env.run(
+            ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200)
+        )
+        tasks = (await http.get("/_fake/records/Task")).json()
+    assert (retried.examined, retried.shipped) == (1, 1)
+    assert sorted(t["Subject"] for t in tasks) == [f"Send Sales Email: Hello {i}" for i in range(3)]
+
+
+async def test_a_row_that_commits_late_is_still_shipped(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL an earlier transaction may commit after a later one: the shipper may see
+    id 2 before id 1 exists. Simulated by hiding row 1 from the first batch."""
+    monkeypatch.setenv("CADENCE_SHIPPER_COMMIT_GRACE_SECONDS", "0")
+    get_settings.cache_clear()
+    person = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
+    log_email(person, "wf-1/intro", "Hello early")
+    log_email(person, "wf-1/bump", "Hello late")
+    real = shipping.load_batch
+    monkeypatch.setattr(shipping, "load_batch", lambda d, n: real(d, n)[1:])  # row 1 in flight
+    env = ActivityEnvironment()
+    first = await env.run(ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200))
+    assert first.shipped == 1
+    monkeypatch.setattr(shipping, "load_batch", real)  # row 1 has committed
+    second = await env.run(ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200))
+    third = await env.run(ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200))
+    assert (second.shipped, third.examined) == (1, 0)
+    async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
+        subjects = sorted(t["Subject"] for t in (await http.get("/_fake/records/Task")).json())
+    assert subjects == ["Send Sales Email: Hello early", "Send Sales Email: Hello late"]
+    with Session(get_engine()) as session:
+        cursor = session.get(ShipCursor, "salesforce")
+        assert cursor is not None and cursor.last_id == 2  # and now past both
 
 
 async def test_a_lost_salesforce_response_does_not_make_a_second_task(fakes: Fakes) -> None:

@@ -363,6 +363,8 @@ class ShipBatchResult(BaseModel):
     examined: int = 0
     shipped: int = 0
     skipped: int = 0
+    deferred: int = 0  # the person has no id at the destination yet
+    retrying: int = 0  # refused for now; sent again
     last_id: int = 0
 
 
