@@ -13,8 +13,10 @@ transaction, every row's outcome and the new cursor. Nothing is lost on the way:
   links them.
 
 Salesforce writes are upserts keyed by the activity, so a retry after an ambiguous failure
-never makes a second Task. Marketo has no idempotent write: a retried batch may duplicate,
-and such retries are counted on the cursor.
+never makes a second Task. Marketo has no idempotent write: when a call fails in a way that
+may have added the activities all the same (a timeout, a dropped connection, a 5xx), its rows
+are marked ``in_doubt`` before the retry; rows shipped from that state are counted as
+possible duplicates on the cursor. Definite refusals (601, 606, 607, 615...) duplicate nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +36,9 @@ from cadence.config import get_settings
 from cadence.db import run_db, session_scope
 from cadence.integrations.marketo import MarketoClient, MarketoError
 from cadence.integrations.marketo_types import (
+    ACTIVITY_TYPES,
     TYPES_BY_KIND,
+    TYPES_VERSION,
     ensure_activity_types,
     marketo_attributes,
 )
@@ -46,6 +50,7 @@ from cadence.models import (
     Person,
     ShipCursor,
     ShipOutcome,
+    SyncState,
     as_utc,
     utcnow,
 )
@@ -58,6 +63,7 @@ TASK_KEY_FIELD = "Cadence_Activity_Key__c"
 class Item:
     activity: ActivityLog
     person: Person
+    in_doubt: bool = False  # an earlier call that may have added it failed
 
 
 @dataclass
@@ -98,22 +104,48 @@ def load_batch(destination: str, limit: int) -> list[Item]:
             .order_by(col(ActivityLog.id))
             .limit(limit)
         ).all()
-        linked_since = session.exec(
-            joined.join(
+        again = session.exec(
+            select(ActivityLog, Person, ShipOutcome.status)
+            .join(Person, col(Person.id) == col(ActivityLog.person_id))
+            .join(
                 ShipOutcome,
                 (col(ShipOutcome.activity_id) == col(ActivityLog.id))
                 & (col(ShipOutcome.destination) == destination),
             )
-            .where(col(ShipOutcome.status) == "deferred", _linked(destination))
+            .where(
+                or_(
+                    col(ShipOutcome.status) == "in_doubt",
+                    (col(ShipOutcome.status) == "deferred") & _linked(destination),
+                )
+            )
             .order_by(col(ActivityLog.id))
             .limit(limit)
         ).all()
-        rows = sorted([*pending, *linked_since], key=lambda r: r[0].id or 0)[:limit]
-        return [Item(a, p) for a, p in rows]
+        items = [Item(a, p) for a, p in pending]
+        items += [Item(a, p, in_doubt=status == "in_doubt") for a, p, status in again]
+        return sorted(items, key=lambda i: i.activity.id or 0)[:limit]
+
+
+def mark_in_doubt(destination: str, items: list[Item], why: str) -> None:
+    """Before retrying a call that may have gone through: remember which rows it carried."""
+    with session_scope() as session:
+        for item in items:
+            assert item.activity.id is not None
+            session.merge(
+                ShipOutcome(
+                    activity_id=item.activity.id,
+                    destination=destination,
+                    status="in_doubt",
+                    reason=why[:500],
+                )
+            )
+        cursor = session.get(ShipCursor, destination) or ShipCursor(destination=destination)
+        cursor.ambiguous_retries += 1
+        session.add(cursor)
 
 
 def save_outcomes(
-    destination: str, items: list[Item], outcomes: list[Outcome | None], ambiguous: bool
+    destination: str, items: list[Item], outcomes: list[Outcome | None]
 ) -> ShipBatchResult:
     """Store the outcomes (``None``: send again) and advance the cursor atomically."""
     result = ShipBatchResult(examined=len(items))
@@ -136,6 +168,7 @@ def save_outcomes(
             )
             if outcome.status == "shipped":
                 result.shipped += 1
+                result.possible_duplicates += int(item.in_doubt)
             elif outcome.status == "deferred":
                 result.deferred += 1
             else:
@@ -157,7 +190,7 @@ def save_outcomes(
             cursor.watermark_at = now
         cursor.shipped += result.shipped
         cursor.skipped += result.skipped
-        cursor.ambiguous_retries += int(ambiguous)
+        cursor.possible_duplicates += result.possible_duplicates
         cursor.updated_at = now
         session.add(cursor)
         result.last_id = cursor.last_id
@@ -189,11 +222,33 @@ def _iso(value: datetime) -> str:
 
 
 _type_ids: dict[str, int] = {}
+TYPES_STATE = "marketo_activity_types"
+
+
+def _provisioned_version() -> str | None:
+    with session_scope() as session:
+        row = session.get(SyncState, TYPES_STATE)
+        return row.value if row else None
+
+
+def _save_provisioned_version() -> None:
+    with session_scope() as session:
+        row = session.get(SyncState, TYPES_STATE) or SyncState(name=TYPES_STATE, value="")
+        row.value, row.updated_at = TYPES_VERSION, utcnow()
+        session.add(row)
 
 
 async def _marketo_type_ids(client: MarketoClient) -> dict[str, int]:
+    """The activity type ids: one list call when this version of our types was provisioned
+    before and all are approved; otherwise provision them (once)."""
     if not _type_ids:
-        _type_ids.update(await ensure_activity_types(client))
+        listed = {t.get("apiName"): t for t in await client.list_custom_activity_types()}
+        ready = all(listed.get(t.api_name, {}).get("status") == "approved" for t in ACTIVITY_TYPES)
+        if ready and await run_db(_provisioned_version) == TYPES_VERSION:
+            _type_ids.update({t.kind: int(listed[t.api_name]["id"]) for t in ACTIVITY_TYPES})
+        else:
+            _type_ids.update(await ensure_activity_types(client))
+            await run_db(_save_provisioned_version)
     return _type_ids
 
 
@@ -226,12 +281,17 @@ async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
         if item.person.marketo_id and item.activity.kind in TYPES_BY_KIND
     ]
     if sendable:
+        adding = False
         try:
             async with marketo_client() as client:
                 type_ids = await _marketo_type_ids(client)
                 rows = [marketo_row(items[i], type_ids) for i in sendable]
+                adding = True
                 results = await client.add_custom_activities(rows)
         except MarketoError as err:
+            if adding and err.ambiguous:
+                why = f"Marketo {err.code} while adding: it may have added them"
+                await run_db(mark_in_doubt, "marketo", [items[i] for i in sendable], why)
             raise ApplicationError(
                 f"Marketo {err.code}: {err.message}",
                 type=f"Marketo{err.code}",
@@ -245,8 +305,7 @@ async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
                 errors = res.get("errors") or res.get("reasons") or []
                 reason = "; ".join(f"{e.get('code')} {e.get('message')}" for e in errors)
                 outcomes[index] = Outcome("skipped", reason=reason or str(res.get("status")))
-    ambiguous = activity.info().attempt > 1
-    return await run_db(save_outcomes, "marketo", items, outcomes, ambiguous)
+    return await run_db(save_outcomes, "marketo", items, outcomes)
 
 
 def task_key(activity_key: str) -> str:
@@ -317,7 +376,7 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
             else:
                 reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in errors)
                 outcomes[index] = Outcome("skipped", reason=reason)
-    result = await run_db(save_outcomes, "salesforce", items, outcomes, False)
+    result = await run_db(save_outcomes, "salesforce", items, outcomes)
     _retry_later("salesforce", result)
     return result
 

@@ -297,3 +297,19 @@ class InboundPublic(BaseModel):
 class InboundPage(BaseModel):
     total: int
     items: list[InboundPublic]
+
+
+class ShippingStatus(BaseModel):
+    """How far the activity log has reached one destination."""
+
+    destination: str
+    configured: bool
+    shipped: int
+    skipped: int  # for good, with the reason on each row
+    deferred: int  # the person has no id there yet; shipped once a sync links them
+    in_doubt: int  # carried by a call that failed ambiguously; sent again
+    waiting: int  # no outcome yet
+    possible_duplicates: int  # Marketo rows sent again after an ambiguous failure
+    ambiguous_failures: int  # calls that failed in a way that may have gone through
+    cursor: int
+    last_error: str | None

@@ -321,7 +321,8 @@ class ShipCursor(SQLModel, table=True):
     last_id: int = 0
     shipped: int = 0
     skipped: int = 0
-    ambiguous_retries: int = 0
+    ambiguous_retries: int = 0  # calls that failed in a way that may have gone through
+    possible_duplicates: int = 0  # rows sent again after such a call (Marketo)
     # The highest id seen at ``watermark_at``: once a commit grace has passed, the cursor may
     # move up to it (see activities/shipping.py).
     watermark_id: int = 0

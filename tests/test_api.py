@@ -460,3 +460,30 @@ async def test_my_signature_comes_from_the_senders_profile(api: Api) -> None:
     preview = await api.call("POST", f"/campaigns/{campaigns[0]['id']}/preview", role="author",
                              json={"step_id": "intro", "person_id": person_id})  # fmt: skip
     assert preview.json()["problems"] == []  # the author has no signature: it renders blank
+
+
+async def test_the_shipping_report_counts_every_state(api: Api) -> None:
+    from cadence.activity_log import record_activity
+    from cadence.db import get_engine
+    from cadence.models import ActivityKind, ActivityLog, Person, ShipCursor, ShipOutcome
+
+    with Session(get_engine()) as session:
+        person = session.exec(select(Person)).first()
+        assert person is not None and person.id is not None
+        for i in range(5):
+            record_activity(session, key=f"k{i}", kind=ActivityKind.send_email,
+                            person_id=person.id, subject=f"s{i}")  # fmt: skip
+        session.commit()
+        ids = [a.id for a in session.exec(select(ActivityLog).order_by(ActivityLog.id)).all()]
+        assert len(ids) == 5
+        states = ["shipped", "shipped", "deferred", "in_doubt"]
+        for activity_id, state in zip(ids[:4], states, strict=True):
+            session.add(ShipOutcome(activity_id=activity_id, destination="marketo", status=state))
+        session.add(ShipCursor(destination="marketo", possible_duplicates=3, ambiguous_retries=1))
+        session.commit()
+    assert (await api.call("GET", "/admin/shipping", role="rep")).status_code == 403
+    report = {r["destination"]: r for r in (await api.call("GET", "/admin/shipping")).json()}
+    marketo = report["marketo"]
+    assert (marketo["shipped"], marketo["deferred"], marketo["in_doubt"]) == (2, 1, 1)
+    assert (marketo["waiting"], marketo["possible_duplicates"]) == (1, 3)
+    assert report["salesforce"]["waiting"] == 5

@@ -175,7 +175,7 @@ def test_a_shipper_never_passes_over_a_row_that_commits_late(
 
     def ship() -> list[str]:
         items = load_batch("salesforce", 200)
-        save_outcomes("salesforce", items, [Outcome("shipped")] * len(items), False)
+        save_outcomes("salesforce", items, [Outcome("shipped")] * len(items))
         return [i.activity.key for i in items]
 
     slow = Session(engine)

@@ -193,6 +193,42 @@ async def test_a_row_that_commits_late_is_still_shipped(
         assert cursor is not None and cursor.last_id == 2  # and now past both
 
 
+async def test_marketo_duplicates_come_only_from_ambiguous_failures_and_are_counted(
+    fakes: Fakes,
+) -> None:
+    lead_id = await marketo_lead(fakes, email="ada@example.com", firstName="Ada")
+    ada = add_person(email="ada@example.com", marketo_id=lead_id)
+    env = ActivityEnvironment()
+    batch = ShipBatchInput(destination="marketo", limit=300)
+    async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
+        # A definite refusal (606: nothing was done): the retry duplicates nothing.
+        log_email(ada, "wf-1/intro", "First")
+        adds = "activities/external.json"
+        await http.post("/_fake/faults", json={"code": "606", "path_contains": adds})
+        with pytest.raises(ApplicationError):
+            await env.run(ship_to_marketo, batch)
+        assert (await env.run(ship_to_marketo, batch)).possible_duplicates == 0
+        # The connection drops after Marketo stored the rows: the retry may duplicate, and
+        # says so.
+        log_email(ada, "wf-1/bump", "Second")
+        log_email(ada, "wf-1/last", "Third")
+        await http.post("/_fake/faults", json={"drop_after_commit": True, "path_contains": adds})
+        with pytest.raises(ApplicationError) as dropped:
+            await env.run(ship_to_marketo, batch)
+        assert not dropped.value.non_retryable
+        retried = await env.run(ship_to_marketo, batch)
+        assert (retried.shipped, retried.possible_duplicates) == (2, 2)
+        assert (await env.run(ship_to_marketo, batch)).examined == 0
+        stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
+    sent = sorted(a["primaryAttributeValue"] for a in stored
+                  if a["apiName"] == "cadenceSendSalesEmail")  # fmt: skip
+    assert sent == ["First", "Second", "Second", "Third", "Third"]  # the two it counted
+    with Session(get_engine()) as session:
+        cursor = session.get(ShipCursor, "marketo")
+        assert cursor is not None
+        assert (cursor.possible_duplicates, cursor.ambiguous_retries) == (2, 1)
+
+
 async def test_a_lost_salesforce_response_does_not_make_a_second_task(fakes: Fakes) -> None:
     person = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
     log_email(person, "wf-1/intro", "Hello Ada")

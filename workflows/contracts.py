@@ -365,6 +365,7 @@ class ShipBatchResult(BaseModel):
     skipped: int = 0
     deferred: int = 0  # the person has no id at the destination yet
     retrying: int = 0  # refused for now; sent again
+    possible_duplicates: int = 0  # sent again after a call that may have added them
     last_id: int = 0
 
 

@@ -1,13 +1,17 @@
-"""Admin settings: the blocked recipient domains."""
+"""Admin settings and reports: the blocked recipient domains, and how far the activity log
+has reached Marketo and Salesforce."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
-from sqlmodel import col, select
+from sqlmodel import col, exists, func, select
+from temporalio.service import RPCError
 
-from api.deps import AdminUser, SessionDep
-from api.schemas import BlockedDomainIn, BlockedDomainPublic
-from cadence.models import BlockedDomain
+from api.deps import AdminUser, SessionDep, TemporalDep
+from api.schemas import BlockedDomainIn, BlockedDomainPublic, ShippingStatus
+from cadence.config import get_settings
+from cadence.models import ActivityLog, BlockedDomain, ShipCursor, ShipOutcome
+from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -37,3 +41,59 @@ def unblock(domain: str, session: SessionDep, _admin: AdminUser) -> None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"{domain} is not blocked")
     session.delete(row)
     session.commit()
+
+
+@router.get("/shipping")
+async def shipping(
+    session: SessionDep, temporal: TemporalDep, _admin: AdminUser
+) -> list[ShippingStatus]:
+    """Per destination: what was shipped, skipped or deferred, what is waiting, what is in
+    doubt after an ambiguous failure, and how many Marketo rows may be duplicates."""
+    settings = get_settings()
+    configured = {"marketo": settings.marketo_configured,
+                  "salesforce": settings.salesforce_configured}  # fmt: skip
+    out = []
+    for destination, is_configured in configured.items():
+        cursor = session.get(ShipCursor, destination) or ShipCursor(destination=destination)
+        counts = dict(
+            session.exec(
+                select(ShipOutcome.status, func.count())
+                .where(ShipOutcome.destination == destination)
+                .group_by(col(ShipOutcome.status))
+            ).all()
+        )
+        waiting = session.exec(
+            select(func.count())
+            .select_from(ActivityLog)
+            .where(
+                ~exists().where(
+                    col(ShipOutcome.activity_id) == col(ActivityLog.id),
+                    col(ShipOutcome.destination) == destination,
+                )
+            )
+        ).one()
+        last_error = None
+        if is_configured:
+            handle = temporal.get_workflow_handle_for(
+                ActivityShipperWorkflow.run, shipper_workflow_id(destination)
+            )
+            try:
+                last_error = (await handle.query(ActivityShipperWorkflow.status))["last_error"]
+            except RPCError:
+                last_error = None  # not running yet
+        out.append(
+            ShippingStatus(
+                destination=destination,
+                configured=is_configured,
+                shipped=counts.get("shipped", 0),
+                skipped=counts.get("skipped", 0),
+                deferred=counts.get("deferred", 0),
+                in_doubt=counts.get("in_doubt", 0),
+                waiting=waiting,
+                possible_duplicates=cursor.possible_duplicates,
+                ambiguous_failures=cursor.ambiguous_retries,
+                cursor=cursor.last_id,
+                last_error=str(last_error) if last_error else None,
+            )
+        )
+    return out

@@ -37,6 +37,9 @@ RETRYABLE_CODES = frozenset(
     {"502", "604", "606", "608", "611", "613", "614", "615", "713", "719", "transport"}
 )
 AUTH_CODES = frozenset({"601", "602"})
+# Failures after which Marketo may still have carried the call out (it timed out or broke
+# while working); the others (601, 606, 607, 615, ...) refuse the call before doing anything.
+AMBIGUOUS_CODES = frozenset({"604", "608", "611", "713"})
 
 
 def seconds_until_quota_reset(now: datetime | None = None) -> float:
@@ -54,6 +57,9 @@ class MarketoError(Exception):
     failures ("413", "502"...), "401" for rejected client credentials, or "transport" for
     network errors and timeouts. ``retryable`` says whether the same call may succeed later;
     for 607 (daily quota) it is False and ``retry_after_s`` tells when the quota resets.
+    ``ambiguous`` says whether the call may have been carried out all the same (a timeout, a
+    dropped connection, a 5xx after the request went out): a write retried after it may
+    duplicate.
     """
 
     def __init__(
@@ -65,11 +71,15 @@ class MarketoError(Exception):
         retry_after_s: float | None = None,
         errors: list[dict[str, Any]] | None = None,
         request_id: str | None = None,
+        ambiguous: bool | None = None,
     ) -> None:
         super().__init__(f"Marketo {code}: {message}")
         self.code = code
         self.message = message
         self.retryable = classify(code) if retryable is None else retryable
+        if ambiguous is None:
+            ambiguous = code in AMBIGUOUS_CODES or code == "transport" or code.startswith("5")
+        self.ambiguous = ambiguous
         if retry_after_s is None and code == "607":
             retry_after_s = seconds_until_quota_reset()
         self.retry_after_s = retry_after_s
@@ -174,13 +184,17 @@ class MarketoClient:
                 f"{self.base_url}/identity/oauth/token", params=params, timeout=self._timeout
             )
         except httpx.HTTPError as exc:
-            raise MarketoError("transport", f"identity: {type(exc).__name__}: {exc}") from exc
+            raise MarketoError(
+                "transport", f"identity: {type(exc).__name__}: {exc}", ambiguous=False
+            ) from exc
         body = self._json_body(resp)
         if resp.status_code in (400, 401, 403) or "access_token" not in body:
             description = body.get("error_description") or body.get("error") or resp.reason_phrase
             code = str(resp.status_code) if resp.status_code != 200 else "401"
             retryable = classify(code) if resp.status_code >= 500 else False
-            raise MarketoError(code, f"identity: {description}", retryable=retryable)
+            raise MarketoError(
+                code, f"identity: {description}", retryable=retryable, ambiguous=False
+            )
         return str(body["access_token"]), int(body.get("expires_in") or 0)
 
     async def _get_token(self, stale: str | None = None) -> str:
@@ -236,7 +250,10 @@ class MarketoClient:
                     method, url, params=clean, json=json, headers=headers, timeout=http_timeout
                 )
             except httpx.HTTPError as exc:
-                raise MarketoError("transport", f"{type(exc).__name__}: {exc}") from exc
+                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+                raise MarketoError(
+                    "transport", f"{type(exc).__name__}: {exc}", ambiguous=not unsent
+                ) from exc
 
     async def _call(
         self,

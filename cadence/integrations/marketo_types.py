@@ -9,6 +9,7 @@ activity type id of each kind.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -240,6 +241,8 @@ ACTIVITY_TYPES: tuple[ActivityTypeSpec, ...] = (
 )
 
 TYPES_BY_KIND: dict[str, ActivityTypeSpec] = {t.kind: t for t in ACTIVITY_TYPES}
+# Changes whenever a type or attribute changes: what was provisioned is then provisioned again.
+TYPES_VERSION = hashlib.sha256(repr(ACTIVITY_TYPES).encode()).hexdigest()[:16]
 TYPES_BY_API_NAME: dict[str, ActivityTypeSpec] = {t.api_name: t for t in ACTIVITY_TYPES}
 
 

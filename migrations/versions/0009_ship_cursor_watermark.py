@@ -1,4 +1,5 @@
-"""ship cursor watermark: the cursor trails new activity-log rows by a commit grace
+"""ship cursor watermark: the cursor trails new activity-log rows by a commit grace, and
+counts the rows sent again after an ambiguous failure
 
 Revision ID: 0009
 Revises: 0008
@@ -22,9 +23,13 @@ def upgrade() -> None:
             sa.Column("watermark_id", sa.Integer(), nullable=False, server_default="0")
         )
         batch_op.add_column(sa.Column("watermark_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("possible_duplicates", sa.Integer(), nullable=False, server_default="0")
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("shipcursor") as batch_op:
+        batch_op.drop_column("possible_duplicates")
         batch_op.drop_column("watermark_at")
         batch_op.drop_column("watermark_id")
