@@ -158,6 +158,28 @@ async def test_a_dropped_response_after_commit_does_not_duplicate_on_retry(
     assert len(app.state.fake.records["Task"]) == 1
 
 
+async def test_a_share_of_calls_can_fail_until_the_fault_is_cleared(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, http = fake
+    assert (await http.post("/_fake/faults", json={"kind": "slow", "rate": 2})).status_code == 400
+    await http.post("/_fake/faults", json={"kind": "server_unavailable", "rate": 1.0})
+    async with client(http) as sf:
+        for _ in range(3):  # a rate fault stays until it is removed
+            with pytest.raises(SalesforceError):
+                await sf.upsert_collection("Task", KEY, [task("a")])
+        await http.delete("/_fake/faults")
+        assert (await sf.upsert_collection("Task", KEY, [task("a")]))[0].success
+        await http.post("/_fake/faults", json={"kind": "server_unavailable", "rate": 0.5})
+        failed = 0
+        for i in range(60):
+            try:
+                await sf.upsert_collection("Task", KEY, [task(f"r{i}")])
+            except SalesforceError:
+                failed += 1
+    assert 10 < failed < 50  # about half
+
+
 async def test_query_pages_through_results() -> None:
     _, http = build(query_batch_size=2)
     async with http, client(http) as sf:

@@ -15,6 +15,7 @@ import asyncio
 import base64
 import json
 import logging
+import random
 import re
 import secrets
 import time
@@ -131,7 +132,8 @@ class RecordError(Exception):
 
 @dataclass
 class Fault:
-    """An injected failure for the next ``count`` matching requests.
+    """An injected failure for the next ``count`` matching requests, or for a ``rate`` (a
+    share, 0 to 1) of them for as long as it is in place.
 
     ``kind``: ``unable_to_lock_row`` (400, or per record in collections), ``server_unavailable``
     (503), ``request_limit`` (403), ``drop_after_commit`` (the write happens, the response is a
@@ -140,6 +142,7 @@ class Fault:
 
     kind: str
     count: int = 1
+    rate: float | None = None
     path_contains: str | None = None
     delay_s: float = 0.0
 
@@ -246,6 +249,10 @@ class FakeSalesforce:
     def take_fault(self, path: str) -> Fault | None:
         for fault in self.faults:
             if fault.path_contains and fault.path_contains not in path:
+                continue
+            if fault.rate is not None:
+                if random.random() < fault.rate:
+                    return fault
                 continue
             fault.count -= 1
             if fault.count <= 0:
@@ -773,9 +780,13 @@ def create_app(
             return JSONResponse(
                 {"error": f"kind must be one of {sorted(FAULT_KINDS)}"}, status_code=400
             )
+        rate = spec.get("rate")
+        if rate is not None and not 0.0 <= float(rate) <= 1.0:
+            return JSONResponse({"error": "rate must be between 0 and 1"}, status_code=400)
         fault = Fault(
             kind=spec["kind"],
             count=int(spec.get("count", 1)),
+            rate=None if rate is None else float(rate),
             path_contains=spec.get("path_contains"),
             delay_s=float(spec.get("delay_s", 0.0)),
         )
