@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.enroll
 	$(BIN)/python -m bench.send
 	$(BIN)/python -m bench.classify
+	$(BIN)/python -m bench.shipping
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
