@@ -69,13 +69,6 @@ def start_fake(kind: str, port: int, client_id: str, secret: str) -> subprocess.
     raise RuntimeError(f"fake {kind} did not start")
 
 
-async def marketo_token(base: str) -> str:
-    async with httpx.AsyncClient() as http:
-        answer = await http.get(f"{base}/identity/oauth/token", params={
-            "grant_type": "client_credentials", "client_id": MK_ID, "client_secret": MK_SECRET})  # fmt: skip
-        return str(answer.json()["access_token"])
-
-
 async def setup(count: int, mk_base: str) -> None:
     """N Marketo leads, the activity types provisioned, N people and N logged emails."""
     from sqlmodel import Session
@@ -182,8 +175,8 @@ async def measure(count: int, rate: float) -> Run:
             await http.delete(f"{sf_base}/_fake/faults")
             mk_after = (await http.get(f"{mk_base}/_fake/stats")).json()
             sf_after = (await http.get(f"{sf_base}/_fake/stats")).json()
-            stored = (await http.get(f"{mk_base}/_fake/activities",
-                                     params={"apiName": "cadenceSendSalesEmail"})).json()  # fmt: skip
+            sent = {"apiName": "cadenceSendSalesEmail"}
+            stored = (await http.get(f"{mk_base}/_fake/activities", params=sent)).json()
             tasks = (await http.get(f"{sf_base}/_fake/records/Task")).json()
         copies = Counter(a["attributes"].get("cadenceActivityId") for a in stored)
         with Session(get_engine()) as session:
