@@ -21,7 +21,6 @@ possible duplicates on the cursor. Definite refusals (601, 606, 607, 615...) dup
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,8 +42,8 @@ from cadence.integrations.marketo_types import (
     marketo_attributes,
 )
 from cadence.integrations.salesforce import SalesforceError
+from cadence.integrations.salesforce_tasks import TASK_KEY_FIELD, logged_kinds, task_fields
 from cadence.models import (
-    ACTIVITY_TITLES,
     ActivityKind,
     ActivityLog,
     Person,
@@ -55,8 +54,6 @@ from cadence.models import (
     utcnow,
 )
 from workflows.contracts import ShipBatchInput, ShipBatchResult
-
-TASK_KEY_FIELD = "Cadence_Activity_Key__c"
 
 
 @dataclass
@@ -308,34 +305,24 @@ async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
     return await run_db(save_outcomes, "marketo", items, outcomes)
 
 
-def task_key(activity_key: str) -> str:
-    return hashlib.sha256(activity_key.encode()).hexdigest()[:40]
+NOT_LOGGED = "not logged to Salesforce (CADENCE_SALESFORCE_LOG)"
 
 
-def salesforce_task(item: Item) -> dict[str, Any]:
-    act, person = item.activity, item.person
-    kind = ActivityKind(act.kind)
-    title = ACTIVITY_TITLES[kind]
-    subject = (
-        f"Reply: {act.subject}" if kind == ActivityKind.reply_email else f"{title}: {act.subject}"
+def _linked_to_salesforce(person: Person) -> bool:
+    return bool(person.sfdc_contact_id or person.sfdc_lead_id)
+
+
+def _without_subtype(fields: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k != "TaskSubtype"}
+
+
+def _subtype_refused(errors: list[dict[str, Any]]) -> bool:
+    """The Task exists already (a retry): TaskSubtype can only be set when it is created."""
+    return any(
+        e.get("statusCode") == "INVALID_FIELD_FOR_INSERT_UPDATE"
+        and "TaskSubtype" in (e.get("fields") or [str(e.get("message"))])
+        for e in errors
     )
-    details = act.details or {}
-    email_like = kind in (ActivityKind.send_email, ActivityKind.reply_email)
-    return {
-        "attributes": {"type": "Task"},
-        TASK_KEY_FIELD: task_key(act.key),
-        "Subject": subject[:255],
-        "Status": "Completed",
-        "Priority": "Normal",
-        "ActivityDate": as_utc(act.occurred_at).date().isoformat(),
-        "WhoId": person.sfdc_contact_id or person.sfdc_lead_id,
-        "Description": "\n".join(f"{k}: {v}" for k, v in details.items() if v is not None),
-        "Type": "Reply"
-        if kind == ActivityKind.reply_email
-        else ("Email" if email_like else "Other"),
-        "Cadence_Campaign__c": details.get("campaign_name"),
-        "Cadence_Step__c": details.get("step_id"),
-    }
 
 
 @activity.defn
@@ -343,39 +330,53 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
     items = await run_db(load_batch, "salesforce", inp.limit)
     if not items:
         return ShipBatchResult()
+    settings = get_settings()
+    logged = logged_kinds(settings.salesforce_log)
+    template = settings.salesforce_subject_template
     outcomes: list[Outcome | None] = [
         Outcome("deferred", reason="person has no Salesforce lead or contact id yet")
     ] * len(items)
-    sendable = [
-        i for i, it in enumerate(items) if it.person.sfdc_contact_id or it.person.sfdc_lead_id
-    ]
-    if sendable:
-        try:
-            async with salesforce_client() as client:
-                results = await client.upsert_collection(
-                    "Task", TASK_KEY_FIELD, [salesforce_task(items[i]) for i in sendable]
-                )
-                opt_outs = [opt_out(items[i]) for i in sendable]
-                wanted = [o for o in opt_outs if o is not None]
-                updated = iter(await client.update_collection(wanted) if wanted else [])
-        except SalesforceError as err:
-            raise ApplicationError(
-                f"Salesforce {err.status} {err.error_code}: {err.message}",
-                type=f"Salesforce{err.error_code}",
-                non_retryable=not err.retryable,
-            ) from err
-        outcomes = list(outcomes)
-        for index, res, wants_opt_out in zip(sendable, results, opt_outs, strict=True):
-            errors = list(res.errors)
-            if wants_opt_out is not None:  # the person's opt-out, beside its Task
-                errors += next(updated).errors
-            if res.success and not errors:
-                outcomes[index] = Outcome("shipped", remote_id=res.id)
-            elif _refused_for_now(errors):
-                outcomes[index] = RETRY  # the upsert makes a second try safe
-            else:
-                reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in errors)
-                outcomes[index] = Outcome("skipped", reason=reason)
+    linked = [i for i, it in enumerate(items) if _linked_to_salesforce(it.person)]
+    as_tasks = [i for i in linked if items[i].activity.kind in logged]
+    opt_outs = {i: o for i in linked if (o := opt_out(items[i])) is not None}
+    errors: dict[int, list[dict[str, Any]]] = {i: [] for i in [*as_tasks, *opt_outs]}
+    task_ids: dict[int, str | None] = {}
+    try:
+        async with salesforce_client() as client:
+            if as_tasks:
+                tasks = [task_fields(items[i].activity, items[i].person, template)
+                         for i in as_tasks]  # fmt: skip
+                results = dict(zip(as_tasks, await client.upsert_collection(
+                    "Task", TASK_KEY_FIELD, tasks), strict=True))  # fmt: skip
+                existing = [i for i, r in results.items() if _subtype_refused(r.errors)]
+                if existing:  # sent again after a lost answer: update what is there
+                    again = [_without_subtype(tasks[as_tasks.index(i)]) for i in existing]
+                    retried = await client.upsert_collection("Task", TASK_KEY_FIELD, again)
+                    results |= dict(zip(existing, retried, strict=True))
+                for i, res in results.items():
+                    errors[i] += res.errors
+                    task_ids[i] = res.id
+            if opt_outs:
+                updated = await client.update_collection(list(opt_outs.values()))
+                for i, res in zip(opt_outs, updated, strict=True):
+                    errors[i] += res.errors
+    except SalesforceError as err:
+        raise ApplicationError(
+            f"Salesforce {err.status} {err.error_code}: {err.message}",
+            type=f"Salesforce{err.error_code}",
+            non_retryable=not err.retryable,
+        ) from err
+    outcomes = list(outcomes)
+    for i in linked:
+        if i not in errors:
+            outcomes[i] = Outcome("skipped", reason=NOT_LOGGED)
+        elif not errors[i]:
+            outcomes[i] = Outcome("shipped", remote_id=task_ids.get(i))
+        elif _refused_for_now(errors[i]):
+            outcomes[i] = RETRY  # the upsert makes a second try safe
+        else:
+            reason = "; ".join(f"{e.get('statusCode')} {e.get('message')}" for e in errors[i])
+            outcomes[i] = Outcome("skipped", reason=reason)
     result = await run_db(save_outcomes, "salesforce", items, outcomes)
     _retry_later("salesforce", result)
     return result

@@ -9,8 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cadence.integrations.salesforce_tasks import (
+    DEFAULT_SUBJECT_TEMPLATE,
+    FAMILIES,
+    SUBJECT_TOKENS,
+    unknown_tokens,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAM_INBOX = "team"  # the name of the team server's inbox among the mailboxes
@@ -105,6 +112,27 @@ class Settings(BaseSettings):
     salesforce_client_id: str | None = None
     salesforce_client_secret: SecretStr | None = None
     salesforce_api_version: str = "62.0"
+    # What becomes a Task: "emails" (sent and replies), "calls" (completed call tasks).
+    salesforce_log: list[str] = Field(default_factory=lambda: ["emails", "calls"])
+    salesforce_subject_template: str = DEFAULT_SUBJECT_TEMPLATE
+
+    @field_validator("salesforce_log")
+    @classmethod
+    def _known_families(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(FAMILIES))
+        if unknown:
+            raise ValueError(f"unknown activity families {unknown}; use {sorted(FAMILIES)}")
+        return value
+
+    @field_validator("salesforce_subject_template")
+    @classmethod
+    def _known_tokens(cls, value: str) -> str:
+        unknown = unknown_tokens(value)
+        if unknown:
+            raise ValueError(
+                f"unknown tokens {unknown} in the subject template; use {list(SUBJECT_TOKENS)}"
+            )
+        return value
 
     # Background work
     shipper_poll_seconds: float = Field(default=2.0, gt=0)

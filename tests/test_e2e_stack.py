@@ -174,7 +174,7 @@ def test_enrollment_to_inbox_to_marketo_and_salesforce(stack: Stack) -> None:
     assert logged[0]["attributes"]["messageId"] == mail[0]["message_id"]
 
     tasks = eventually(lambda: httpx.get(f"{stack.salesforce}/_fake/records/Task").json())
-    emails = [t for t in tasks if t["Subject"] == "Send Sales Email: Hello Ada"]
+    emails = [t for t in tasks if t["Subject"] == "[Cadence] - Email: Hello Ada"]
     assert len(emails) == 1 and emails[0]["WhoId"] == "00Q000000000042AAA"
 
     # Ada answers from her phone, to the rep's address, through the local SMTP server.

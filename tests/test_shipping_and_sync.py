@@ -25,7 +25,7 @@ from cadence.db import get_engine
 from cadence.fakes.marketo import create_app as marketo_app
 from cadence.fakes.salesforce import create_app as salesforce_app
 from cadence.integrations.marketo import MarketoClient
-from cadence.models import ActivityKind, Person, ShipCursor
+from cadence.models import ActivityKind, Person, ShipCursor, ShipOutcome
 from tests.conftest import free_port
 from workflows.contracts import PeopleSyncInput, ShipBatchInput
 
@@ -163,7 +163,8 @@ async def test_a_locked_salesforce_row_is_sent_again_not_dropped(fakes: Fakes) -
         )
         tasks = (await http.get("/_fake/records/Task")).json()
     assert (retried.examined, retried.shipped) == (1, 1)
-    assert sorted(t["Subject"] for t in tasks) == [f"Send Sales Email: Hello {i}" for i in range(3)]
+    expected = [f"[Cadence] - Email: Hello {i}" for i in range(3)]
+    assert sorted(t["Subject"] for t in tasks) == expected
 
 
 async def test_a_row_that_commits_late_is_still_shipped(
@@ -187,7 +188,7 @@ async def test_a_row_that_commits_late_is_still_shipped(
     assert (second.shipped, third.examined) == (1, 0)
     async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
         subjects = sorted(t["Subject"] for t in (await http.get("/_fake/records/Task")).json())
-    assert subjects == ["Send Sales Email: Hello early", "Send Sales Email: Hello late"]
+    assert subjects == ["[Cadence] - Email: Hello early", "[Cadence] - Email: Hello late"]
     with Session(get_engine()) as session:
         cursor = session.get(ShipCursor, "salesforce")
         assert cursor is not None and cursor.last_id == 2  # and now past both
@@ -229,6 +230,34 @@ async def test_marketo_duplicates_come_only_from_ambiguous_failures_and_are_coun
         assert (cursor.possible_duplicates, cursor.ambiguous_retries) == (2, 1)
 
 
+async def test_only_the_chosen_activities_become_tasks(
+    fakes: Fakes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CADENCE_SALESFORCE_LOG", '["emails"]')
+    template = "{{sales_campaign_name}} / {{activity_type}}: {{activity_subject}}"
+    monkeypatch.setenv("CADENCE_SALESFORCE_SUBJECT_TEMPLATE", template)
+    get_settings.cache_clear()
+    ada = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
+    log_email(ada, "wf-1/intro", "Hello Ada")
+    with Session(get_engine()) as session:
+        for kind in (ActivityKind.call, ActivityKind.open_email):
+            record_activity(session, key=f"wf-1/{kind}", kind=kind, person_id=ada,
+                            subject="Intro call", details={"outcome": "connected"})  # fmt: skip
+        session.commit()
+    result = await ActivityEnvironment().run(
+        ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200)
+    )
+    async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
+        tasks = (await http.get("/_fake/records/Task")).json()
+    assert (result.shipped, result.skipped) == (1, 2)
+    assert [(t["Subject"], t["TaskSubtype"], t["Type"]) for t in tasks] == [
+        ("Demo / Email: Hello Ada", "Email", "Email")
+    ]
+    with Session(get_engine()) as session:
+        reasons = {o.reason for o in session.exec(select(ShipOutcome)).all()}
+    assert "not logged to Salesforce (CADENCE_SALESFORCE_LOG)" in reasons
+
+
 async def test_a_lost_salesforce_response_does_not_make_a_second_task(fakes: Fakes) -> None:
     person = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
     log_email(person, "wf-1/intro", "Hello Ada")
@@ -245,7 +274,7 @@ async def test_a_lost_salesforce_response_does_not_make_a_second_task(fakes: Fak
     assert retried.shipped == 1
     assert len(tasks) == 1
     assert tasks[0]["WhoId"] == "00Q000000000042AAA"
-    assert tasks[0]["Subject"] == "Send Sales Email: Hello Ada"
+    assert tasks[0]["Subject"] == "[Cadence] - Email: Hello Ada"
     assert tasks[0]["Status"] == "Completed" and tasks[0]["Type"] == "Email"
     with Session(get_engine()) as session:
         cursor = session.get(ShipCursor, "salesforce")
@@ -290,4 +319,4 @@ async def test_an_unsubscribe_sets_email_opt_out_in_salesforce(fakes: Fakes) -> 
         tasks = (await http.get("/_fake/records/Task")).json()
     assert result.shipped == 1
     assert leads[0]["HasOptedOutOfEmail"] is True
-    assert tasks[0]["Subject"] == "Unsubscribe from Sales Email: Unsubscribed from sales email"
+    assert tasks == []  # an unsubscribe is an opt-out on the person, not a Task
