@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.exceptions import ApplicationError
 
 from cadence.config import get_settings
-from cadence.integrations.marketo import MarketoClient
+from cadence.integrations.marketo import MarketoClient, MarketoError
 from cadence.integrations.salesforce import SalesforceClient
 
 
@@ -39,4 +41,24 @@ def salesforce_client() -> SalesforceClient:
         settings.salesforce_client_id,
         settings.salesforce_client_secret.get_secret_value(),
         api_version=settings.salesforce_api_version,
+    )
+
+
+# How long Marketo's limits take to let a call through again: the rate window (100 calls in
+# 20 s) and a moment for the concurrency limit. The daily quota (607) waits for its reset.
+_LIMIT_WAIT = {"606": timedelta(seconds=20), "615": timedelta(seconds=5)}
+
+
+def marketo_failure(err: MarketoError) -> ApplicationError:
+    """A Marketo failure as Temporal should retry it: after the limit has passed for 606, 615
+    and 607 (a daily quota is not a reason to give up), never for the errors that cannot
+    succeed, with the API's code and message."""
+    delay = _LIMIT_WAIT.get(err.code)
+    if err.code == "607" and err.retry_after_s is not None:
+        delay = timedelta(seconds=err.retry_after_s)
+    return ApplicationError(
+        f"Marketo {err.code}: {err.message}",
+        type=f"Marketo{err.code}",
+        non_retryable=not err.retryable and delay is None,
+        next_retry_delay=delay,
     )

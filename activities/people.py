@@ -9,8 +9,9 @@ from typing import Any
 from sqlmodel import select
 from temporalio import activity
 
-from activities.clients import marketo_client
+from activities.clients import marketo_client, marketo_failure
 from cadence.db import run_db, session_scope
+from cadence.integrations.marketo import MarketoError
 from cadence.models import Person, SyncState, utcnow
 from workflows.contracts import PeopleSyncInput, PeopleSyncResult
 
@@ -82,17 +83,20 @@ async def sync_people_from_marketo(inp: PeopleSyncInput) -> PeopleSyncResult:
     since = await run_db(_read_watermark, inp.full)
     lead_ids: dict[int, None] = {}
     newest: datetime | None = None
-    async with marketo_client() as client:
-        token = await client.get_paging_token(since)
-        while True:
-            page = await client.get_activities(token, [NEW_LEAD, CHANGE_DATA_VALUE])
-            for item in page.activities:
-                lead_ids[int(item["leadId"])] = None
-                when = datetime.fromisoformat(str(item["activityDate"]).replace("Z", "+00:00"))
-                newest = when if newest is None or when > newest else newest
-            activity.heartbeat(len(lead_ids))
-            token = page.next_page_token
-            if not page.more_result:
-                break
-        leads = await client.get_leads("id", list(lead_ids), LEAD_FIELDS) if lead_ids else []
+    try:
+        async with marketo_client() as client:
+            token = await client.get_paging_token(since)
+            while True:
+                page = await client.get_activities(token, [NEW_LEAD, CHANGE_DATA_VALUE])
+                for item in page.activities:
+                    lead_ids[int(item["leadId"])] = None
+                    when = datetime.fromisoformat(str(item["activityDate"]).replace("Z", "+00:00"))
+                    newest = when if newest is None or when > newest else newest
+                activity.heartbeat(len(lead_ids))
+                token = page.next_page_token
+                if not page.more_result:
+                    break
+            leads = await client.get_leads("id", list(lead_ids), LEAD_FIELDS) if lead_ids else []
+    except MarketoError as err:
+        raise marketo_failure(err) from err
     return await run_db(_upsert, leads, newest)

@@ -30,7 +30,7 @@ from sqlmodel import col, exists, func, or_, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.clients import marketo_client, salesforce_client
+from activities.clients import marketo_client, marketo_failure, salesforce_client
 from cadence.config import get_settings
 from cadence.db import run_db, session_scope
 from cadence.integrations.marketo import MarketoClient, MarketoError
@@ -289,11 +289,7 @@ async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
             if adding and err.ambiguous:
                 why = f"Marketo {err.code} while adding: it may have added them"
                 await run_db(mark_in_doubt, "marketo", [items[i] for i in sendable], why)
-            raise ApplicationError(
-                f"Marketo {err.code}: {err.message}",
-                type=f"Marketo{err.code}",
-                non_retryable=not err.retryable,
-            ) from err
+            raise marketo_failure(err) from err
         outcomes = list(outcomes)
         for index, res in zip(sendable, results, strict=True):
             if res.get("status") == "added":

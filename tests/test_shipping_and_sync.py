@@ -320,3 +320,28 @@ async def test_an_unsubscribe_sets_email_opt_out_in_salesforce(fakes: Fakes) -> 
     assert result.shipped == 1
     assert leads[0]["HasOptedOutOfEmail"] is True
     assert tasks == []  # an unsubscribe is an opt-out on the person, not a Task
+
+
+@pytest.mark.parametrize(
+    ("code", "wait_at_least", "wait_at_most"),
+    [("606", 20, 20), ("615", 5, 5), ("607", 1, 25 * 3600)],  # 607: until midnight in Chicago
+)
+async def test_marketo_limits_are_waited_out_not_given_up_on(
+    fakes: Fakes, code: str, wait_at_least: float, wait_at_most: float
+) -> None:
+    lead_id = await marketo_lead(fakes, email="ada@example.com", firstName="Ada")
+    log_email(add_person(email="ada@example.com", marketo_id=lead_id), "wf-1/intro", "Hello")
+    async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
+        await http.post("/_fake/faults", json={"code": code, "path_contains": "external.json"})
+    with pytest.raises(ApplicationError) as limited:
+        await ActivityEnvironment().run(
+            ship_to_marketo, ShipBatchInput(destination="marketo", limit=300)
+        )
+    assert not limited.value.non_retryable and limited.value.type == f"Marketo{code}"
+    delay = limited.value.next_retry_delay
+    assert delay is not None and wait_at_least <= delay.total_seconds() <= wait_at_most
+    # and nothing is in doubt: a refused call added nothing
+    again = await ActivityEnvironment().run(
+        ship_to_marketo, ShipBatchInput(destination="marketo", limit=300)
+    )
+    assert (again.shipped, again.possible_duplicates) == (1, 0)

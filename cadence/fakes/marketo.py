@@ -62,7 +62,7 @@ MAX_FILTER_MATCHES = 1000
 API_USER = "cadence-api@fake-marketo.test"
 # Response-level codes that are not counted against the rate limit or the daily quota.
 UNCOUNTED = frozenset({"601", "602", "604", "605", "608", "611"})
-FAULT_CODES = frozenset({"502", "604", "606", "608", "611", "615", "713"})
+FAULT_CODES = frozenset({"502", "604", "606", "607", "608", "611", "615", "713"})
 
 ERROR_MESSAGES: dict[str, str] = {
     "601": "Access token invalid",
