@@ -114,11 +114,17 @@ def fake_marketo(
     client_id: Annotated[str, typer.Option()],
     client_secret: SecretOpt,
     state_file: Annotated[Path | None, typer.Option(help="Keep state across restarts")] = None,
+    bulk_step_seconds: Annotated[
+        float, typer.Option(help="How often a bulk export's status moves on (60 in Marketo)")
+    ] = 60.0,
+    rate_limit: Annotated[int, typer.Option(help="Calls per 20 s window (100 in Marketo)")] = 100,
 ) -> None:
     """Run the fake Marketo REST API."""
     from cadence.fakes.marketo import create_app
 
-    _serve_fake(create_app(client_id, client_secret, state_file=state_file), port)
+    app = create_app(client_id, client_secret, state_file=state_file, rate_limit=rate_limit,
+                     bulk_step_s=bulk_step_seconds)  # fmt: skip
+    _serve_fake(app, port)
 
 
 @fake_app.command("salesforce")

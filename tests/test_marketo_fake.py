@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -653,3 +653,76 @@ async def test_state_survives_a_restart(tmp_path: Path, clock: Clock) -> None:
         assert [t["apiName"] for t in types["result"]] == ["cadenceTest"]
         await http.post("/_fake/reset")
         assert (await http.get("/_fake/leads")).json() == []
+
+
+# ---------------------------------------------------------------------------- bulk lead extract
+
+
+async def test_a_bulk_export_runs_on_marketos_clock_and_returns_a_csv(clock: Clock) -> None:
+    _, http = build(clock)
+    async with http:
+        await sync(http, [{"email": f"p{i}@example.com", "firstName": f"P{i}"} for i in range(5)]
+                   + [{"email": "nameless@example.com"}])  # fmt: skip
+        window = {"startAt": "2026-01-01T00:00:00Z", "endAt": "2026-12-31T00:00:00Z"}
+        too_long = await call(http, "POST", "/bulk/v1/leads/export/create.json", json={
+            "fields": ["id", "email"], "filter": {"createdAt": window}})  # fmt: skip
+        assert error_code(too_long) == "1003" and "31 days" in too_long["errors"][0]["message"]
+        now = datetime.fromtimestamp(clock.now, UTC)
+        window = {"startAt": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "endAt": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+        created = await call(http, "POST", "/bulk/v1/leads/export/create.json", json={
+            "fields": ["id", "email", "firstName"], "filter": {"createdAt": window},
+            "columnHeaderNames": {"firstName": "First Name"}})  # fmt: skip
+        job = created["result"][0]
+        assert job["status"] == "Created" and job["format"] == "CSV"
+        base = f"/bulk/v1/leads/export/{job['exportId']}"
+        early = await call(http, "GET", f"{base}/file.json")
+        assert error_code(early) == "1003"
+        assert (await call(http, "POST", f"{base}/enqueue.json"))["result"][0]["status"] == "Queued"
+        states = []
+        for _ in range(3):  # the status moves at most once a minute
+            states.append((await call(http, "GET", f"{base}/status.json"))["result"][0]["status"])
+            clock.advance(60)
+        assert states == ["Queued", "Processing", "Completed"]
+        done = (await call(http, "GET", f"{base}/status.json"))["result"][0]
+        assert done["numberOfRecords"] == 6
+        tok = await token(http)
+        got = await http.get(f"{base}/file.json", headers={"Authorization": f"Bearer {tok}"})
+        lines = got.text.splitlines()
+        assert lines[0] == "id,email,First Name"
+        assert lines[1] == "1,p0@example.com,P0" and lines[-1] == "6,nameless@example.com,null"
+        part = await http.get(f"{base}/file.json", headers={
+            "Authorization": f"Bearer {tok}", "Range": "bytes=0-9"})  # fmt: skip
+        assert part.status_code == 206 and part.content == got.content[:10]
+        assert part.headers["content-range"] == f"bytes 0-9/{len(got.content)}"
+        listed = await call(
+            http, "GET", "/bulk/v1/leads/export.json", params={"status": "Completed"}
+        )
+        assert [j["exportId"] for j in listed["result"]] == [job["exportId"]]
+
+
+async def test_bulk_limits_two_processing_ten_queued_and_disabled_filters(clock: Clock) -> None:
+    _, http = build(clock, bulk_disabled_filters=frozenset({"updatedAt"}))
+    async with http:
+        now = datetime.fromtimestamp(clock.now, UTC)
+        window = {"startAt": (now - timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "endAt": now.strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+        disabled = await call(http, "POST", "/bulk/v1/leads/export/create.json",
+                              json={"fields": ["id"], "filter": {"updatedAt": window}})  # fmt: skip
+        assert error_code(disabled) == "1035"
+        ids = []
+        for _ in range(11):
+            made = await call(http, "POST", "/bulk/v1/leads/export/create.json",
+                              json={"fields": ["id"], "filter": {"createdAt": window}})  # fmt: skip
+            ids.append(made["result"][0]["exportId"])
+        for export_id in ids[:10]:
+            queued = await call(http, "POST", f"/bulk/v1/leads/export/{export_id}/enqueue.json")
+            assert queued["success"]
+        full = await call(http, "POST", f"/bulk/v1/leads/export/{ids[10]}/enqueue.json")
+        assert error_code(full) == "1029" and "Too many jobs" in full["errors"][0]["message"]
+        clock.advance(60)
+        states = [(await call(http, "GET", f"/bulk/v1/leads/export/{i}/status.json"))["result"][0]
+                  ["status"] for i in ids[:10]]  # fmt: skip
+        assert states.count("Processing") == 2 and states.count("Queued") == 8
+        canceled = await call(http, "POST", f"/bulk/v1/leads/export/{ids[9]}/cancel.json")
+        assert canceled["result"][0]["status"] == "Canceled"

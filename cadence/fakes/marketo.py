@@ -36,6 +36,7 @@ from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.middleware.gzip import GZipMiddleware
 
+from cadence.fakes.marketo_bulk import BulkExports, BulkFail
 from cadence.fakes.marketo_catalog import (
     CHANGE_DATA_VALUE,
     CUSTOM_ATTRIBUTE_TYPES,
@@ -118,13 +119,14 @@ class _Req:
     params: dict[str, str]
     body: Any
     match: re.Match[str]
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
 class _Route:
     method: str
     pattern: re.Pattern[str]
-    handler: Callable[[_Req], dict[str, Any]]
+    handler: Callable[[_Req], dict[str, Any] | Response]
     mutating: bool = False
 
 
@@ -195,6 +197,8 @@ class FakeMarketo:
         max_concurrency: int = 10,
         daily_quota: int = 50000,
         clock: Callable[[], float] = time.time,
+        bulk_step_s: float = 60.0,
+        bulk_disabled_filters: frozenset[str] = frozenset(),
     ) -> None:
         self.client_id = client_id
         self.client_secret = client_secret
@@ -210,6 +214,8 @@ class FakeMarketo:
         self.in_flight = 0
         self.stats = _Stats()
         self.pod = "ab"
+        self.bulk = BulkExports(self._leads, frozenset(FIELDS_BY_NAME), clock, bulk_step_s,
+                                bulk_disabled_filters)  # fmt: skip
         self.routes = self._routes()
 
     @staticmethod
@@ -237,6 +243,7 @@ class FakeMarketo:
         self.faults.clear()
         self.window.clear()
         self.stats = _Stats()
+        self.bulk.jobs.clear()
 
     # ------------------------------------------------------------------ identity
 
@@ -427,7 +434,9 @@ class FakeMarketo:
         self._count(path)
         self.in_flight += 1
         try:
-            response, code = await self._run(path, method, params, raw, content_type)
+            response, code = await self._run(
+                path, method, params, raw, content_type, dict(request.headers)
+            )
         finally:
             self.in_flight -= 1
         if code in UNCOUNTED:
@@ -439,7 +448,13 @@ class FakeMarketo:
         return response
 
     async def _run(
-        self, path: str, method: str, params: dict[str, str], raw: bytes, content_type: str
+        self,
+        path: str,
+        method: str,
+        params: dict[str, str],
+        raw: bytes,
+        content_type: str,
+        headers: dict[str, str] | None = None,
     ) -> tuple[Response, str | None]:
         fault = self._pick_fault(path)
         if fault is not None and fault.delay_s:
@@ -461,16 +476,20 @@ class FakeMarketo:
                 except ValueError as exc:
                     raise _Fail("609") from exc
             with self.state.lock:
-                payload = route.handler(_Req(params, body, match))
+                payload = route.handler(_Req(params, body, match, headers or {}))
                 if route.mutating:
                     self.state.save()
         except _Fail as fail:
+            return self._error(fail.code, fail.message), fail.code
+        except BulkFail as fail:
             return self._error(fail.code, fail.message), fail.code
         except Exception:  # an unhandled bug in the fake behaves like Marketo's 611
             logger.exception("fake Marketo failed on %s %s", method, path)
             return self._error("611"), "611"
         if fault is not None and fault.drop_after_commit:
             return Response(b"", status_code=502), "502"
+        if isinstance(payload, Response):  # a bulk export's file
+            return payload, None
         return self._success(payload), None
 
     def _resolve(self, method: str, path: str) -> tuple[_Route, re.Match[str]]:
@@ -486,12 +505,27 @@ class FakeMarketo:
 
     def _routes(self) -> list[_Route]:
         def r(
-            method: str, pattern: str, fn: Callable[[_Req], dict[str, Any]], mut: bool = False
+            method: str,
+            pattern: str,
+            fn: Callable[[_Req], dict[str, Any] | Response],
+            mut: bool = False,
         ) -> _Route:
             return _Route(method, re.compile(pattern), fn, mut)
 
         ext = r"/rest/v1/activities/external"
+        bulk = r"/bulk/v1/leads/export"
+        b = self.bulk
         return [
+            r("POST", bulk + r"/create\.json", lambda q: b.create(self._body(q))),
+            r("POST", bulk + r"/([^/]+)/enqueue\.json", lambda q: b.enqueue(q.match[1])),
+            r("GET", bulk + r"/([^/]+)/status\.json", lambda q: b.status(q.match[1])),
+            r("POST", bulk + r"/([^/]+)/cancel\.json", lambda q: b.cancel(q.match[1])),
+            r(
+                "GET",
+                bulk + r"/([^/]+)/file\.json",
+                lambda q: b.file(q.match[1], q.headers.get("range")),
+            ),
+            r("GET", bulk + r"\.json", lambda q: b.listing(_csv(q.params.get("status")))),
             r("POST", r"/rest/v1/leads\.json", self.sync_leads, True),
             r("GET", r"/rest/v1/leads\.json", self.get_leads),
             r("GET", r"/rest/v1/lead/(\d+)\.json", self.get_lead),
@@ -1193,6 +1227,8 @@ def create_app(
     daily_quota: int = 50000,
     *,
     clock: Callable[[], float] = time.time,
+    bulk_step_s: float = 60.0,
+    bulk_disabled_filters: frozenset[str] = frozenset(),
 ) -> FastAPI:
     """Build the fake Marketo app; ``app.state.fake`` is the `FakeMarketo` behind it."""
     fake = FakeMarketo(
@@ -1205,6 +1241,8 @@ def create_app(
         max_concurrency=max_concurrency,
         daily_quota=daily_quota,
         clock=clock,
+        bulk_step_s=bulk_step_s,
+        bulk_disabled_filters=bulk_disabled_filters,
     )
     app = FastAPI(title="Fake Marketo", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.fake = fake
@@ -1217,6 +1255,10 @@ def create_app(
 
     @app.api_route("/rest/{rest_path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     async def rest(request: Request, rest_path: str) -> Response:
+        return await fake.handle_rest(request)
+
+    @app.api_route("/bulk/{bulk_path:path}", methods=["GET", "POST"])
+    async def bulk(request: Request, bulk_path: str) -> Response:
         return await fake.handle_rest(request)
 
     @app.post("/_fake/faults")
