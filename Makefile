@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.send
 	$(BIN)/python -m bench.classify
 	$(BIN)/python -m bench.shipping
+	$(BIN)/python -m bench.people_sync
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

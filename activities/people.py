@@ -1,23 +1,37 @@
-"""People sync from Marketo: new and changed leads (New Lead / Change Data Value activities)
-since the last watermark, fetched by id, upserted into the people table."""
+"""People sync from Marketo into the people table: only people with a sales owner, the 13
+fields Sales Insight Actions syncs, Marketo as the source of truth.
+
+* The first sync (or ``full``) reads every lead with Bulk Lead Extract, in 31-day windows of
+  ``createdAt`` from the oldest lead to now, up to 10 jobs at a time (Marketo runs 2 and
+  queues 10), then upserts them in bulk. Its watermark is the time it started, so what
+  changes meanwhile comes with the next sync.
+* Later syncs are incremental: the leads of New Lead and Change Data Value activities since the
+  watermark, fetched by id (300 per call).
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import insert, update
 from sqlmodel import select
 from temporalio import activity
 
 from activities.clients import marketo_client, marketo_failure
+from cadence.config import get_settings
 from cadence.db import run_db, session_scope
-from cadence.integrations.marketo import MarketoError
+from cadence.integrations.marketo import MarketoClient, MarketoError
 from cadence.models import Person, SyncState, utcnow
 from workflows.contracts import PeopleSyncInput, PeopleSyncResult
 
 NEW_LEAD, CHANGE_DATA_VALUE = 12, 13
 WATERMARK = "marketo_people_since"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+WINDOW = timedelta(days=31)
+BULK_JOBS = 10  # Marketo queues 10 export jobs at most
+MARKETO_BEGAN = datetime(2006, 1, 1, tzinfo=UTC)  # no lead is older
 
 # Marketo REST name -> Person column: the 13 synced fields, plus owner and opt-out.
 FIELD_MAP: dict[str, str] = {
@@ -38,39 +52,56 @@ FIELD_MAP: dict[str, str] = {
 LEAD_FIELDS = ["id", *FIELD_MAP, "unsubscribed"]
 
 
-def _read_watermark(full: bool) -> datetime:
+def _read_watermark(full: bool) -> datetime | None:
+    """Where the incremental sync goes on from; None: a first (full) sync is due."""
     if full:
-        return EPOCH
+        return None
     with session_scope() as session:
         row = session.get(SyncState, WATERMARK)
-        return datetime.fromisoformat(row.value) if row else EPOCH
+        return datetime.fromisoformat(row.value) if row else None
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
 
 
 def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSyncResult:
+    """Insert and update in bulk (a 100,000-lead first sync is a handful of statements): the
+    person is found by Marketo id, else by email."""
     result = PeopleSyncResult()
+    now = utcnow()
     with session_scope() as session:
+        rows = session.exec(select(Person.id, Person.marketo_id, Person.email)).all()
+        by_marketo = {m: i for i, m, _ in rows if m is not None}
+        by_email = {e: i for i, _, e in rows}
+        inserts: dict[str, dict[str, Any]] = {}  # by email: a duplicate lead updates the first
+        updates: dict[int, dict[str, Any]] = {}
         for lead in leads:
             email = (lead.get("email") or "").strip().lower()
-            if not email:
+            if not email or lead.get("id") is None:
                 continue
-            person = session.exec(select(Person).where(Person.marketo_id == lead["id"])).first()
-            person = person or session.exec(select(Person).where(Person.email == email)).first()
-            if person is None and not lead.get("sfdcLeadOwnerId"):
+            marketo_id = int(lead["id"])
+            values: dict[str, Any] = {
+                column: lead.get(field) for field, column in FIELD_MAP.items()
+            }
+            values |= {"email": email, "marketo_id": marketo_id, "updated_at": now}
+            if _truthy(lead.get("unsubscribed")):
+                values["unsubscribed"] = True  # re-subscribes are never synced back
+            person_id = by_marketo.get(marketo_id, by_email.get(email))
+            if person_id is not None:
+                result.updated += person_id not in updates
+                updates[person_id] = {"id": person_id, **values}
+            elif email in inserts:
+                inserts[email] |= values
+            elif not lead.get("sfdcLeadOwnerId"):
                 result.ignored_without_owner += 1
-                continue
-            if person is None:
-                person = Person(email=email)
-                result.created += 1
             else:
-                result.updated += 1
-            person.marketo_id = lead["id"]
-            for field, column in FIELD_MAP.items():
-                value = lead.get(field)
-                setattr(person, column, value.lower() if column == "email" and value else value)
-            if lead.get("unsubscribed"):
-                person.unsubscribed = True  # re-subscribes are never synced back
-            person.updated_at = utcnow()
-            session.add(person)
+                inserts[email] = {"created_at": now, "unsubscribed": False, **values}
+        result.created = len(inserts)
+        if inserts:
+            session.execute(insert(Person), list(inserts.values()))
+        for keys in {frozenset(u) for u in updates.values()}:  # one statement per column set
+            session.execute(update(Person), [u for u in updates.values() if frozenset(u) == keys])
         if watermark is not None:
             row = session.get(SyncState, WATERMARK) or SyncState(name=WATERMARK, value="")
             row.value, row.updated_at = watermark.isoformat(), utcnow()
@@ -78,25 +109,77 @@ def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSy
     return result
 
 
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+async def _oldest_lead(client: MarketoClient) -> datetime:
+    """When the oldest lead was created: lead ids grow from 1, so the first ids that exist
+    are the oldest leads."""
+    for start in range(1, 30_000, 300):
+        found = await client.get_leads("id", list(range(start, start + 300)), ["createdAt"])
+        stamps = [str(lead["createdAt"]) for lead in found if lead.get("createdAt")]
+        if stamps:
+            return min(datetime.fromisoformat(s.replace("Z", "+00:00")) for s in stamps)
+    return MARKETO_BEGAN
+
+
+async def _export_everyone(client: MarketoClient, until: datetime) -> list[dict[str, Any]]:
+    poll_s = get_settings().marketo_bulk_poll_seconds
+    start = await _oldest_lead(client) - timedelta(seconds=1)
+    windows = []
+    while start < until:
+        windows.append((start, min(start + WINDOW - timedelta(seconds=1), until)))
+        start += WINDOW
+    slots = asyncio.Semaphore(BULK_JOBS)
+    done = 0
+
+    async def one(window: tuple[datetime, datetime]) -> list[dict[str, Any]]:
+        nonlocal done
+        async with slots:
+            rows = await client.export_leads(
+                LEAD_FIELDS, {"createdAt": {"startAt": _iso(window[0]), "endAt": _iso(window[1])}},
+                poll_s=poll_s,
+            )  # fmt: skip
+        done += 1
+        activity.heartbeat(f"{done} of {len(windows)} export windows")
+        return rows
+
+    leads: list[dict[str, Any]] = []
+    for rows in await asyncio.gather(*(one(w) for w in windows)):
+        leads += rows
+    return leads
+
+
+async def _changed_since(client: MarketoClient, since: datetime) -> tuple[list[Any], datetime]:
+    lead_ids: dict[int, None] = {}
+    newest = since
+    token = await client.get_paging_token(since)
+    while True:
+        page = await client.get_activities(token, [NEW_LEAD, CHANGE_DATA_VALUE])
+        for item in page.activities:
+            lead_ids[int(item["leadId"])] = None
+            when = datetime.fromisoformat(str(item["activityDate"]).replace("Z", "+00:00"))
+            newest = max(newest, when)
+        activity.heartbeat(len(lead_ids))
+        token = page.next_page_token
+        if not page.more_result:
+            break
+    leads = await client.get_leads("id", list(lead_ids), LEAD_FIELDS) if lead_ids else []
+    return leads, newest
+
+
 @activity.defn
 async def sync_people_from_marketo(inp: PeopleSyncInput) -> PeopleSyncResult:
     since = await run_db(_read_watermark, inp.full)
-    lead_ids: dict[int, None] = {}
-    newest: datetime | None = None
+    started = datetime.now(UTC)
     try:
         async with marketo_client() as client:
-            token = await client.get_paging_token(since)
-            while True:
-                page = await client.get_activities(token, [NEW_LEAD, CHANGE_DATA_VALUE])
-                for item in page.activities:
-                    lead_ids[int(item["leadId"])] = None
-                    when = datetime.fromisoformat(str(item["activityDate"]).replace("Z", "+00:00"))
-                    newest = when if newest is None or when > newest else newest
-                activity.heartbeat(len(lead_ids))
-                token = page.next_page_token
-                if not page.more_result:
-                    break
-            leads = await client.get_leads("id", list(lead_ids), LEAD_FIELDS) if lead_ids else []
+            if since is None:
+                leads: list[Any] = await _export_everyone(client, started)
+                watermark = started - timedelta(minutes=1)  # what changed meanwhile comes next
+            else:
+                leads, watermark = await _changed_since(client, since)
     except MarketoError as err:
         raise marketo_failure(err) from err
-    return await run_db(_upsert, leads, newest)
+    return await run_db(_upsert, leads, watermark)

@@ -142,6 +142,8 @@ class Settings(BaseSettings):
     # new rows by this much, so a row whose commit comes late is never passed over.
     shipper_commit_grace_seconds: float = Field(default=60.0, ge=0)
     people_sync_minutes: float = Field(default=5.0, gt=0)
+    # How often a bulk export's status is asked for (Marketo moves it once a minute).
+    marketo_bulk_poll_seconds: float = Field(default=60.0, gt=0)
 
     def mailbox_for(self, sender: str) -> Mailbox:
         """The sender's own mailbox, else the team SMTP server."""

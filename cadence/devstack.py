@@ -148,6 +148,8 @@ def build_processes(cfg: StackConfig) -> tuple[list[Process], list[Process]]:
         args = ["fake", name, "--port", str(fake.port), "--client-id", fake.client_id]
         if fake.state_file:
             args += ["--state-file", str(cfg.path(fake.state_file))]
+        if fake.bulk_step_seconds is not None:
+            args += ["--bulk-step-seconds", str(fake.bulk_step_seconds)]
         services.append(
             Process(
                 f"fake-{name}",

@@ -42,6 +42,7 @@ class FakeSection(_Section):
     client_id: str
     client_secret: str
     state_file: str | None = None
+    bulk_step_seconds: float | None = None  # Marketo: how often a bulk export moves on
 
 
 class StackConfig(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -54,7 +55,8 @@ async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[
 
 @pytest.fixture
 async def fakes(database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Fakes]:
-    mk, sf = marketo_app("mk-id", "mk-secret"), salesforce_app("sf-id", "sf-secret")
+    mk = marketo_app("mk-id", "mk-secret", bulk_step_s=0.05)  # bulk exports in moments
+    sf = salesforce_app("sf-id", "sf-secret")
     mk_port, sf_port = free_port(), free_port()
     env = {
         "CADENCE_MARKETO_BASE_URL": f"http://127.0.0.1:{mk_port}",
@@ -63,6 +65,7 @@ async def fakes(database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
         "CADENCE_SALESFORCE_BASE_URL": f"http://127.0.0.1:{sf_port}",
         "CADENCE_SALESFORCE_CLIENT_ID": "sf-id",
         "CADENCE_SALESFORCE_CLIENT_SECRET": "sf-secret",
+        "CADENCE_MARKETO_BULK_POLL_SECONDS": "0.05",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -299,6 +302,40 @@ async def test_people_sync_brings_in_owned_leads_only(fakes: Fakes) -> None:
     assert [(p.email, p.company, p.title, p.sfdc_lead_id) for p in people] == [
         ("ada@example.com", "Acme", "CTO", "00Q000000000042AAA")
     ]
+
+
+async def test_the_first_sync_reads_every_lead_by_bulk_export_in_31_day_windows(
+    fakes: Fakes,
+) -> None:
+    ids = [
+        await marketo_lead(fakes, email=f"p{i}@example.com", firstName=f"P{i}",
+                           sfdcLeadOwnerId=OWNER, sfdcLeadId=f"00Q00000000004{i}AAA",
+                           linkedInProfileURL=f"https://linkedin.example/p{i}")
+        for i in range(3)
+    ]  # fmt: skip
+    await marketo_lead(fakes, email="unowned@example.com", firstName="Nobody")
+    fake = fakes.marketo.state.fake
+    now = datetime.now(UTC)
+    for lead_id, days in zip(ids, (100, 40, 0), strict=True):  # created over three months
+        stamp = (now - timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        fake.data["leads"][str(lead_id)]["createdAt"] = stamp
+    fake.data["leads"][str(ids[2])]["unsubscribed"] = True
+    result = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
+    assert (result.created, result.ignored_without_owner) == (3, 1)
+    exports = fake.stats.by_path.get("/bulk/v1/leads/export/create.json", 0)
+    assert exports >= 4  # 100 days of leads: four windows of 31 days at least
+    assert fake.stats.by_path.get("/rest/v1/activities.json", 0) == 0  # no activity paging
+    with Session(get_engine()) as session:
+        people = {p.email: p for p in session.exec(select(Person)).all()}
+    assert sorted(people) == ["p0@example.com", "p1@example.com", "p2@example.com"]
+    p1 = people["p1@example.com"]
+    assert (p1.marketo_id, p1.sales_owner, p1.sfdc_lead_id, p1.linkedin_url) == (
+        ids[1], OWNER, "00Q000000000041AAA", "https://linkedin.example/p1")  # fmt: skip
+    assert people["p2@example.com"].unsubscribed and not people["p0@example.com"].unsubscribed
+    # the next sync is incremental: only what changed since, by activities
+    again = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
+    assert again.created == 0
+    assert fake.stats.by_path.get("/rest/v1/activities.json", 0) >= 1
 
 
 async def test_an_unsubscribe_sets_email_opt_out_in_salesforce(fakes: Fakes) -> None:
