@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -427,3 +427,45 @@ async def test_clients_owning_their_http_share_the_token_cache() -> None:
     finally:
         for client in (a, b, c):
             await client.aclose()
+
+
+# ---------------------------------------------------------------------------- bulk lead extract
+
+
+def window(clock: Clock, days: int = 2) -> dict[str, Any]:
+    now = datetime.fromtimestamp(clock.now, UTC)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    return {"createdAt": {"startAt": (now - timedelta(days=days)).strftime(fmt),
+                          "endAt": (now + timedelta(minutes=5)).strftime(fmt)}}  # fmt: skip
+
+
+async def test_export_leads_waits_for_marketos_clock_and_reads_the_file(env: Env) -> None:
+    await env.client.sync_leads([{"email": "ada@example.com", "firstName": "Ada"},
+                                 {"email": "bob@example.com"}])  # fmt: skip
+    leads = await env.client.export_leads(["id", "email", "firstName"], window(env.clock),
+                                          poll_s=60)  # fmt: skip
+    assert leads == [{"id": "1", "email": "ada@example.com", "firstName": "Ada"},
+                     {"id": "2", "email": "bob@example.com", "firstName": None}]  # fmt: skip
+    assert env.sleeps == [60, 60]  # Queued -> Processing -> Completed, a minute a step
+    calls = (await env.stats())["by_path"]
+    assert calls["/bulk/v1/leads/export/create.json"] == 1
+
+
+async def test_export_leads_waits_for_a_place_in_a_full_queue(env: Env) -> None:
+    for _ in range(10):  # somebody else's exports fill the queue
+        spec = {"fields": ["id"], "filter": window(env.clock)}
+        made = await env.client._call("POST", "/bulk/v1/leads/export/create.json", json=spec)
+        export_id = made["result"][0]["exportId"]
+        await env.client._call("POST", f"/bulk/v1/leads/export/{export_id}/enqueue.json")
+    leads = await env.client.export_leads(["id"], window(env.clock), poll_s=60)
+    assert leads == [] and len(env.sleeps) >= 3  # waited for the queue, then for the job
+
+
+async def test_export_leads_gives_up_on_a_job_that_never_finishes() -> None:
+    clock = Clock()
+    e = Env(clock, bulk_step_s=10_000)
+    async with e.http, e.client:
+        with pytest.raises(MarketoError, match="at the deadline"):
+            await e.client.export_leads(["id"], window(clock), poll_s=60, timeout_s=300)
+        jobs = (await e.client._call("GET", "/bulk/v1/leads/export.json"))["result"]
+    assert [j["status"] for j in jobs] == ["Canceled"]  # nothing left running
