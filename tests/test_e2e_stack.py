@@ -170,7 +170,7 @@ def test_enrollment_to_inbox_to_marketo_and_salesforce(stack: Stack) -> None:
         return [a for a in acts if a["apiName"] == "cadenceSendSalesEmail"]
 
     logged = eventually(marketo_email)
-    assert logged[0]["primaryAttributeValue"] == "Hello Ada"
+    assert logged[0]["primaryAttributeValue"].startswith("Hello Ada (CAD-")
     assert logged[0]["attributes"]["messageId"] == mail[0]["message_id"]
 
     tasks = eventually(lambda: httpx.get(f"{stack.salesforce}/_fake/records/Task").json())

@@ -361,15 +361,17 @@ def test_marketo_attributes_maps_details() -> None:
         "Quick question",
         {"campaign_name": "Q3", "step_id": "s2", "step_day": 3, "sender": "rep@x.test", "x": 1},
     )
-    assert primary == "Quick question"
+    assert primary == "Quick question (CAD-00000042)"  # a unique id, as MSIA's (SIA-...)
     assert attrs["campaignName"] == "Q3" and attrs["step"] == "s2" and attrs["stepDay"] == 3
     assert attrs["sentBy"] == "rep@x.test" and attrs["cadenceActivityId"] == 42
     assert attrs["source"] == "Cadence" and "link" not in attrs
     assert set(attrs) == {a.api_name for a in TYPES_BY_KIND["send_email"].attributes}
     primary, attrs = marketo_attributes("add_to_campaign", 7, None, {"campaign_name": "Q3"})
-    assert primary == "Q3"
+    assert primary == "Q3 (CAD-00000007)"
     primary, _ = marketo_attributes("call", 8, None, {})
-    assert primary == "Received Sales Call"
+    assert primary == "Received Sales Call (CAD-00000008)"
+    long, _ = marketo_attributes("send_email", 9, "x" * 300, {})
+    assert len(long) == 255 and long.endswith("x (CAD-00000009)")
 
 
 async def test_ensure_activity_types_is_idempotent(env: Env) -> None:

@@ -122,7 +122,7 @@ async def test_sales_emails_are_shipped_to_marketo_once(fakes: Fakes) -> None:
     async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
         stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
     emails = [a for a in stored if a["apiName"] == "cadenceSendSalesEmail"]
-    assert [a["primaryAttributeValue"] for a in emails] == ["Hello Ada"]
+    assert [a["primaryAttributeValue"] for a in emails] == ["Hello Ada (CAD-00000001)"]
     assert emails[0]["attributes"]["campaignName"] == "Demo"
 
 
@@ -147,7 +147,7 @@ async def test_a_person_linked_later_gets_the_activities_that_waited(fakes: Fake
     async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
         stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
     assert [a["primaryAttributeValue"] for a in stored
-            if a["apiName"] == "cadenceSendSalesEmail"] == ["Hello Bob"]  # fmt: skip
+            if a["apiName"] == "cadenceSendSalesEmail"] == ["Hello Bob (CAD-00000001)"]  # fmt: skip
 
 
 async def test_a_locked_salesforce_row_is_sent_again_not_dropped(fakes: Fakes) -> None:
@@ -224,7 +224,7 @@ async def test_marketo_duplicates_come_only_from_ambiguous_failures_and_are_coun
         assert (retried.shipped, retried.possible_duplicates) == (2, 2)
         assert (await env.run(ship_to_marketo, batch)).examined == 0
         stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
-    sent = sorted(a["primaryAttributeValue"] for a in stored
+    sent = sorted(a["primaryAttributeValue"].split(" (")[0] for a in stored
                   if a["apiName"] == "cadenceSendSalesEmail")  # fmt: skip
     assert sent == ["First", "Second", "Second", "Third", "Third"]  # the two it counted
     with Session(get_engine()) as session:

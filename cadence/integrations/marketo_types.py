@@ -18,6 +18,7 @@ from typing import Any
 from cadence.integrations.marketo import MarketoClient, MarketoError
 
 SOURCE = "Cadence"
+ID_PREFIX = "CAD"  # the subject's unique id suffix: "Hello (CAD-00000042)"
 STRING_MAX = 255
 TEXT_MAX = 2000
 
@@ -275,8 +276,12 @@ def marketo_attributes(
     details.setdefault("source", SOURCE)
     details.setdefault("cadence_activity_id", activity_id or None)
     primary_keys = ("subject", *spec.primary.detail_keys())
-    primary = subject or next((details[k] for k in primary_keys if details.get(k)), None)
-    primary_value = str(primary or spec.name)[:STRING_MAX]
+    primary = str(subject or next((details[k] for k in primary_keys if details.get(k)), None)
+                  or spec.name)  # fmt: skip
+    # Like Sales Insight Actions ("My Subject Line (SIA-12345678)"): the same subject sent
+    # to many people stays one activity each in Marketo's reports.
+    suffix = f" ({ID_PREFIX}-{activity_id:08d})" if activity_id else ""
+    primary_value = primary[: STRING_MAX - len(suffix)] + suffix
     values: dict[str, Any] = {}
     for attr in spec.attributes:
         present = (details[k] for k in attr.detail_keys() if details.get(k) not in (None, ""))
