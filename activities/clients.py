@@ -8,7 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from cadence.config import get_settings
 from cadence.integrations.marketo import MarketoClient, MarketoError
-from cadence.integrations.salesforce import SalesforceClient
+from cadence.integrations.salesforce import SalesforceClient, SalesforceError
 
 
 def marketo_client() -> MarketoClient:
@@ -41,6 +41,7 @@ def salesforce_client() -> SalesforceClient:
         settings.salesforce_client_id,
         settings.salesforce_client_secret.get_secret_value(),
         api_version=settings.salesforce_api_version,
+        usage_ceiling=settings.salesforce_api_usage_ceiling,
     )
 
 
@@ -60,5 +61,17 @@ def marketo_failure(err: MarketoError) -> ApplicationError:
         f"Marketo {err.code}: {err.message}",
         type=f"Marketo{err.code}",
         non_retryable=not err.retryable and delay is None,
+        next_retry_delay=delay,
+    )
+
+
+def salesforce_failure(err: SalesforceError) -> ApplicationError:
+    """A Salesforce failure as Temporal should retry it: after the wait a limit names, never
+    for the errors that cannot succeed, with the API's code and message."""
+    delay = timedelta(seconds=err.retry_after_s) if err.retry_after_s else None
+    return ApplicationError(
+        f"Salesforce {err.status} {err.error_code}: {err.message}",
+        type=f"Salesforce{err.error_code}",
+        non_retryable=not err.retryable,
         next_retry_delay=delay,
     )

@@ -30,7 +30,12 @@ from sqlmodel import col, exists, func, or_, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.clients import marketo_client, marketo_failure, salesforce_client
+from activities.clients import (
+    marketo_client,
+    marketo_failure,
+    salesforce_client,
+    salesforce_failure,
+)
 from cadence.config import get_settings
 from cadence.db import run_db, session_scope
 from cadence.integrations.marketo import MarketoClient, MarketoError
@@ -357,11 +362,7 @@ async def ship_to_salesforce(inp: ShipBatchInput) -> ShipBatchResult:
                 for i, res in zip(opt_outs, updated, strict=True):
                     errors[i] += res.errors
     except SalesforceError as err:
-        raise ApplicationError(
-            f"Salesforce {err.status} {err.error_code}: {err.message}",
-            type=f"Salesforce{err.error_code}",
-            non_retryable=not err.retryable,
-        ) from err
+        raise salesforce_failure(err) from err
     outcomes = list(outcomes)
     for i in linked:
         if i not in errors:

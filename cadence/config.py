@@ -112,6 +112,9 @@ class Settings(BaseSettings):
     salesforce_client_id: str | None = None
     salesforce_client_secret: SecretStr | None = None
     salesforce_api_version: str = "62.0"
+    # The share of the org's daily API requests (Sforce-Limit-Info) we may use; past it the
+    # shipper waits and leaves the rest to the org's other integrations.
+    salesforce_api_usage_ceiling: float = Field(default=0.9, gt=0, le=1)
     # What becomes a Task: "emails" (sent and replies), "calls" (completed call tasks).
     salesforce_log: list[str] = Field(default_factory=lambda: ["emails", "calls"])
     salesforce_subject_template: str = DEFAULT_SUBJECT_TEMPLATE

@@ -207,3 +207,25 @@ async def test_records_survive_a_restart(tmp_path: Path) -> None:
     async with again:
         tasks = (await again.get("/_fake/records/Task")).json()
     assert [t[KEY] for t in tasks] == ["kept"]
+
+
+async def test_the_usage_header_is_read_and_a_ceiling_leaves_the_org_its_share() -> None:
+    app, http = build(daily_limit=10)
+    async with http:
+        async with SalesforceClient(BASE, CID, SECRET, http=http, usage_ceiling=0.5) as sf:
+            for i in range(5):
+                await sf.upsert_collection("Task", KEY, [task(f"k{i}")])
+            assert sf.api_usage == (5, 10)  # from Sforce-Limit-Info
+            with pytest.raises(SalesforceError) as ceiling:
+                await sf.upsert_collection("Task", KEY, [task("over")])
+        assert ceiling.value.error_code == "API_USAGE_CEILING" and ceiling.value.retryable
+        assert ceiling.value.retry_after_s is not None and ceiling.value.retry_after_s > 60
+        assert len(app.state.fake.calls) == 5  # nothing went out past the ceiling
+
+
+def test_request_limits_say_how_long_to_wait() -> None:
+    daily = SalesforceError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+    busy = SalesforceError(403, "REQUEST_LIMIT_EXCEEDED",
+                           "ConcurrentPerOrgLongTxn Limit exceeded.")  # fmt: skip
+    assert (daily.retry_after_s, busy.retry_after_s) == (3600.0, 30.0)
+    assert daily.retryable and busy.retryable

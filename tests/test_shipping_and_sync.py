@@ -382,3 +382,16 @@ async def test_marketo_limits_are_waited_out_not_given_up_on(
         ship_to_marketo, ShipBatchInput(destination="marketo", limit=300)
     )
     assert (again.shipped, again.possible_duplicates) == (1, 0)
+
+
+async def test_a_salesforce_request_limit_is_waited_out(fakes: Fakes) -> None:
+    log_email(add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA"),
+              "wf-1/intro", "Hello")  # fmt: skip
+    async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
+        await http.post("/_fake/faults", json={"kind": "request_limit"})
+    with pytest.raises(ApplicationError) as limited:
+        await ActivityEnvironment().run(
+            ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200)
+        )
+    assert not limited.value.non_retryable
+    assert limited.value.next_retry_delay == timedelta(hours=1)  # the rolling daily limit

@@ -15,6 +15,9 @@ What it takes care of:
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -29,10 +32,18 @@ RETRYABLE_CODES = frozenset(
 
 
 class SalesforceError(Exception):
-    """A failed Salesforce request (not a record-level failure inside a collection)."""
+    """A failed Salesforce request (not a record-level failure inside a collection).
+    ``retry_after_s``: when a limit says how long to wait (the org's daily API requests: an
+    hour; long-running requests at once: half a minute; our own usage ceiling: a while)."""
 
     def __init__(
-        self, status: int, error_code: str, message: str, *, retryable: bool | None = None
+        self,
+        status: int,
+        error_code: str,
+        message: str,
+        *,
+        retryable: bool | None = None,
+        retry_after_s: float | None = None,
     ) -> None:
         super().__init__(f"Salesforce {status} {error_code}: {message}")
         self.status = status
@@ -41,6 +52,9 @@ class SalesforceError(Exception):
         self.retryable = (
             (error_code in RETRYABLE_CODES or status >= 500) if retryable is None else retryable
         )
+        if retry_after_s is None and error_code == "REQUEST_LIMIT_EXCEEDED":
+            retry_after_s = 30.0 if "concurrent" in message.lower() else 3600.0
+        self.retry_after_s = retry_after_s
 
 
 @dataclass
@@ -57,9 +71,14 @@ class SaveResult:
 class _CachedToken:
     token: str | None = None
     instance_url: str | None = None
+    api_used: int | None = None  # from Sforce-Limit-Info: api-usage=used/max
+    api_max: int | None = None
+    paused_until: float = 0.0  # time.monotonic(): no call before, the ceiling was reached
 
 
-_SHARED_TOKENS: dict[tuple[str, str], _CachedToken] = {}
+_SHARED_TOKENS: dict[tuple[str, str, str], _CachedToken] = {}
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+CEILING_PAUSE_S = 900.0  # at our usage ceiling: look again in a quarter of an hour
 
 
 class SalesforceClient:
@@ -74,15 +93,17 @@ class SalesforceClient:
         api_version: str = "62.0",
         http: httpx.AsyncClient | None = None,
         timeout_s: float = 60.0,
+        usage_ceiling: float = 0.9,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.usage_ceiling = usage_ceiling  # share of the org's daily API requests we may use
         self.api_version = api_version
         self._client_id = client_id
         self._client_secret = client_secret
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=httpx.Timeout(timeout_s))
         self._token_lock = asyncio.Lock()
-        key = (self.base_url, client_id)
+        key = (self.base_url, client_id, hashlib.sha256(client_secret.encode()).hexdigest())
         self._cache = (
             _SHARED_TOKENS.setdefault(key, _CachedToken()) if http is None else _CachedToken()
         )
@@ -142,9 +163,37 @@ class SalesforceClient:
 
     # ------------------------------------------------------------------ requests
 
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """(used, max) of the org's daily API requests, as the last response said."""
+        cached = self._cache
+        return None if cached.api_max is None else (cached.api_used or 0, cached.api_max)
+
+    def _check_ceiling(self) -> None:
+        """Leave the org's other integrations their share: past ``usage_ceiling`` of the
+        daily requests, no call goes out for a while (then one looks again)."""
+        cached, now = self._cache, time.monotonic()
+        if now < cached.paused_until:
+            raise SalesforceError(
+                403, "API_USAGE_CEILING",
+                f"{cached.api_used}/{cached.api_max} daily API requests used; the ceiling is "
+                f"{self.usage_ceiling:.0%}", retryable=True,
+                retry_after_s=cached.paused_until - now,
+            )  # fmt: skip
+
+    def _note_usage(self, resp: httpx.Response) -> None:
+        found = _LIMIT_INFO.search(resp.headers.get("sforce-limit-info", ""))
+        if found is None:
+            return
+        cached = self._cache
+        cached.api_used, cached.api_max = int(found[1]), int(found[2])
+        if cached.api_max and cached.api_used >= self.usage_ceiling * cached.api_max:
+            cached.paused_until = time.monotonic() + CEILING_PAUSE_S
+
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call ``{instance}/services/data/vNN.N{path}`` (or an absolute ``/services`` path);
         returns the decoded JSON body (None for 204)."""
+        self._check_ceiling()
         token, instance = await self._token()
         for attempt in (1, 2):
             url = (
@@ -158,6 +207,7 @@ class SalesforceClient:
                 )
             except httpx.HTTPError as exc:
                 raise SalesforceError(0, "transport", f"{type(exc).__name__}: {exc}") from exc
+            self._note_usage(resp)
             if resp.status_code == 401 and attempt == 1:
                 token, instance = await self._token(stale=token)
                 continue
