@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 from activities.email import send_email
 from activities.enrollments import finish_enrollment
 from activities.inbound import poll_mailbox, process_inbound
+from activities.optouts import sync_opt_outs_from_salesforce
 from activities.people import sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
 from activities.tasks import close_task, create_task
@@ -42,11 +43,13 @@ from workflows.contracts import (
     SMTP_QUEUE,
     TASK_QUEUE,
     MailboxPollInput,
+    OptOutSyncInput,
     PeopleSyncInput,
     ShipperInput,
 )
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow, poller_workflow_id
+from workflows.opt_out_sync import OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID, OptOutSyncWorkflow
 from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
 from workflows.sales_email import SalesEmailWorkflow
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
@@ -60,6 +63,7 @@ WORKFLOWS = [
     PeopleSyncWorkflow,
     InboundMailWorkflow,
     MailboxPollerWorkflow,
+    OptOutSyncWorkflow,
 ]
 
 
@@ -104,7 +108,7 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
         Worker(
             client,
             task_queue=SALESFORCE_QUEUE,
-            activities=[ship_to_salesforce],
+            activities=[ship_to_salesforce, sync_opt_outs_from_salesforce],
             max_concurrent_activities=10,
             max_task_queue_activities_per_second=settings.salesforce_activities_per_second,
         ),
@@ -144,29 +148,47 @@ async def ensure_background_workflows(client: Client, settings: Settings) -> Non
             task_queue=TASK_QUEUE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-    if settings.marketo_configured:
-        try:
-            await client.create_schedule(
-                PEOPLE_SYNC_SCHEDULE_ID,
-                Schedule(
-                    action=ScheduleActionStartWorkflow(
-                        PeopleSyncWorkflow.run,
-                        PeopleSyncInput(),
-                        id=PEOPLE_SYNC_ID,
-                        task_queue=TASK_QUEUE,
-                    ),
-                    spec=ScheduleSpec(
-                        intervals=[
-                            ScheduleIntervalSpec(
-                                every=timedelta(minutes=settings.people_sync_minutes)
-                            )
-                        ]
-                    ),
-                    policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    if settings.salesforce_configured:
+        await _ensure_schedule(
+            client,
+            OPT_OUT_SYNC_SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    OptOutSyncWorkflow.run,
+                    OptOutSyncInput(),
+                    id=OPT_OUT_SYNC_ID,
+                    task_queue=TASK_QUEUE,
                 ),
-            )
-        except ScheduleAlreadyRunningError:
-            pass
+                spec=ScheduleSpec(cron_expressions=[settings.opt_out_sync_cron]),
+                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            ),
+        )
+    if settings.marketo_configured:
+        await _ensure_schedule(
+            client,
+            PEOPLE_SYNC_SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    PeopleSyncWorkflow.run,
+                    PeopleSyncInput(),
+                    id=PEOPLE_SYNC_ID,
+                    task_queue=TASK_QUEUE,
+                ),
+                spec=ScheduleSpec(
+                    intervals=[
+                        ScheduleIntervalSpec(every=timedelta(minutes=settings.people_sync_minutes))
+                    ]
+                ),
+                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            ),
+        )
+
+
+async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
+    try:
+        await client.create_schedule(schedule_id, schedule)
+    except ScheduleAlreadyRunningError:
+        pass
 
 
 async def run(settings: Settings | None = None) -> None:

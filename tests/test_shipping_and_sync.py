@@ -395,3 +395,49 @@ async def test_a_salesforce_request_limit_is_waited_out(fakes: Fakes) -> None:
         )
     assert not limited.value.non_retryable
     assert limited.value.next_retry_delay == timedelta(hours=1)  # the rolling daily limit
+
+
+async def test_salesforce_opt_outs_come_back_and_end_the_enrollments(fakes: Fakes) -> None:
+    from activities.optouts import sync_opt_outs_from_salesforce
+    from cadence.auth import create_user
+    from cadence.models import ActivityLog, Campaign, Enrollment, Role
+    from workflows.contracts import OptOutSyncInput
+
+    async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
+
+        async def seed(sobject: str, opted_out: bool) -> str:
+            fields = {"LastName": "X", "HasOptedOutOfEmail": opted_out}
+            if sobject == "Lead":
+                fields["Company"] = "Acme"
+            made = await http.post(f"/_fake/records/{sobject}", json=fields)
+            return str(made.json()["Id"])
+
+        lead_out, lead_in = await seed("Lead", True), await seed("Lead", False)
+        contact_out = await seed("Contact", True)
+    ada = add_person(email="ada@example.com", sfdc_lead_id=lead_out)
+    bob = add_person(email="bob@example.com", sfdc_lead_id=lead_in)
+    cy = add_person(email="cy@example.com", sfdc_lead_id="00Q000000000777AAA",
+                    sfdc_contact_id=contact_out)  # fmt: skip
+    done = add_person(email="done@example.com", sfdc_lead_id=lead_out.replace("AAA", "AAB"),
+                      unsubscribed=True)  # fmt: skip
+    with Session(get_engine()) as session:
+        owner, _ = create_user(session, name="Rita", email="rita@seller.test", role=Role.rep)
+        campaign = Campaign(name="Q4")
+        session.add(campaign)
+        session.flush()
+        session.add(Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=ada,
+                               owner_id=owner.id, workflow_id="enrollment/1/ada"))  # fmt: skip
+        session.commit()
+    result = await ActivityEnvironment().run(sync_opt_outs_from_salesforce, OptOutSyncInput())
+    assert result.unsubscribed == 2
+    assert [(s.workflow_id, s.event.kind) for s in result.signals] == [
+        ("enrollment/1/ada", "unsubscribe")
+    ]
+    with Session(get_engine()) as session:
+        flags = {p.id: p.unsubscribed for p in session.exec(select(Person)).all()}
+        vias = [a.details["via"] for a in session.exec(select(ActivityLog)).all()
+                if a.kind == ActivityKind.unsubscribe]  # fmt: skip
+    assert flags == {ada: True, bob: False, cy: True, done: True}
+    assert vias == ["salesforce", "salesforce"]
+    again = await ActivityEnvironment().run(sync_opt_outs_from_salesforce, OptOutSyncInput())
+    assert (again.unsubscribed, again.signals) == (0, [])  # nothing twice

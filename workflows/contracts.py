@@ -377,3 +377,14 @@ class PeopleSyncResult(BaseModel):
     created: int = 0
     updated: int = 0
     ignored_without_owner: int = 0
+
+
+class OptOutSyncInput(BaseModel):
+    pass
+
+
+class OptOutSyncResult(BaseModel):
+    """People Salesforce has opted out of email that were still subscribed here."""
+
+    unsubscribed: int = 0
+    signals: list[InboundSignal] = Field(default_factory=list)  # their running enrollments

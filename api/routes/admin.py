@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 from sqlmodel import col, exists, func, select
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 
 from api.deps import AdminUser, SessionDep, TemporalDep
 from api.schemas import BlockedDomainIn, BlockedDomainPublic, ShippingStatus
 from cadence.config import get_settings
 from cadence.models import ActivityLog, BlockedDomain, ShipCursor, ShipOutcome
+from workflows.contracts import TASK_QUEUE, OptOutSyncInput
+from workflows.opt_out_sync import OptOutSyncWorkflow
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -97,3 +100,22 @@ async def shipping(
             )
         )
     return out
+
+
+@router.post("/opt-out-sync", status_code=status.HTTP_202_ACCEPTED)
+async def opt_out_sync_now(temporal: TemporalDep, _admin: AdminUser) -> dict[str, str]:
+    """Bring Salesforce's email opt-outs back now, not at the nightly run (a run already
+    going is joined)."""
+    if not get_settings().salesforce_configured:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "Salesforce is not configured: set CADENCE_SALESFORCE_CLIENT_ID and ..._SECRET",
+        )
+    handle = await temporal.start_workflow(
+        OptOutSyncWorkflow.run,
+        OptOutSyncInput(),
+        id="opt-out-sync/now",
+        task_queue=TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+    )
+    return {"status": "syncing", "workflow_id": handle.id}
