@@ -140,6 +140,7 @@ async def _export_everyone(client: MarketoClient, until: datetime) -> list[dict[
             rows = await client.export_leads(
                 LEAD_FIELDS, {"createdAt": {"startAt": _iso(window[0]), "endAt": _iso(window[1])}},
                 poll_s=poll_s,
+                on_wait=lambda state: activity.heartbeat(f"{done} of {len(windows)}: {state}"),
             )  # fmt: skip
         done += 1
         activity.heartbeat(f"{done} of {len(windows)} export windows")

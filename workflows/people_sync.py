@@ -23,7 +23,8 @@ class PeopleSyncWorkflow:
             sync_people_from_marketo,
             inp,
             task_queue=MARKETO_QUEUE,
-            start_to_close_timeout=timedelta(minutes=30),
+            # a first sync of a large instance runs many bulk exports, a minute or two each
+            start_to_close_timeout=timedelta(hours=6),
             heartbeat_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(
                 maximum_interval=timedelta(minutes=5),

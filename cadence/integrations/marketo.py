@@ -482,11 +482,13 @@ class MarketoClient:
         *,
         poll_s: float = 60.0,
         timeout_s: float = 6 * 3600.0,
+        on_wait: Callable[[str], None] | None = None,
     ) -> list[dict[str, str | None]]:
         """Bulk Lead Extract: create, enqueue (waiting while the queue is full), poll the status
         every ``poll_s`` (Marketo updates it once a minute), then read the CSV. Returns one
         dict per lead, with None where Marketo wrote ``null``. A job that fails or is
-        canceled raises; one still running after ``timeout_s`` is canceled and raises."""
+        canceled raises; one still running after ``timeout_s`` is canceled and raises.
+        ``on_wait`` hears the status at every poll (an activity heartbeats with it)."""
         path = "/bulk/v1/leads/export"
         created = await self._call(
             "POST", f"{path}/create.json", json={"fields": list(fields), "filter": filter_}
@@ -516,6 +518,8 @@ class MarketoClient:
             if self._monotonic() > deadline:
                 await self._call("POST", f"{path}/{export_id}/cancel.json")
                 raise MarketoError("604", f"bulk export {export_id} still {state} at the deadline")
+            if on_wait is not None:
+                on_wait(state)
             await self._sleep(poll_s)
         text = await self._download(f"{path}/{export_id}/file.json")
         reader = csv.DictReader(io.StringIO(text))
