@@ -67,14 +67,15 @@ def _truthy(value: Any) -> bool:
 
 def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSyncResult:
     """Insert and update in bulk (a 100,000-lead first sync is a handful of statements): the
-    person is found by Marketo id, else by email."""
+    person is found by Marketo id (a person no sync has linked yet: by email). Two leads with
+    one address are two people."""
     result = PeopleSyncResult()
     now = utcnow()
     with session_scope() as session:
         rows = session.exec(select(Person.id, Person.marketo_id, Person.email)).all()
         by_marketo = {m: i for i, m, _ in rows if m is not None}
-        by_email = {e: i for i, _, e in rows}
-        inserts: dict[str, dict[str, Any]] = {}  # by email: a duplicate lead updates the first
+        unlinked = {e: i for i, m, e in rows if m is None}  # people from before a sync
+        inserts: dict[int, dict[str, Any]] = {}  # by Marketo id: duplicates stay duplicates
         updates: dict[int, dict[str, Any]] = {}
         for lead in leads:
             email = (lead.get("email") or "").strip().lower()
@@ -87,16 +88,18 @@ def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSy
             values |= {"email": email, "marketo_id": marketo_id, "updated_at": now}
             if _truthy(lead.get("unsubscribed")):
                 values["unsubscribed"] = True  # re-subscribes are never synced back
-            person_id = by_marketo.get(marketo_id, by_email.get(email))
+            person_id = by_marketo.get(marketo_id)
+            if person_id is None and email in unlinked:
+                person_id = unlinked.pop(email)
             if person_id is not None:
                 result.updated += person_id not in updates
                 updates[person_id] = {"id": person_id, **values}
-            elif email in inserts:
-                inserts[email] |= values
+            elif marketo_id in inserts:
+                inserts[marketo_id] |= values
             elif not lead.get("sfdcLeadOwnerId"):
                 result.ignored_without_owner += 1
             else:
-                inserts[email] = {"created_at": now, "unsubscribed": False, **values}
+                inserts[marketo_id] = {"created_at": now, "unsubscribed": False, **values}
         result.created = len(inserts)
         if inserts:
             session.execute(insert(Person), list(inserts.values()))

@@ -51,10 +51,6 @@ class PersonFields(BaseModel):
     linkedin_url: str | None = None
 
 
-class PersonCreate(PersonFields):
-    email: EmailStr
-
-
 class PersonPublic(PersonFields):
     id: int
     email: str
@@ -83,9 +79,10 @@ class EnrollRequest(BaseModel):
 class EnrollResult(BaseModel):
     person_id: int | None
     email: str | None = None
-    result: str
+    result: str  # enrolled, already_enrolled, person_not_found, several_people, ...
     enrollment_id: int | None = None
     workflow_id: str | None = None
+    detail: str | None = None
 
 
 class EnrollResponse(BaseModel):

@@ -84,9 +84,18 @@ def _ours(session: Session, ids: Sequence[str]) -> EmailMessage | None:
 
 
 def _person_by_email(session: Session, address: str | None) -> Person | None:
+    """The person with this address; of duplicates (Marketo keeps them), one with a running
+    enrollment, else the one updated last."""
     if not address:
         return None
-    return session.exec(select(Person).where(Person.email == address.lower())).first()
+    people = session.exec(
+        select(Person)
+        .where(Person.email == address.lower())
+        .order_by(col(Person.updated_at).desc())
+    ).all()
+    running = [p for p in people if running_enrollments(session, int(p.id or 0))]
+    chosen = running or list(people)
+    return chosen[0] if chosen else None
 
 
 def match(session: Session, mail: Mail, verdict: Verdict) -> Match:

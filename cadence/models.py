@@ -72,8 +72,11 @@ class ApiToken(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
+    """Someone sales can reach, as Marketo has them (synced, read-only here). Marketo may hold
+    two leads with one address: they stay two people, as in Sales Insight Actions."""
+
     id: int | None = Field(default=None, primary_key=True)
-    email: str = Field(unique=True, index=True)
+    email: str = Field(index=True)
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None

@@ -487,3 +487,32 @@ async def test_the_shipping_report_counts_every_state(api: Api) -> None:
     assert (marketo["shipped"], marketo["deferred"], marketo["in_doubt"]) == (2, 1, 1)
     assert (marketo["waiting"], marketo["possible_duplicates"]) == (1, 3)
     assert report["salesforce"]["waiting"] == 5
+
+
+async def test_people_are_read_only_and_duplicates_are_not_guessed(api: Api) -> None:
+    from cadence.db import get_engine
+    from cadence.models import Person
+
+    made = await api.call("POST", "/people", role="rep", json={"email": "x@example.com"})
+    assert made.status_code == 405  # people come from Marketo
+    with Session(get_engine()) as session:
+        twins = [Person(email="twin@example.com", first_name=n) for n in ("Tom", "Tim")]
+        session.add_all(twins)
+        session.commit()
+        ids = [t.id for t in twins]
+    found = (await api.call("GET", "/people", params={"email": "twin@example.com"})).json()
+    assert sorted(p["id"] for p in found) == sorted(ids)  # two people, as Marketo has them
+    campaign = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
+                              headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{campaign.json()['id']}/enrollments"
+    by_email = await api.call("POST", url, role="rep", json={"emails": ["twin@example.com"]})
+    result = by_email.json()["results"]
+    assert [(r["result"], r["person_id"]) for r in result] == [("several_people", None)]
+    assert f"ids {ids[0]}, {ids[1]}" in result[0]["detail"]
+    by_id = await api.call("POST", url, role="rep", json={"person_ids": [ids[1]]})
+    assert by_id.json()["results"][0]["result"] == "enrolled"
+    mail = await api.call("POST", "/emails", role="rep", json={
+        "emails": ["twin@example.com"], "subject": "Hi", "body": "Hello"})  # fmt: skip
+    assert mail.status_code == 422
+    assert mail.json()["detail"][0]["loc"] == ["body", "emails", 0]
+    assert "2 people have this address" in mail.json()["detail"][0]["msg"]

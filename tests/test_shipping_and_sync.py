@@ -441,3 +441,18 @@ async def test_salesforce_opt_outs_come_back_and_end_the_enrollments(fakes: Fake
     assert vias == ["salesforce", "salesforce"]
     again = await ActivityEnvironment().run(sync_opt_outs_from_salesforce, OptOutSyncInput())
     assert (again.unsubscribed, again.signals) == (0, [])  # nothing twice
+
+
+async def test_duplicate_leads_in_marketo_stay_two_people(fakes: Fakes) -> None:
+    async with MarketoClient(fakes.marketo_url, "mk-id", "mk-secret") as client:
+        made = await client.sync_leads(
+            [{"email": "twin@example.com", "firstName": "Tom", "sfdcLeadOwnerId": OWNER},
+             {"email": "twin@example.com", "firstName": "Tim", "sfdcLeadOwnerId": OWNER}],
+            action="createOnly", lookup_field="id",
+        )  # fmt: skip
+    assert [m["status"] for m in made] == ["created", "created"]
+    result = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
+    assert result.created == 2
+    with Session(get_engine()) as session:
+        names = sorted(p.first_name or "" for p in session.exec(select(Person)).all())
+    assert names == ["Tim", "Tom"]

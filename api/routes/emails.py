@@ -63,13 +63,20 @@ def _recipients(session: SessionDep, body: SalesEmailRequest) -> list[Person]:
     if body.emails:
         wanted = [str(e).lower() for e in body.emails]
         found = session.exec(select(Person).where(col(Person.email).in_(wanted))).all()
-        by_email = {p.email.lower(): p for p in found}
+        by_email: dict[str, list[Person]] = {}
+        for person in found:
+            by_email.setdefault(person.email.lower(), []).append(person)
         for index, address in enumerate(wanted):
-            if address in by_email:
-                person = by_email[address]
-                people[person.id or 0] = person
-            else:
+            matches = by_email.get(address, [])
+            if len(matches) == 1:
+                people[matches[0].id or 0] = matches[0]
+            elif not matches:
                 problems.append({"loc": ["body", "emails", index], "msg": "no such person"})
+            else:  # duplicates in Marketo
+                ids = ", ".join(str(p.id) for p in matches)
+                problems.append({"loc": ["body", "emails", index],
+                                 "msg": f"{len(matches)} people have this address (ids {ids}): "
+                                        "give person_ids"})  # fmt: skip
     if not body.person_ids and not body.emails:
         problems.append({"loc": ["body"], "msg": "give person_ids or emails"})
     if problems:

@@ -63,13 +63,22 @@ async def enroll(
     if body.emails:
         wanted = [str(e).lower() for e in body.emails]
         found = session.exec(select(Person).where(col(Person.email).in_(wanted))).all()
-        people.update({p.id: p for p in found if p.id is not None})
-        known = {p.email for p in found}
-        missing += [
-            EnrollResult(person_id=None, email=e, result="person_not_found")
-            for e in dict.fromkeys(wanted)
-            if e not in known
-        ]
+        by_email: dict[str, list[Person]] = {}
+        for person in found:
+            by_email.setdefault(person.email, []).append(person)
+        for address in dict.fromkeys(wanted):
+            matches = by_email.get(address, [])
+            if len(matches) == 1 and matches[0].id is not None:
+                people[matches[0].id] = matches[0]
+            elif not matches:
+                missing.append(EnrollResult(person_id=None, email=address,
+                                            result="person_not_found"))  # fmt: skip
+            else:  # duplicates in Marketo: which one is meant is the rep's call
+                ids = ", ".join(str(p.id) for p in matches)
+                missing.append(EnrollResult(
+                    person_id=None, email=address, result="several_people",
+                    detail=f"{len(matches)} people have this address (ids {ids}): "
+                           "enroll by person_ids"))  # fmt: skip
     outcomes = enrolling.prepare(session, campaign, list(people.values()), user)
     try:
         await enrolling.start_workflows(temporal, outcomes)

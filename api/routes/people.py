@@ -4,24 +4,15 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.deps import AdminUser, CurrentUser, RepUser, SessionDep, TemporalDep
-from api.schemas import PersonCreate, PersonPublic
+from api.deps import AdminUser, CurrentUser, SessionDep, TemporalDep
+from api.schemas import PersonPublic
 from cadence.models import Person
 from workflows.contracts import TASK_QUEUE, PeopleSyncInput
 from workflows.people_sync import PEOPLE_SYNC_ID, PeopleSyncWorkflow
 
 router = APIRouter(prefix="/people", tags=["people"])
-
-
-@router.post("", status_code=status.HTTP_201_CREATED)
-def create_person(body: PersonCreate, session: SessionDep, _user: RepUser) -> PersonPublic:
-    email = str(body.email).lower()
-    if session.exec(select(Person).where(Person.email == email)).first() is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"A person with email {email} exists")
-    person = Person(**body.model_dump(exclude={"email"}), email=email)
-    session.add(person)
-    session.commit()
-    return PersonPublic.model_validate(person, from_attributes=True)
+# People come from Marketo (the people sync) and are read-only here, as in Sales Insight
+# Actions: Marketo is the source of truth.
 
 
 @router.get("")
