@@ -32,6 +32,7 @@ from activities.inbound import poll_mailbox, process_inbound
 from activities.optouts import sync_opt_outs_from_salesforce
 from activities.people import sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
+from activities.task_sync import TaskSync
 from activities.tasks import close_task, create_task
 from cadence.config import Settings, get_settings
 from cadence.logs import configure_logging
@@ -46,6 +47,7 @@ from workflows.contracts import (
     OptOutSyncInput,
     PeopleSyncInput,
     ShipperInput,
+    TaskSyncInput,
 )
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow, poller_workflow_id
@@ -53,6 +55,7 @@ from workflows.opt_out_sync import OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID, Op
 from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
 from workflows.sales_email import SalesEmailWorkflow
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
+from workflows.task_sync import TASK_SYNC_ID, TASK_SYNC_SCHEDULE_ID, TaskSyncWorkflow
 
 log = logging.getLogger("cadence.worker")
 
@@ -64,6 +67,7 @@ WORKFLOWS = [
     InboundMailWorkflow,
     MailboxPollerWorkflow,
     OptOutSyncWorkflow,
+    TaskSyncWorkflow,
 ]
 
 
@@ -108,7 +112,11 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
         Worker(
             client,
             task_queue=SALESFORCE_QUEUE,
-            activities=[ship_to_salesforce, sync_opt_outs_from_salesforce],
+            activities=[
+                ship_to_salesforce,
+                sync_opt_outs_from_salesforce,
+                TaskSync.with_client(client).sync_reminder_tasks,
+            ],
             max_concurrent_activities=10,
             max_task_queue_activities_per_second=settings.salesforce_activities_per_second,
         ),
@@ -160,6 +168,22 @@ async def ensure_background_workflows(client: Client, settings: Settings) -> Non
                     task_queue=TASK_QUEUE,
                 ),
                 spec=ScheduleSpec(cron_expressions=[settings.opt_out_sync_cron]),
+                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+            ),
+        )
+    if settings.salesforce_configured and "tasks" in settings.salesforce_log:
+        await _ensure_schedule(
+            client,
+            TASK_SYNC_SCHEDULE_ID,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    TaskSyncWorkflow.run, TaskSyncInput(), id=TASK_SYNC_ID, task_queue=TASK_QUEUE
+                ),
+                spec=ScheduleSpec(
+                    intervals=[
+                        ScheduleIntervalSpec(every=timedelta(minutes=settings.task_sync_minutes))
+                    ]
+                ),
                 policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
             ),
         )

@@ -9,7 +9,7 @@ from temporalio.exceptions import ApplicationError
 
 from cadence.activity_log import record_activity
 from cadence.db import run_db, session_scope
-from cadence.models import ActivityKind, Person, Task, TaskStatus
+from cadence.models import ActivityKind, Person, Task, TaskStatus, utcnow
 from cadence.templates import TemplateError, person_values, render
 from workflows.contracts import CloseTaskInput, CreateTaskInput, CreateTaskResult
 
@@ -54,6 +54,7 @@ def _close(inp: CloseTaskInput) -> None:
             return  # closed already (a retry)
         task.status = TaskStatus(inp.status)
         task.outcome, task.outcome_notes, task.closed_at = inp.outcome, inp.notes, inp.closed_at
+        task.updated_at = utcnow()  # the reminder-task sync pushes the change
         session.add(task)
         if inp.status == "completed" and task.type == "call":
             record_activity(

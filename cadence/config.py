@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     # new rows by this much, so a row whose commit comes late is never passed over.
     shipper_commit_grace_seconds: float = Field(default=60.0, ge=0)
     people_sync_minutes: float = Field(default=5.0, gt=0)
+    # How often reminder tasks sync with Salesforce ("tasks" in salesforce_log).
+    task_sync_minutes: float = Field(default=5.0, gt=0)
     # When Salesforce's email opt-outs are brought back (cron, UTC): nightly by default.
     opt_out_sync_cron: str = "0 2 * * *"
     # How often a bulk export's status is asked for (Marketo moves it once a minute).

@@ -193,6 +193,10 @@ class Task(SQLModel, table=True):
     outcome_notes: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts()
     closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    # Reminder-task sync with Salesforce: the Task there, and what it has seen of this one.
+    sfdc_task_id: str | None = Field(default=None, index=True)
+    updated_at: datetime = _ts()
+    synced_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
 
 
 class ActivityKind(StrEnum):

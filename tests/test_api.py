@@ -516,3 +516,34 @@ async def test_people_are_read_only_and_duplicates_are_not_guessed(api: Api) -> 
     assert mail.status_code == 422
     assert mail.json()["detail"][0]["loc"] == ["body", "emails", 0]
     assert "2 people have this address" in mail.json()["detail"][0]["msg"]
+
+
+async def test_a_task_completed_in_salesforce_moves_the_cadence_on(api: Api) -> None:
+    """The reminder-task sync completes the task through its enrollment, as the rep would."""
+    from activities.task_sync import TaskSync
+    from workflows.contracts import TaskDone
+
+    created = await api.call("POST", "/campaigns", role="author", content=WITH_CALL,
+                             headers={"Content-Type": "application/yaml"})  # fmt: skip
+    url = f"/campaigns/{created.json()['id']}/enrollments"
+    enrolled = await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
+    result = enrolled.json()["results"][0]
+    tasks: list[dict[str, Any]] = []
+    for _ in range(100):
+        tasks = (await api.call("GET", "/tasks", role="rep")).json()
+        if tasks:
+            break
+        await asyncio.sleep(0.1)
+    sync = TaskSync.with_client(api.temporal)
+    done = TaskDone(step_id="call", outcome="completed in Salesforce", notes="Spoke briefly")
+    assert await sync.complete(result["workflow_id"], done)
+    assert not await sync.complete(result["workflow_id"], done)  # no open task any more
+    state: dict[str, Any] = {}
+    for _ in range(100):
+        state = (await api.call("GET", f"/enrollments/{result['enrollment_id']}")).json()
+        if state["status"] == "completed":
+            break
+        await asyncio.sleep(0.1)
+    assert [(s["step_id"], s["status"]) for s in state["live"]["steps"]] == [
+        ("intro", "sent"), ("call", "completed"), ("bump", "sent"),
+    ]  # fmt: skip

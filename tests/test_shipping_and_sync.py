@@ -26,7 +26,7 @@ from cadence.db import get_engine
 from cadence.fakes.marketo import create_app as marketo_app
 from cadence.fakes.salesforce import create_app as salesforce_app
 from cadence.integrations.marketo import MarketoClient
-from cadence.models import ActivityKind, Person, ShipCursor, ShipOutcome
+from cadence.models import ActivityKind, Person, ShipCursor, ShipOutcome, TaskStatus
 from tests.conftest import free_port
 from workflows.contracts import PeopleSyncInput, ShipBatchInput
 
@@ -456,3 +456,76 @@ async def test_duplicate_leads_in_marketo_stay_two_people(fakes: Fakes) -> None:
     with Session(get_engine()) as session:
         names = sorted(p.first_name or "" for p in session.exec(select(Person)).all())
     assert names == ["Tim", "Tom"]
+
+
+async def test_reminder_tasks_sync_both_ways(fakes: Fakes) -> None:
+    from activities.task_sync import TaskSync
+    from cadence.auth import create_user
+    from cadence.models import Campaign, Enrollment, Role, Task
+    from workflows.contracts import TaskDone, TaskSyncInput
+
+    ada = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
+    with Session(get_engine()) as session:
+        owner, _ = create_user(session, name="Rita", email="rita@seller.test", role=Role.rep)
+        campaign = Campaign(name="Q4")
+        session.add(campaign)
+        session.flush()
+        enrollment = Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=ada,
+                                owner_id=owner.id, workflow_id="enrollment/1/1")  # fmt: skip
+        session.add(enrollment)
+        session.flush()
+        due = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
+        for step, kind in (("call-1", "call"), ("mail-2", "manual_email")):
+            session.add(Task(key=f"enrollment/1/1/{step}", enrollment_id=enrollment.id,
+                             workflow_id="enrollment/1/1", step_id=step, type=kind,
+                             title=f"Call Ada ({step})", notes="Ask about Q1 budget",
+                             person_id=ada, owner_id=owner.id, due_at=due))  # fmt: skip
+        session.commit()
+    told: list[tuple[str, TaskDone]] = []
+
+    async def complete(workflow_id: str, done: TaskDone) -> bool:
+        told.append((workflow_id, done))
+        return True
+
+    sync = TaskSync(complete)
+    env = ActivityEnvironment()
+    first = await env.run(sync.sync_reminder_tasks, TaskSyncInput())
+    assert (first.pushed, first.completed, first.updated) == (2, 0, 0)
+    records = fakes.salesforce.state.fake.records["Task"]
+    call = next(r for r in records.values() if r["Subject"] == "Call Ada (call-1)")
+    assert (call["Status"], call["Priority"], call["ActivityDate"]) == (
+        "Not Started", "Normal", "2026-12-08")  # fmt: skip
+    assert (call["TaskSubtype"], call["WhoId"]) == ("Call", "00Q000000000042AAA")
+    assert (await env.run(sync.sync_reminder_tasks, TaskSyncInput())).pushed == 0  # unchanged
+
+    # In Salesforce the rep raises the priority, moves the due date and adds a comment.
+    call |= {"Priority": "High", "ActivityDate": "2026-12-10", "Description": "After lunch"}
+    changed = await env.run(sync.sync_reminder_tasks, TaskSyncInput())
+    assert (changed.updated, changed.pushed) == (1, 0)  # copied here, not pushed back
+    with Session(get_engine()) as session:
+        task = session.exec(select(Task).where(Task.step_id == "call-1")).one()
+        assert (task.priority, task.notes) == ("high", "After lunch")
+        assert as_utc_date(task.due_at) == "2026-12-10"
+
+    # ... and completes both; only the call is completed here (an email would be sent unseen).
+    for record in records.values():
+        record["Status"] = "Completed"
+    done = await env.run(sync.sync_reminder_tasks, TaskSyncInput())
+    assert done.completed == 1
+    assert [(w, d.step_id, d.status, d.outcome) for w, d in told] == [
+        ("enrollment/1/1", "call-1", "completed", "completed in Salesforce")]  # fmt: skip
+
+    # A task skipped here is closed there as Deferred.
+    with Session(get_engine()) as session:
+        mail = session.exec(select(Task).where(Task.step_id == "mail-2")).one()
+        mail.status, mail.updated_at = TaskStatus.skipped, datetime.now(UTC)
+        session.add(mail)
+        session.commit()
+    pushed = await env.run(sync.sync_reminder_tasks, TaskSyncInput())
+    assert pushed.pushed == 1
+    mail_record = next(r for r in records.values() if r["Subject"] == "Call Ada (mail-2)")
+    assert mail_record["Status"] == "Deferred"
+
+
+def as_utc_date(value: datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).date().isoformat()

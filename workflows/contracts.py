@@ -388,3 +388,13 @@ class OptOutSyncResult(BaseModel):
 
     unsubscribed: int = 0
     signals: list[InboundSignal] = Field(default_factory=list)  # their running enrollments
+
+
+class TaskSyncInput(BaseModel):
+    pass
+
+
+class TaskSyncResult(BaseModel):
+    pushed: int = 0  # tasks created or changed here, now in Salesforce
+    completed: int = 0  # completed in Salesforce, so here too
+    updated: int = 0  # priority, due date or comments changed there, copied here

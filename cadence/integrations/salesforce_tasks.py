@@ -1,7 +1,8 @@
 """How a sales activity becomes a Salesforce Task, as Marketo Sales Insight Actions logs it.
 
 * What is logged is chosen by family (``CADENCE_SALESFORCE_LOG``): ``emails`` (sent emails and
-  replies) and ``calls`` (completed call tasks). Opens, clicks, bounces and campaign changes
+  replies), ``calls`` (completed call tasks) and ``tasks`` (the reps' reminder tasks, synced
+  both ways by activities/task_sync.py). Opens, clicks, bounces and campaign changes
   stay in Marketo; an unsubscribe sets Email Opt Out on the person instead of making a Task.
 * The subject follows a template (``CADENCE_SALESFORCE_SUBJECT_TEMPLATE``) with the tokens
   below; empty tokens render empty, line breaks go, and the result is cut at 255 characters.
@@ -17,7 +18,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from cadence.models import ActivityKind, ActivityLog, Person, as_utc
+from cadence.models import ActivityKind, ActivityLog, Person, Task, as_utc
 
 TASK_KEY_FIELD = "Cadence_Activity_Key__c"
 SUBJECT_MAX = 255
@@ -25,7 +26,13 @@ DEFAULT_SUBJECT_TEMPLATE = "[Cadence] - {{activity_type}}: {{activity_subject}}"
 FAMILIES: dict[str, frozenset[ActivityKind]] = {
     "emails": frozenset({ActivityKind.send_email, ActivityKind.reply_email}),
     "calls": frozenset({ActivityKind.call}),
+    "tasks": frozenset(),  # the reps' reminder tasks, synced both ways (not the activity log)
 }
+# Reminder tasks, as Sales Insight Actions maps them: Open <-> Not Started, Complete <->
+# Completed (a skipped or cancelled one is closed as Deferred); Priority Normal/High.
+REMINDER_STATUS = {"open": "Not Started", "completed": "Completed", "skipped": "Deferred",
+                   "cancelled": "Deferred"}  # fmt: skip
+REMINDER_PRIORITY = {"high": "High", "normal": "Normal"}
 SUBJECT_TOKENS = (
     "activity_type",
     "activity_subject",
@@ -99,3 +106,20 @@ def task_fields(activity: ActivityLog, person: Person, template: str) -> dict[st
         lines = (f"{k}: {v}" for k, v in details.items() if v is not None)
         fields["Description"] = "\n".join(lines)
     return fields
+
+
+def reminder_fields(task: Task, person: Person) -> dict[str, Any]:
+    """The Salesforce Task mirroring one of our reminder tasks."""
+    notes = "\n\n".join(x for x in (task.notes, task.outcome_notes) if x)
+    return {
+        "attributes": {"type": "Task"},
+        TASK_KEY_FIELD: task_key(f"task/{task.key}"),
+        "Subject": " ".join(task.title.split())[:SUBJECT_MAX],
+        "Status": REMINDER_STATUS[str(task.status)],
+        "Priority": REMINDER_PRIORITY.get(task.priority, "Normal"),
+        "ActivityDate": as_utc(task.due_at).date().isoformat(),
+        "WhoId": person.sfdc_contact_id or person.sfdc_lead_id,
+        "TaskSubtype": "Call" if task.type == "call" else "Task",
+        "Description": notes,
+        "Cadence_Step__c": task.step_id,
+    }
