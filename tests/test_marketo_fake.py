@@ -726,3 +726,32 @@ async def test_bulk_limits_two_processing_ten_queued_and_disabled_filters(clock:
         assert states.count("Processing") == 2 and states.count("Queued") == 8
         canceled = await call(http, "POST", f"/bulk/v1/leads/export/{ids[9]}/cancel.json")
         assert canceled["result"][0]["status"] == "Canceled"
+
+
+async def test_identity_tells_an_unknown_client_from_a_wrong_secret(
+    http: httpx.AsyncClient,
+) -> None:
+    grant = {"grant_type": "client_credentials"}
+    params = {**grant, "client_id": "who", "client_secret": SECRET}
+    unknown = await http.get("/identity/oauth/token", params=params)
+    assert unknown.status_code == 401
+    assert unknown.json() == {"error": "invalid_client",
+                              "error_description": "No client with requested id: who"}  # fmt: skip
+
+
+async def test_a_query_string_token_is_refused_unless_the_instance_takes_it(clock: Clock) -> None:
+    for accepts, expected in ((False, "601"), (True, None)):
+        _, http = build(clock, accept_query_token=accepts)
+        async with http:
+            tok = await token(http)
+            body = (await http.get("/rest/v1/activities/types.json",
+                                   params={"access_token": tok})).json()  # fmt: skip
+            assert (body["success"] if expected is None else error_code(body)) == (
+                True if expected is None else expected)  # fmt: skip
+
+
+async def test_the_native_sales_insight_types_are_listed_by_name(http: httpx.AsyncClient) -> None:
+    types = (await call(http, "GET", "/rest/v1/activities/types.json"))["result"]
+    names = {t["name"] for t in types}
+    assert {"Send Sales Email", "Replied to Sales Email", "Received Sales Call",
+            "Add to Sales Campaign", "Remove from Sales Campaign"} <= names  # fmt: skip

@@ -199,8 +199,11 @@ class FakeMarketo:
         clock: Callable[[], float] = time.time,
         bulk_step_s: float = 60.0,
         bulk_disabled_filters: frozenset[str] = frozenset(),
+        accept_query_token: bool = False,
     ) -> None:
         self.client_id = client_id
+        # Marketo dropped ?access_token= for new integrations; some instances still take it.
+        self.accept_query_token = accept_query_token
         self.client_secret = client_secret
         self.token_ttl = token_ttl
         self.rate_limit = rate_limit
@@ -258,10 +261,12 @@ class FakeMarketo:
                 if grant
                 else "Missing grant type",
             }
-        if (
-            params.get("client_id") != self.client_id
-            or params.get("client_secret") != self.client_secret
-        ):
+        if params.get("client_id") != self.client_id:
+            return 401, {
+                "error": "invalid_client",
+                "error_description": f"No client with requested id: {params.get('client_id')}",
+            }
+        if params.get("client_secret") != self.client_secret:
             return 401, {"error": "unauthorized", "error_description": "Bad client credentials"}
         now = self.clock()
         with self.state.lock:
@@ -413,9 +418,11 @@ class FakeMarketo:
             if raw and content_type.startswith("application/x-www-form-urlencoded"):
                 params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
             method, raw = "GET", b""
-        params.pop("access_token", None)
-
-        auth_error = self._auth_error(request.headers.get("authorization"))
+        query_token = params.pop("access_token", None)
+        authorization = request.headers.get("authorization")
+        if authorization is None and query_token and self.accept_query_token:
+            authorization = f"Bearer {query_token}"
+        auth_error = self._auth_error(authorization)
         if auth_error:
             return self._error(auth_error)
         if self._quota()["count"] >= self.daily_quota:
@@ -1229,6 +1236,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     bulk_step_s: float = 60.0,
     bulk_disabled_filters: frozenset[str] = frozenset(),
+    accept_query_token: bool = False,
 ) -> FastAPI:
     """Build the fake Marketo app; ``app.state.fake`` is the `FakeMarketo` behind it."""
     fake = FakeMarketo(
@@ -1243,6 +1251,7 @@ def create_app(
         clock=clock,
         bulk_step_s=bulk_step_s,
         bulk_disabled_filters=bulk_disabled_filters,
+        accept_query_token=accept_query_token,
     )
     app = FastAPI(title="Fake Marketo", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.fake = fake

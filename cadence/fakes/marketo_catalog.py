@@ -373,6 +373,33 @@ STANDARD_ACTIVITY_TYPES: tuple[dict[str, Any], ...] = (
     ),
 )
 
+# The native Sales Insight Actions types whose ids Marketo does not publish: seeded under
+# fixed ids of our choosing so that read paths (types.json, activities.json) find them by name.
+_SALES_CAMPAIGN = (
+    ("Sales Campaign Name", "string"),
+    ("Sales Campaign URL", "string"),
+    ("Sales Campaign ID", "integer"),
+    ("Sent By", "string"),
+    ("Source", "string"),
+)
+STANDARD_ACTIVITY_TYPES += (
+    _type(531, "Replied to Sales Email", "Person replies to a sales email",
+          ("Email Subject", "string"),
+          _attrs(("Received By", "string"), ("Source", "string"),
+                 ("Marketo Sales Person ID", "integer"))),
+    _type(532, "Received Sales Call", "Sales person calls a person",
+          ("Sales Call Subject", "string"),
+          _attrs(("Sales Call Made By", "string"), ("Sales Call Status", "string"),
+                 ("Sales Campaign Name", "string"), ("Sales Campaign URL", "string"),
+                 ("Sales Phone Number Called", "string"), ("Source", "string"),
+                 ("Sales Call Duration", "integer"), ("Sales Call Recording URL", "string"),
+                 ("Sales Call Answered By", "string"), ("Marketo Sales Person ID", "integer"))),
+    _type(533, "Add to Sales Campaign", "Person is added to a sales campaign",
+          ("Sales Campaign Name", "string"), _attrs(*_SALES_CAMPAIGN)),
+    _type(534, "Remove from Sales Campaign", "Person is removed from a sales campaign",
+          ("Sales Campaign Name", "string"), _attrs(*_SALES_CAMPAIGN)),
+)  # fmt: skip
+
 STANDARD_TYPE_IDS: frozenset[int] = frozenset(t["id"] for t in STANDARD_ACTIVITY_TYPES)
 
 CUSTOM_ATTRIBUTE_TYPES: frozenset[str] = frozenset(
