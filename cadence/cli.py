@@ -133,11 +133,21 @@ def fake_salesforce(
     client_id: Annotated[str, typer.Option()],
     client_secret: SecretOpt,
     state_file: Annotated[Path | None, typer.Option(help="Keep state across restarts")] = None,
+    daily_limit: Annotated[
+        int, typer.Option(help="API requests per rolling 24 h (orgs have 15,000 and up)")
+    ] = 100_000,
+    session_timeout_seconds: Annotated[
+        float, typer.Option(help="Inactivity before a session expires (2 h by default)")
+    ] = 7200.0,
+    query_batch_size: Annotated[int, typer.Option(help="Records per query page")] = 2000,
 ) -> None:
     """Run the fake Salesforce REST API."""
     from cadence.fakes.salesforce import create_app
 
-    _serve_fake(create_app(client_id, client_secret, state_file=state_file), port)
+    app = create_app(client_id, client_secret, state_file=state_file, daily_limit=daily_limit,
+                     session_timeout_s=session_timeout_seconds,
+                     query_batch_size=query_batch_size)  # fmt: skip
+    _serve_fake(app, port)
 
 
 @db_app.command("upgrade")

@@ -3,6 +3,7 @@ token refresh, per-record failures, chunking, paging, retryable errors, persiste
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,89 @@ def test_request_limits_say_how_long_to_wait() -> None:
                            "ConcurrentPerOrgLongTxn Limit exceeded.")  # fmt: skip
     assert (daily.retry_after_s, busy.retry_after_s) == (3600.0, 30.0)
     assert daily.retryable and busy.retryable
+
+
+async def bearer(http: httpx.AsyncClient) -> dict[str, str]:
+    form = {"grant_type": "client_credentials", "client_id": CID, "client_secret": SECRET}
+    token = (await http.post("/services/oauth2/token", data=form)).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_a_refresh_token_gets_a_new_session(fake: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    _, http = fake
+    refresh = (await http.post("/_fake/refresh-token")).json()["refresh_token"]
+    form = {"grant_type": "refresh_token", "client_id": CID, "client_secret": SECRET}
+    good = await http.post("/services/oauth2/token", data={**form, "refresh_token": refresh})
+    assert good.status_code == 200 and good.json()["access_token"]
+    bad = await http.post("/services/oauth2/token", data={**form, "refresh_token": "nope"})
+    assert bad.status_code == 400 and bad.json()["error"] == "invalid_grant"
+
+
+async def test_composite_runs_subrequests_with_references_as_one_call(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    app, http = fake
+    headers = await bearer(http)
+    base = "/services/data/v62.0"
+    before = len(app.state.fake.calls)
+    answer = await http.post(f"{base}/composite", headers=headers, json={
+        "allOrNone": True, "compositeRequest": [
+            {"method": "POST", "url": f"{base}/sobjects/Lead", "referenceId": "lead",
+             "body": {"LastName": "Lovelace", "Company": "Analytical"}},
+            {"method": "POST", "url": f"{base}/sobjects/Task", "referenceId": "task",
+             "body": {"Subject": "Call", "WhoId": "@{lead.id}", "Status": "Not Started"}},
+            {"method": "GET", "url": f"{base}/sobjects/Task/@{{task.id}}?fields=WhoId",
+             "referenceId": "check"},
+        ]})  # fmt: skip
+    parts = answer.json()["compositeResponse"]
+    assert [p["httpStatusCode"] for p in parts] == [201, 201, 200]
+    assert parts[2]["body"]["WhoId"] == parts[0]["body"]["id"]
+    assert len(app.state.fake.calls) == before + 1  # one API call for all three
+    # allOrNone: a failing subrequest undoes the ones before it
+    leads = len(app.state.fake.records["Lead"])
+    failed = await http.post(f"{base}/composite", headers=headers, json={
+        "allOrNone": True, "compositeRequest": [
+            {"method": "POST", "url": f"{base}/sobjects/Lead", "referenceId": "a",
+             "body": {"LastName": "Hopper", "Company": "Navy"}},
+            {"method": "POST", "url": f"{base}/sobjects/Lead", "referenceId": "b",
+             "body": {"LastName": "No company"}},
+            {"method": "POST", "url": f"{base}/sobjects/Lead", "referenceId": "c",
+             "body": {"LastName": "Never", "Company": "X"}},
+        ]})  # fmt: skip
+    codes = [p["body"][0]["errorCode"] if p["httpStatusCode"] >= 400 else "ok"
+             for p in failed.json()["compositeResponse"]]  # fmt: skip
+    assert codes[1] == "REQUIRED_FIELD_MISSING" and codes[2] == "PROCESSING_HALTED"
+    assert len(app.state.fake.records["Lead"]) == leads  # rolled back
+    too_many = await http.post(f"{base}/composite", headers=headers, json={
+        "compositeRequest": [{"method": "GET", "url": f"{base}/limits", "referenceId": f"r{i}"}
+                             for i in range(26)]})  # fmt: skip
+    assert too_many.status_code == 400
+
+
+async def test_a_duplicate_value_is_a_record_error(fake: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    _, http = fake
+    await http.post("/_fake/faults", json={"kind": "duplicate_value"})
+    async with client(http) as sf:
+        saved = await sf.upsert_collection("Task", KEY, [task("a"), task("b")])
+    assert saved[0].errors[0]["statusCode"] == "DUPLICATE_VALUE" and saved[1].success
+
+
+async def test_the_integration_user_can_be_queried(fake: tuple[FastAPI, httpx.AsyncClient]) -> None:
+    _, http = fake
+    async with client(http) as sf:
+        users = await sf.query("SELECT Id, Name, IsActive FROM User WHERE IsActive = true")
+    assert [(u["Id"][:3], u["IsActive"]) for u in users] == [("005", True)]
+
+
+async def test_too_many_long_running_requests_at_once_are_refused() -> None:
+    _, http = build(long_request_s=0.05, max_long_requests=1)
+    async with http:
+        headers = await bearer(http)
+        await http.post("/_fake/faults", json={"kind": "slow", "delay_s": 0.5})
+        slow = asyncio.create_task(http.get("/services/data/v62.0/limits", headers=headers))
+        await asyncio.sleep(0.2)  # the slow one has run past 0.05 s
+        refused = await http.get("/services/data/v62.0/limits", headers=headers)
+        assert refused.status_code == 403
+        assert refused.json()[0]["message"] == "ConcurrentPerOrgLongTxn Limit exceeded."
+        assert (await slow).status_code == 200
+        assert (await http.get("/services/data/v62.0/limits", headers=headers)).status_code == 200

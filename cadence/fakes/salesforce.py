@@ -107,7 +107,22 @@ OBJECTS: dict[str, dict[str, Any]] = {
         "external_ids": (),
     },
 }
+OBJECTS["User"] = {
+    "prefix": "005",
+    "defaults": {"IsActive": True},
+    "fields": {
+        "Name": ("string", False, False, False, ()),
+        "Username": ("string", True, True, True, ()),
+        "Email": ("email", True, True, True, ()),
+        "IsActive": ("boolean", False, True, True, ()),
+    },
+    "external_ids": (),
+}
+INTEGRATION_USER = {"Id": USER_ID, "Name": "Cadence Integration", "Username": "cadence@org.example",
+                    "Email": "cadence@org.example", "IsActive": True}  # fmt: skip
 READ_ONLY = ("Id", "CreatedDate", "LastModifiedDate", "IsDeleted")
+COMPOSITE_MAX, COMPOSITE_QUERIES = 25, 5
+_REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_.]+)\}")
 ID_RE = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
 
 
@@ -135,7 +150,8 @@ class Fault:
     """An injected failure for the next ``count`` matching requests, or for a ``rate`` (a
     share, 0 to 1) of them for as long as it is in place.
 
-    ``kind``: ``unable_to_lock_row`` (400, or per record in collections), ``server_unavailable``
+    ``kind``: ``unable_to_lock_row`` (400, or per record in collections), ``duplicate_value``
+    (the first record of the next collection write, as a unique field would), ``server_unavailable``
     (503), ``request_limit`` (403), ``drop_after_commit`` (the write happens, the response is a
     bare 502 as if the connection dropped) or ``slow`` (``delay_s`` then a normal answer).
     """
@@ -148,8 +164,9 @@ class Fault:
 
 
 FAULT_KINDS = frozenset(
-    {"unable_to_lock_row", "server_unavailable", "request_limit", "drop_after_commit", "slow"}
-)
+    {"unable_to_lock_row", "duplicate_value", "server_unavailable", "request_limit",
+     "drop_after_commit", "slow"}
+)  # fmt: skip
 
 
 def _now_iso(ts: float) -> str:
@@ -169,8 +186,15 @@ class FakeSalesforce:
         daily_limit: int = 100_000,
         query_batch_size: int = 2000,
         clock: Callable[[], float] = time.time,
+        long_request_s: float = 20.0,
+        max_long_requests: int = 25,
     ) -> None:
         self.client_id, self.client_secret = client_id, client_secret
+        # requests running this long count against the org's concurrent long-running limit
+        self.long_request_s, self.max_long_requests = long_request_s, max_long_requests
+        self.in_flight: dict[int, float] = {}  # request number -> start
+        self.refresh_tokens: set[str] = set()
+        self.duplicate_next_record = False
         self.session_timeout_s = session_timeout_s
         self.daily_limit = daily_limit
         self.query_batch_size = query_batch_size
@@ -182,12 +206,15 @@ class FakeSalesforce:
         self.token_requests = 0
         self.locators: dict[str, list[dict[str, Any]]] = {}
         self.lock_next_record = False
+        users = self.state.data["records"].setdefault("User", {})
+        users.setdefault(USER_ID, {**INTEGRATION_USER, "CreatedDate": _now_iso(self.clock()),
+                                   "LastModifiedDate": _now_iso(self.clock())})  # fmt: skip
 
     # -- auth and limits -------------------------------------------------------------------
     def issue_token(self, form: dict[str, str], basic: str | None) -> tuple[int, dict[str, Any]]:
         self.token_requests += 1
         grant = form.get("grant_type")
-        if grant != "client_credentials":
+        if grant not in ("client_credentials", "refresh_token"):
             return 400, {
                 "error": "unsupported_grant_type",
                 "error_description": "grant type not supported",
@@ -208,6 +235,11 @@ class FakeSalesforce:
                 "error": "invalid_client",
                 "error_description": "invalid client credentials",
             }
+        if grant == "refresh_token" and form.get("refresh_token") not in self.refresh_tokens:
+            return 400, {
+                "error": "invalid_grant",
+                "error_description": "expired access/refresh token",
+            }
         token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(24)}"
         now = self.clock()
         self.sessions[token] = now
@@ -220,6 +252,20 @@ class FakeSalesforce:
             "token_type": "Bearer",
             "issued_at": str(int(now * 1000)),
         }
+
+    def mint_refresh_token(self) -> str:
+        """A refresh token, as the authorization-code flow would have handed out."""
+        token = f"5Aep{secrets.token_urlsafe(40)}"
+        self.refresh_tokens.add(token)
+        return token
+
+    def start_request(self, number: int) -> None:
+        """Refuse a request while the org has too many long-running ones going."""
+        now = self.clock()
+        long_ones = sum(now - t >= self.long_request_s for t in self.in_flight.values())
+        if long_ones >= self.max_long_requests:
+            raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "ConcurrentPerOrgLongTxn Limit exceeded.")
+        self.in_flight[number] = now
 
     def revoke_all(self) -> int:
         count = len(self.sessions)
@@ -533,6 +579,8 @@ def create_app(
     daily_limit: int = 100_000,
     query_batch_size: int = 2000,
     clock: Callable[[], float] = time.time,
+    long_request_s: float = 20.0,
+    max_long_requests: int = 25,
 ) -> FastAPI:
     """Build the fake Salesforce app; ``app.state.fake`` is the `FakeSalesforce` behind it."""
     fake = FakeSalesforce(
@@ -543,6 +591,8 @@ def create_app(
         daily_limit=daily_limit,
         query_batch_size=query_batch_size,
         clock=clock,
+        long_request_s=long_request_s,
+        max_long_requests=max_long_requests,
     )
     app = FastAPI(title="Fake Salesforce", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.fake = fake
@@ -585,6 +635,14 @@ def create_app(
             raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
         fake.check_session(request.headers.get("authorization"))
         fake.count_call()
+        number = id(request)
+        fake.start_request(number)
+        try:
+            return await _handle_counted(request, version, rest)
+        finally:
+            fake.in_flight.pop(number, None)
+
+    async def _handle_counted(request: Request, version: str, rest: str) -> Response:
         fault = fake.take_fault(request.url.path)
         if fault is not None:
             if fault.delay_s:
@@ -593,6 +651,8 @@ def create_app(
                 raise SfError(503, "SERVER_UNAVAILABLE", "Server is unavailable, please try later")
             if fault.kind == "request_limit":
                 raise SfError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            if fault.kind == "duplicate_value":
+                fake.duplicate_next_record = True
             if fault.kind == "unable_to_lock_row" and "/composite/sobjects" in request.url.path:
                 fake.lock_next_record = True  # collections report it on the record
             elif fault.kind == "unable_to_lock_row" and request.method != "GET":
@@ -677,6 +737,8 @@ def create_app(
                 except RecordError as err:
                     raise SfError(400, err.code, err.message, err.fields) from err
                 return Response(status_code=204)
+        if rest == "composite" and method == "POST":
+            return JSONResponse(_composite(body, base), media_type=ok)
         if parts[:2] == ["composite", "sobjects"]:
             if not isinstance(body, dict) or not isinstance(body.get("records"), list):
                 raise SfError(400, "JSON_PARSER_ERROR", "Expected {allOrNone, records: [...]}")
@@ -722,6 +784,75 @@ def create_app(
                 )
         raise SfError(404, "NOT_FOUND", "The requested resource does not exist")
 
+    def _composite(body: Any, base: str) -> dict[str, Any]:
+        """``POST /composite``: up to 25 subrequests (5 queries) in order, ``@{ref.field}``
+        taken from earlier answers, one API call; with allOrNone a failure undoes them all."""
+        if not isinstance(body, dict) or not isinstance(body.get("compositeRequest"), list):
+            raise SfError(400, "JSON_PARSER_ERROR", "Expected {allOrNone, compositeRequest: [...]}")
+        subs: list[Any] = body["compositeRequest"]
+        if len(subs) > COMPOSITE_MAX:
+            raise SfError(
+                400, "INVALID_BATCH_REQUEST", f"at most {COMPOSITE_MAX} subrequests per composite"
+            )
+        queries = sum(1 for sub in subs if isinstance(sub, dict)
+                      and "/query" in str(sub.get("url", "")))  # fmt: skip
+        if queries > COMPOSITE_QUERIES:
+            raise SfError(
+                400, "INVALID_BATCH_REQUEST", f"at most {COMPOSITE_QUERIES} queries per composite"
+            )
+        all_or_none = bool(body.get("allOrNone"))
+        snapshot, seq = json.loads(json.dumps(fake.records)), fake.state.data["seq"]
+        answers: dict[str, Any] = {}
+        out: list[dict[str, Any]] = []
+        failed = False
+
+        def resolve(text: str) -> str:
+            def one(m: re.Match[str]) -> str:
+                value: Any = answers.get(m[1])
+                for key in m[2].split("."):
+                    value = value.get(key) if isinstance(value, dict) else None
+                if value is None:
+                    raise SfError(400, "INVALID_REFERENCE", f"reference {m[0]} cannot be resolved")
+                return str(value)
+
+            return _REFERENCE.sub(one, text)
+
+        for sub in subs:
+            ref = str(sub.get("referenceId")) if isinstance(sub, dict) else ""
+            if failed and all_or_none:
+                out.append({"body": [{"errorCode": "PROCESSING_HALTED", "message": "The "
+                            "transaction was rolled back since another operation in the same "
+                            "transaction failed."}], "httpHeaders": {}, "httpStatusCode": 400,
+                            "referenceId": ref})  # fmt: skip
+                continue
+            try:
+                if not isinstance(sub, dict) or not sub.get("method") or not sub.get("url"):
+                    raise SfError(400, "JSON_PARSER_ERROR", "each subrequest needs method and url")
+                url = resolve(str(sub["url"]))
+                path, _, query = url.partition("?")
+                if not path.startswith(base + "/"):
+                    raise SfError(400, "INVALID_URL", f"{path} is not under {base}")
+                sub_body = (
+                    json.loads(resolve(json.dumps(sub.get("body")))) if sub.get("body") else None
+                )
+                params = dict(parse_qsl(query))
+                answer = _route(str(sub["method"]).upper(), path[len(base) + 1 :], sub_body,
+                                params, base)  # fmt: skip
+                content = json.loads(bytes(answer.body)) if answer.body else None
+                answers[ref] = content
+                out.append({"body": content, "httpHeaders": {},
+                            "httpStatusCode": answer.status_code, "referenceId": ref})  # fmt: skip
+            except SfError as err:
+                failed = True
+                error: dict[str, Any] = {"errorCode": err.code, "message": err.message}
+                if err.fields:
+                    error["fields"] = err.fields
+                out.append({"body": [error], "httpHeaders": {}, "httpStatusCode": err.status,
+                            "referenceId": ref})  # fmt: skip
+        if failed and all_or_none:
+            fake.state.data["records"], fake.state.data["seq"] = snapshot, seq
+        return {"compositeResponse": out}
+
     def _collection(
         records: list[Any], all_or_none: bool, upsert: tuple[str, str] | None, update: bool = False
     ) -> list[dict[str, Any]]:
@@ -730,6 +861,7 @@ def create_app(
         results: list[dict[str, Any]] = []
         failed = False
         lock_first, fake.lock_next_record = fake.lock_next_record, False
+        duplicate_first, fake.duplicate_next_record = fake.duplicate_next_record, False
         for index, rec in enumerate(records):
             try:
                 if not isinstance(rec, dict):
@@ -739,6 +871,10 @@ def create_app(
                         "UNABLE_TO_LOCK_ROW",
                         "unable to obtain exclusive access to this record or 1 records",
                     )
+                if index == 0 and duplicate_first:
+                    raise RecordError("DUPLICATE_VALUE",
+                                      "duplicate value found: <unknown> duplicates value on record "
+                                      "with id: <unknown>")  # fmt: skip
                 sobject = (rec.get("attributes") or {}).get("type")
                 if sobject not in OBJECTS:
                     raise RecordError("INVALID_TYPE", f"sObject type '{sobject}' is not supported")
@@ -797,6 +933,11 @@ def create_app(
     async def clear_faults() -> JSONResponse:
         fake.faults.clear()
         return JSONResponse({"faults": 0})
+
+    @app.post("/_fake/refresh-token")
+    async def refresh_token() -> JSONResponse:
+        """A refresh token for the refresh_token grant (as the web-server flow hands out)."""
+        return JSONResponse({"refresh_token": fake.mint_refresh_token()})
 
     @app.post("/_fake/revoke-token")
     async def revoke() -> JSONResponse:
