@@ -24,6 +24,7 @@ def marketo_client() -> MarketoClient:
         settings.marketo_base_url,
         settings.marketo_client_id,
         settings.marketo_client_secret.get_secret_value(),
+        add_timeout_s=settings.marketo_add_timeout_seconds,
     )
 
 

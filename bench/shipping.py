@@ -7,10 +7,11 @@ leads and N logged sales emails:
 - **clean**: the shippers drain the log; every HTTP request the fakes see is counted (token
   requests included). Targets: 10,000 activities in at most 40 Marketo calls and 60
   Salesforce calls, and no 606 (rate limit) drawn.
-- **faults**: a share of all calls fails (Marketo: 606, 604, HTTP 502, and 502 after the rows
-  were stored; Salesforce: 503, UNABLE_TO_LOCK_ROW on a record, and the response dropped
-  after the write). Failed batches are retried as Temporal would. Targets: every record
-  arrives, none twice in Salesforce, and every Marketo duplicate is among the ones reported.
+- **faults**: a share of all calls fails (Marketo: 606, 604, HTTP 502, 502 after the rows were
+  stored, and answers slower than the shipper waits (a timeout, the rows stored all the same);
+  Salesforce: 503, UNABLE_TO_LOCK_ROW on a record, and the response dropped after the write).
+  Failed batches are retried as Temporal would. Targets: every record arrives, none twice in
+  Salesforce, and every Marketo duplicate is among the ones reported.
 
 The activities run as the worker runs them (`ship_to_marketo`, `ship_to_salesforce`), without
 the Temporal server in between, so the counts are the shippers' own. Run:
@@ -37,6 +38,7 @@ from bench.enroll import free_port
 
 CADENCE = Path(sys.executable).parent / "cadence"
 MK_ID, MK_SECRET = "bench-mk", "bench-mk-secret"
+TIMEOUT_S = 2.0  # how long the benchmark's shipper waits for Marketo to add activities
 SF_ID, SF_SECRET = "bench-sf", "bench-sf-secret"
 
 
@@ -128,8 +130,10 @@ async def drain(destination: str, batch: int) -> int:
 
 async def faults(mk_base: str, sf_base: str, rate: float) -> None:
     """About ``rate`` of all calls fail, spread over the kinds each service really has."""
-    mk_kinds: list[dict[str, Any]] = [{"code": "606"}, {"code": "604"}, {"code": "502"},
-                                      {"drop_after_commit": True}]  # fmt: skip
+    mk_kinds: list[dict[str, Any]] = [
+        {"code": "606"}, {"code": "604"}, {"code": "502"}, {"drop_after_commit": True},
+        {"delay_s": TIMEOUT_S + 1},  # the answer comes after the client gave up: a timeout
+    ]  # fmt: skip
     sf_kinds = [{"kind": "server_unavailable"}, {"kind": "unable_to_lock_row"},
                 {"kind": "drop_after_commit"}]  # fmt: skip
     async with httpx.AsyncClient() as http:
@@ -155,6 +159,7 @@ async def measure(count: int, rate: float) -> Run:
         "CADENCE_MARKETO_BASE_URL": mk_base, "CADENCE_MARKETO_CLIENT_ID": MK_ID,
         "CADENCE_MARKETO_CLIENT_SECRET": MK_SECRET, "CADENCE_SALESFORCE_BASE_URL": sf_base,
         "CADENCE_SALESFORCE_CLIENT_ID": SF_ID, "CADENCE_SALESFORCE_CLIENT_SECRET": SF_SECRET,
+        "CADENCE_MARKETO_ADD_TIMEOUT_SECONDS": str(TIMEOUT_S),
     })  # fmt: skip
     from cadence.config import get_settings
 

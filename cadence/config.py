@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     marketo_activities_per_second: float = 2.0
+    # How long a call adding activities may take (Marketo allows itself 90 s); past it the
+    # activities are in doubt and counted as possible duplicates when sent again.
+    marketo_add_timeout_seconds: float = Field(default=95.0, gt=0)
     salesforce_activities_per_second: float = 10.0
 
     # App database (SQLite by default; PostgreSQL by URL, e.g. postgresql+psycopg://...)

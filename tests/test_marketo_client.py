@@ -471,3 +471,17 @@ async def test_export_leads_gives_up_on_a_job_that_never_finishes() -> None:
             await e.client.export_leads(["id"], window(clock), poll_s=60, timeout_s=300)
         jobs = (await e.client._call("GET", "/bulk/v1/leads/export.json"))["result"]
     assert [j["status"] for j in jobs] == ["Canceled"]  # nothing left running
+
+
+def test_error_codes_say_whether_to_retry_and_whether_the_call_may_have_run() -> None:
+    """Marketo's table: a 6xx means nothing ran; only a lost answer leaves it open."""
+    cases = {
+        "604": (True, False), "606": (True, False), "611": (True, False), "615": (True, False),
+        "713": (True, False), "719": (True, False), "603": (False, False), "609": (False, False),
+        "610": (False, False), "612": (False, False), "613": (False, False), "1004": (False, False),
+        "502": (True, True), "503": (True, True), "transport": (True, True),
+    }  # fmt: skip
+    for code, (retry, ambiguous) in cases.items():
+        err = MarketoError(code, "x")
+        assert (code, err.retryable, err.ambiguous) == (code, retry, ambiguous)
+    assert not MarketoError("transport", "connect refused", ambiguous=False).ambiguous

@@ -36,12 +36,12 @@ ADD_ACTIVITIES_TIMEOUT_S = 95.0
 MAX_URI_CHARS = 7800  # Marketo rejects URIs over 8 KB with HTTP 414
 
 RETRYABLE_CODES = frozenset(
-    {"502", "604", "606", "608", "611", "613", "614", "615", "713", "719", "transport"}
+    {"502", "604", "606", "608", "611", "614", "615", "713", "719", "transport"}
 )
 AUTH_CODES = frozenset({"601", "602"})
-# Failures after which Marketo may still have carried the call out (it timed out or broke
-# while working); the others (601, 606, 607, 615, ...) refuse the call before doing anything.
-AMBIGUOUS_CODES = frozenset({"604", "608", "611", "713"})
+# A 6xx code means the whole request failed and nothing ran (Marketo's error-code page): only
+# an answer that never came (a timeout, a dropped connection) or an HTTP 5xx from the gateway
+# leaves it open whether the call was carried out.
 
 
 def seconds_until_quota_reset(now: datetime | None = None) -> float:
@@ -80,7 +80,7 @@ class MarketoError(Exception):
         self.message = message
         self.retryable = classify(code) if retryable is None else retryable
         if ambiguous is None:
-            ambiguous = code in AMBIGUOUS_CODES or code == "transport" or code.startswith("5")
+            ambiguous = code == "transport" or (len(code) == 3 and code.startswith("5"))
         self.ambiguous = ambiguous
         if retry_after_s is None and code == "607":
             retry_after_s = seconds_until_quota_reset()
@@ -138,11 +138,13 @@ class MarketoClient:
         http: httpx.AsyncClient | None = None,
         timeout_s: float = 30.0,
         max_concurrency: int = 5,
+        add_timeout_s: float = ADD_ACTIVITIES_TIMEOUT_S,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._client_id = client_id
         self._client_secret = client_secret
         self._timeout = httpx.Timeout(timeout_s)
+        self._add_timeout = httpx.Timeout(add_timeout_s)
         self._own_http = http is None
         self._http = http or httpx.AsyncClient(timeout=self._timeout)
         self._semaphore = asyncio.Semaphore(max_concurrency)
@@ -460,9 +462,11 @@ class MarketoClient:
         if not rows:
             return []
         # Marketo gives this endpoint 90 s server-side; waiting less makes more ambiguous writes.
-        timeout = httpx.Timeout(max(self._timeout.read or 0.0, ADD_ACTIVITIES_TIMEOUT_S))
         body = await self._call(
-            "POST", "/rest/v1/activities/external.json", json={"input": rows}, http_timeout=timeout
+            "POST",
+            "/rest/v1/activities/external.json",
+            json={"input": rows},
+            http_timeout=self._add_timeout,
         )
         result = self._result(body)
         if len(result) != len(rows):
