@@ -129,7 +129,8 @@ def load_batch(destination: str, limit: int) -> list[Item]:
 
 
 def mark_in_doubt(destination: str, items: list[Item], why: str) -> None:
-    """Before retrying a call that may have gone through: remember which rows it carried."""
+    """Before retrying a call that may have gone through: remember which rows it carried.
+    Rows that were in doubt already were a second send: each may be one more copy."""
     with session_scope() as session:
         for item in items:
             assert item.activity.id is not None
@@ -143,6 +144,7 @@ def mark_in_doubt(destination: str, items: list[Item], why: str) -> None:
             )
         cursor = session.get(ShipCursor, destination) or ShipCursor(destination=destination)
         cursor.ambiguous_retries += 1
+        cursor.possible_duplicates += sum(item.in_doubt for item in items)
         session.add(cursor)
 
 

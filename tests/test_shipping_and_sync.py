@@ -529,3 +529,23 @@ async def test_reminder_tasks_sync_both_ways(fakes: Fakes) -> None:
 
 def as_utc_date(value: datetime) -> str:
     return (value if value.tzinfo else value.replace(tzinfo=UTC)).date().isoformat()
+
+
+async def test_every_copy_a_repeated_ambiguous_failure_makes_is_counted(fakes: Fakes) -> None:
+    lead_id = await marketo_lead(fakes, email="ada@example.com", firstName="Ada")
+    log_email(add_person(email="ada@example.com", marketo_id=lead_id), "wf-1/intro", "Hello")
+    env = ActivityEnvironment()
+    batch = ShipBatchInput(destination="marketo", limit=300)
+    async with httpx.AsyncClient(base_url=fakes.marketo_url) as http:
+        lost = {"drop_after_commit": True, "path_contains": "activities/external.json"}
+        for _ in range(2):  # stored, then the answer is lost; twice
+            await http.post("/_fake/faults", json=lost)
+            with pytest.raises(ApplicationError):
+                await env.run(ship_to_marketo, batch)
+        assert (await env.run(ship_to_marketo, batch)).shipped == 1
+        stored = (await http.get("/_fake/activities", params={"leadId": lead_id})).json()
+    copies = [a for a in stored if a["apiName"] == "cadenceSendSalesEmail"]
+    with Session(get_engine()) as session:
+        cursor = session.get(ShipCursor, "marketo")
+        assert cursor is not None
+    assert len(copies) == 3 and cursor.possible_duplicates == 2  # every extra copy, counted
