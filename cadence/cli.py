@@ -140,13 +140,16 @@ def fake_salesforce(
         float, typer.Option(help="Inactivity before a session expires (2 h by default)")
     ] = 7200.0,
     query_batch_size: Annotated[int, typer.Option(help="Records per query page")] = 2000,
+    jwt_cert: Annotated[
+        Path | None, typer.Option(help="The connected app's certificate (PEM), for the JWT flow")
+    ] = None,
 ) -> None:
     """Run the fake Salesforce REST API."""
     from cadence.fakes.salesforce import create_app
 
     app = create_app(client_id, client_secret, state_file=state_file, daily_limit=daily_limit,
-                     session_timeout_s=session_timeout_seconds,
-                     query_batch_size=query_batch_size)  # fmt: skip
+                     session_timeout_s=session_timeout_seconds, query_batch_size=query_batch_size,
+                     jwt_cert=jwt_cert.read_bytes() if jwt_cert else None)  # fmt: skip
     _serve_fake(app, port)
 
 

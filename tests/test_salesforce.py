@@ -316,3 +316,58 @@ async def test_too_many_long_running_requests_at_once_are_refused() -> None:
         assert refused.json()[0]["message"] == "ConcurrentPerOrgLongTxn Limit exceeded."
         assert (await slow).status_code == 200
         assert (await http.get("/services/data/v62.0/limits", headers=headers)).status_code == 200
+
+
+def _signed_jwt(key: Any, claims: dict[str, Any]) -> str:
+    import base64
+    import json as _json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    head = b64(_json.dumps({"alg": "RS256"}).encode())
+    body = b64(_json.dumps(claims).encode())
+    signature = key.sign(f"{head}.{body}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    return f"{head}.{body}.{b64(signature)}"
+
+
+async def test_the_jwt_bearer_flow_checks_signature_issuer_audience_and_expiry() -> None:
+    import time as _time
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cadence connected app")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1).not_valid_before(now)
+            .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256()))  # fmt: skip
+    _, http = build(jwt_cert=cert.public_bytes(serialization.Encoding.PEM))
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    good = {"iss": CID, "sub": "rita@org.example", "aud": "https://login.salesforce.com",
+            "exp": int(_time.time()) + 120}  # fmt: skip
+    grant = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    async with http:
+
+        async def ask(signer: Any, claims: dict[str, Any]) -> httpx.Response:
+            form = {"grant_type": grant, "assertion": _signed_jwt(signer, claims)}
+            return await http.post("/services/oauth2/token", data=form)
+
+        ok = await ask(key, good)
+        assert ok.status_code == 200 and ok.json()["access_token"]
+        for signer, claims, words in (
+            (other, good, "signature invalid"),
+            (key, {**good, "iss": "someone else"}, "client identifier invalid"),
+            (key, {**good, "aud": "https://evil.example"}, "audience invalid"),
+            (key, {**good, "exp": int(_time.time()) - 10}, "expired"),
+        ):
+            refused = await ask(signer, claims)
+            assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+            assert words in refused.json()["error_description"]

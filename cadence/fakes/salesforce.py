@@ -27,6 +27,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import load_pem_x509_certificate
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
@@ -122,8 +126,14 @@ INTEGRATION_USER = {"Id": USER_ID, "Name": "Cadence Integration", "Username": "c
                     "Email": "cadence@org.example", "IsActive": True}  # fmt: skip
 READ_ONLY = ("Id", "CreatedDate", "LastModifiedDate", "IsDeleted")
 COMPOSITE_MAX, COMPOSITE_QUERIES = 25, 5
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+JWT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_.]+)\}")
 ID_RE = re.compile(r"^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$")
+
+
+def _b64url(part: str) -> bytes:
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
 
 
 class SfError(Exception):
@@ -188,8 +198,10 @@ class FakeSalesforce:
         clock: Callable[[], float] = time.time,
         long_request_s: float = 20.0,
         max_long_requests: int = 25,
+        jwt_cert: bytes | None = None,
     ) -> None:
         self.client_id, self.client_secret = client_id, client_secret
+        self.jwt_cert = jwt_cert  # the connected app's certificate (PEM) for the JWT flow
         # requests running this long count against the org's concurrent long-running limit
         self.long_request_s, self.max_long_requests = long_request_s, max_long_requests
         self.in_flight: dict[int, float] = {}  # request number -> start
@@ -214,6 +226,11 @@ class FakeSalesforce:
     def issue_token(self, form: dict[str, str], basic: str | None) -> tuple[int, dict[str, Any]]:
         self.token_requests += 1
         grant = form.get("grant_type")
+        if grant == JWT_GRANT:
+            problem = self._jwt_problem(form.get("assertion") or "")
+            if problem:
+                return 400, {"error": "invalid_grant", "error_description": problem}
+            return 200, self._session()
         if grant not in ("client_credentials", "refresh_token"):
             return 400, {
                 "error": "unsupported_grant_type",
@@ -240,10 +257,46 @@ class FakeSalesforce:
                 "error": "invalid_grant",
                 "error_description": "expired access/refresh token",
             }
+        return 200, self._session()
+
+    def _jwt_problem(self, assertion: str) -> str | None:
+        """What is wrong with a JWT bearer assertion (RS256, iss = the consumer key, a sub,
+        aud = a login host, exp within the next 5 minutes), or None."""
+        if self.jwt_cert is None:
+            return "invalid assertion: no certificate for this connected app"
+        parts = assertion.split(".")
+        try:
+            head, claims = json.loads(_b64url(parts[0])), json.loads(_b64url(parts[1]))
+            signature = _b64url(parts[2])
+        except (ValueError, IndexError):
+            return "invalid assertion"
+        if head.get("alg") != "RS256":
+            return "invalid assertion: alg must be RS256"
+        key = load_pem_x509_certificate(self.jwt_cert).public_key()
+        if not isinstance(key, rsa.RSAPublicKey):
+            return "invalid assertion: the certificate is not an RSA one"
+        try:
+            signed = f"{parts[0]}.{parts[1]}".encode()
+            key.verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return "invalid assertion: signature invalid"
+        if claims.get("iss") != self.client_id:
+            return "invalid assertion: client identifier invalid"
+        if not claims.get("sub"):
+            return "invalid assertion: user hasn't approved this consumer"
+        if claims.get("aud") not in JWT_AUDIENCES:
+            return "invalid assertion: audience invalid"
+        exp = claims.get("exp")
+        now = self.clock()
+        if not isinstance(exp, int | float) or exp < now or exp > now + 300:
+            return "invalid assertion: expired authorization code"
+        return None
+
+    def _session(self) -> dict[str, Any]:
         token = f"{ORG_ID[:15]}!{secrets.token_urlsafe(24)}"
         now = self.clock()
         self.sessions[token] = now
-        return 200, {
+        return {
             "access_token": token,
             "signature": secrets.token_urlsafe(16),
             "scope": "api",
@@ -581,6 +634,7 @@ def create_app(
     clock: Callable[[], float] = time.time,
     long_request_s: float = 20.0,
     max_long_requests: int = 25,
+    jwt_cert: bytes | None = None,
 ) -> FastAPI:
     """Build the fake Salesforce app; ``app.state.fake`` is the `FakeSalesforce` behind it."""
     fake = FakeSalesforce(
@@ -593,6 +647,7 @@ def create_app(
         clock=clock,
         long_request_s=long_request_s,
         max_long_requests=max_long_requests,
+        jwt_cert=jwt_cert,
     )
     app = FastAPI(title="Fake Salesforce", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.fake = fake
