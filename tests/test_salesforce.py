@@ -371,3 +371,20 @@ async def test_the_jwt_bearer_flow_checks_signature_issuer_audience_and_expiry()
             refused = await ask(signer, claims)
             assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
             assert words in refused.json()["error_description"]
+
+
+async def test_a_collection_may_switch_types_ten_times_at_most(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, http = fake
+    headers = await bearer(http)
+    lead = {"attributes": {"type": "Lead"}, "LastName": "L", "Company": "C"}
+    task_row = {"attributes": {"type": "Task"}, "Subject": "T", "Status": "Not Started"}
+    url = "/services/data/v62.0/composite/sobjects"
+    grouped = [lead] * 10 + [task_row] * 10  # two chunks
+    assert (await http.post(url, headers=headers,
+                            json={"records": grouped})).status_code == 200  # fmt: skip
+    alternating = [lead, task_row] * 6  # twelve chunks
+    refused = await http.post(url, headers=headers, json={"records": alternating})
+    assert refused.status_code == 400
+    assert refused.json()[0]["errorCode"] == "EXCEEDED_MAX_TYPES_LIMIT"

@@ -126,6 +126,7 @@ INTEGRATION_USER = {"Id": USER_ID, "Name": "Cadence Integration", "Username": "c
                     "Email": "cadence@org.example", "IsActive": True}  # fmt: skip
 READ_ONLY = ("Id", "CreatedDate", "LastModifiedDate", "IsDeleted")
 COMPOSITE_MAX, COMPOSITE_QUERIES = 25, 5
+MAX_CHUNKS = 10  # runs of one sObject type in a collection
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 JWT_AUDIENCES = ("https://login.salesforce.com", "https://test.salesforce.com")
 _REFERENCE = re.compile(r"@\{([A-Za-z0-9_]+)\.([A-Za-z0-9_.]+)\}")
@@ -805,6 +806,13 @@ def create_app(
                     f"record limit reached. cannot submit more than {MAX_COLLECTION} records"
                     " into this call",
                 )
+            types = [(r.get("attributes") or {}).get("type") if isinstance(r, dict) else None
+                     for r in records]  # fmt: skip
+            chunks = sum(1 for i, t in enumerate(types) if i == 0 or t != types[i - 1])
+            if chunks > MAX_CHUNKS:  # each run of one type is a chunk
+                raise SfError(400, "EXCEEDED_MAX_TYPES_LIMIT",
+                              "Cannot have more than 10 chunks in a single operation. Please "
+                              "rearrange the data to reduce chunking.")  # fmt: skip
             if len(parts) == 2 and method == "POST":
                 return JSONResponse(
                     _collection(records, bool(body.get("allOrNone")), None), media_type=ok
