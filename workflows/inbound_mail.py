@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inbound import poll_mailbox, process_inbound
@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
         MailboxPollInput,
         MailboxPollResult,
     )
-    from workflows.enrollment import EnrollmentWorkflow
+    from workflows.tell_enrollments import tell_enrollments
 
 DB_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=1), non_retryable_error_types=["NotFound"]
@@ -50,16 +50,8 @@ class InboundMailWorkflow:
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=DB_RETRY,
         )
-        result = InboundMailResult()
-        for item in signals:
-            handle = workflow.get_external_workflow_handle_for(
-                EnrollmentWorkflow.run, item.workflow_id
-            )
-            try:
-                await handle.signal(EnrollmentWorkflow.inbound, item.event)
-                result.signalled.append(item.workflow_id)
-            except FailureError:  # the enrollment ended meanwhile
-                result.gone.append(item.workflow_id)
+        told, gone = await tell_enrollments(signals)
+        result = InboundMailResult(signalled=told, gone=gone)
         return result
 
 

@@ -7,12 +7,11 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.optouts import sync_opt_outs_from_salesforce
     from workflows.contracts import SALESFORCE_QUEUE, OptOutSyncInput, OptOutSyncResult
-    from workflows.enrollment import EnrollmentWorkflow
+    from workflows.tell_enrollments import tell_enrollments
 
 OPT_OUT_SYNC_ID = "opt-out-sync"
 OPT_OUT_SYNC_SCHEDULE_ID = "opt-out-sync-schedule"
@@ -33,12 +32,5 @@ class OptOutSyncWorkflow:
                 non_retryable_error_types=["NotConfigured"],
             ),
         )
-        for item in result.signals:
-            handle = workflow.get_external_workflow_handle_for(
-                EnrollmentWorkflow.run, item.workflow_id
-            )
-            try:
-                await handle.signal(EnrollmentWorkflow.inbound, item.event)
-            except FailureError:
-                pass  # it ended meanwhile
+        await tell_enrollments(result.signals)
         return result
