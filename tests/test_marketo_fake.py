@@ -493,7 +493,7 @@ async def test_custom_type_lifecycle_and_add_activities(http: httpx.AsyncClient)
     type_id = ctype["id"]
 
     attrs = {
-        "attribute": [
+        "attributes": [
             {"apiName": "step", "name": "Step", "dataType": "integer"},
             {"apiName": "link", "name": "Link", "dataType": "link"},
         ]
@@ -566,7 +566,7 @@ async def test_custom_type_lifecycle_and_add_activities(http: httpx.AsyncClient)
     assert {"name": "Step", "apiName": "step", "value": 3} in page["result"][0]["attributes"]
 
     # An approved type with new attributes becomes "approved with draft" and still accepts rows.
-    more = {"attribute": [{"apiName": "extra", "name": "Extra", "dataType": "string"}]}
+    more = {"attributes": [{"apiName": "extra", "name": "Extra", "dataType": "string"}]}
     await call(http, "POST", f"{EXT}/type/cadenceTest/attributes/create.json", json=more)
     listed = await call(http, "GET", f"{EXT}/types.json")
     assert listed["result"][0]["status"] == "approved with draft"
@@ -593,9 +593,16 @@ async def test_custom_type_limits(http: httpx.AsyncClient) -> None:
     assert error_code(await call(http, "POST", f"{EXT}/type.json", json=eleventh)) == "1027"
     attrs = [{"apiName": f"a{i}", "name": f"A {i}", "dataType": "string"} for i in range(21)]
     too_many = await call(
-        http, "POST", f"{EXT}/type/t0/attributes/create.json", json={"attribute": attrs}
+        http, "POST", f"{EXT}/type/t0/attributes/create.json", json={"attributes": attrs}
     )
     assert error_code(too_many) == "1028"
+    # Marketo reads "attributes"; the singular key of a wrong client adds nothing.
+    singular = await call(
+        http, "POST", f"{EXT}/type/t0/attributes/create.json", json={"attribute": attrs[:1]}
+    )
+    assert error_code(singular) == "701"
+    draft = await call(http, "GET", f"{EXT}/type/t0/describe.json", params={"draft": "true"})
+    assert draft["result"][0]["attributes"] == []
     missing = await call(http, "POST", f"{EXT}/type.json", json={"apiName": "x"})
     assert error_code(missing) == "701"
     rows = {"input": [activity_row(100001)] * 301}

@@ -1013,11 +1013,13 @@ class FakeMarketo:
     def create_attrs(self, req: _Req) -> dict[str, Any]:
         ctype = self._find_type(req.match.group(1))
         body = self._body(req)
-        specs = body.get("attribute")
+        # Marketo's body is {"attributes": [...]} (swagger-mapi CustomActivityTypeAttributeRequest);
+        # any other key is ignored, so a client that spells it otherwise sends nothing.
+        specs = body.get("attributes")
         if not specs:
-            raise _Fail("701", "attribute cannot be blank")
+            raise _Fail("701", "attributes cannot be blank")
         if not isinstance(specs, list):
-            raise _Fail("1003", "attribute must be an array")
+            raise _Fail("1003", "attributes must be an array")
         draft = copy.deepcopy(ctype.get("draft") or ctype["approved"])
         new = [self._attribute(s) for s in specs]
         taken = {draft["primaryAttribute"]["apiName"], *(a["apiName"] for a in draft["attributes"])}

@@ -446,7 +446,7 @@ class MarketoClient:
     ) -> dict[str, Any]:
         """Add secondary attributes (``apiName, name, dataType, description``) to the draft."""
         path = f"/rest/v1/activities/external/type/{api_name}/attributes/create.json"
-        body = await self._call("POST", path, json={"attribute": attributes})
+        body = await self._call("POST", path, json={"attributes": attributes})
         return self._result(body)[0]
 
     async def approve_custom_activity_type(self, api_name: str) -> dict[str, Any]:
