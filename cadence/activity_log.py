@@ -19,6 +19,8 @@ _INSERT = sa.text(
     sa.bindparam("occurred_at", type_=sa.DateTime(timezone=True)),
     sa.bindparam("details", type_=sa.JSON),
 )
+_CAMPAIGN_OF = sa.text("SELECT campaign_id FROM enrollment WHERE id = :id")
+_CAMPAIGN_NAME = sa.text("SELECT name FROM campaign WHERE id = :id")
 
 
 def record_activity(
@@ -35,7 +37,17 @@ def record_activity(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Insert the activity unless one with the same key exists (writers may retry).
-    One prepared statement: this runs for every email sent."""
+    One prepared statement: this runs for every email sent.
+
+    Every activity of an enrollment carries its campaign: the campaign id is taken from the
+    enrollment and the campaign's name (``details["campaign_name"]``, which Marketo's
+    attributes and Salesforce's ``Cadence_Campaign__c`` are drawn from) from the campaign
+    when the caller did not give them (the send path gives both and reads nothing here)."""
+    details = dict(details or {})
+    if campaign_id is None and enrollment_id is not None:
+        campaign_id = session.execute(_CAMPAIGN_OF, {"id": enrollment_id}).scalar()
+    if campaign_id is not None and "campaign_name" not in details:
+        details["campaign_name"] = session.execute(_CAMPAIGN_NAME, {"id": campaign_id}).scalar()
     session.execute(
         _INSERT,
         {
@@ -47,6 +59,6 @@ def record_activity(
             "enrollment_id": enrollment_id,
             "user_id": user_id,
             "subject": subject,
-            "details": details or {},
+            "details": details,
         },
     )

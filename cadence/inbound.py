@@ -141,6 +141,26 @@ def _copied_on(session: Session, address: str | None) -> EmailMessage | None:
     return session.exec(query).first()
 
 
+def _answered(session: Session, m: Match, person_id: int) -> EmailMessage | None:
+    """The email of ours this message answers: the one its thread names; for a message matched
+    by its sender (or a bounce by its failed recipient), the latest email we sent the person in
+    one of the enrollments it concerns, else the latest we sent them at all."""
+    if m.email is not None:
+        return m.email
+    query = (
+        select(EmailMessage)
+        .where(EmailMessage.person_id == person_id, col(EmailMessage.sent_at).is_not(None))
+        .order_by(col(EmailMessage.sent_at).desc())
+        .limit(1)
+    )
+    running = [int(e.id) for e in m.enrollments if e.id is not None]
+    if running:
+        found = session.exec(query.where(col(EmailMessage.enrollment_id).in_(running))).first()
+        if found is not None:
+            return found
+    return session.exec(query).first()
+
+
 def _event(verdict: Verdict, mail: Mail) -> InboundEvent | None:
     """What the enrollment hears about this message, if anything."""
     if verdict.label == "human_reply":
@@ -162,10 +182,12 @@ def _record(session: Session, row: InboundMessage, mail: Mail, verdict: Verdict,
     person = m.person
     if person is None or person.id is None:
         return
-    enrollment_id = m.email.enrollment_id if m.email else None
+    answered = _answered(session, m, person.id)
+    enrollment_id = answered.enrollment_id if answered else None
     enrollment = session.get(Enrollment, enrollment_id) if enrollment_id else None
     campaign_id = enrollment.campaign_id if enrollment else None
-    ours = m.email.message_id if m.email else None
+    ours = answered.message_id if answered else None
+    step_id = answered.step_id if answered and enrollment_id else None
     common: dict[str, Any] = {"person_id": person.id, "enrollment_id": enrollment_id,
                               "campaign_id": campaign_id}  # fmt: skip
     if verdict.label == "human_reply":
@@ -173,17 +195,18 @@ def _record(session: Session, row: InboundMessage, mail: Mail, verdict: Verdict,
             session, key=f"inbound/{row.id}/reply", kind=ActivityKind.reply_email,
             subject=mail.subject or None, occurred_at=mail.sent_at,
             details={"message_id": ours, "reply_message_id": mail.message_id,
-                     "from": mail.sender, "matched_by": m.by},
+                     "from": mail.sender, "matched_by": m.by, "step_id": step_id},
             **common,
         )  # fmt: skip
     elif verdict.label.startswith("bounce") or verdict.address_gone:
         hard = verdict.label == "bounce_hard" or verdict.address_gone
         record_activity(
             session, key=f"inbound/{row.id}/bounce", kind=ActivityKind.email_bounced,
-            subject=m.email.subject if m.email else mail.subject or None,
+            subject=answered.subject if answered else mail.subject or None,
             details={"message_id": ours, "category": "hard" if hard else "soft",
                      "status": verdict.status, "reason": verdict.reason,
-                     "recipient": verdict.failed_recipient or person.email},
+                     "recipient": verdict.failed_recipient or person.email,
+                     "step_id": step_id},
             **common,
         )  # fmt: skip
         if hard:

@@ -252,6 +252,9 @@ async def test_a_rep_completes_a_call_task_and_the_cadence_goes_on(api: Api) -> 
     with Session(get_engine()) as session:
         calls = [a for a in session.exec(select(ActivityLog)).all() if a.kind == ActivityKind.call]
     assert [(c.subject, c.details["outcome"]) for c in calls] == [("Call Ada at Acme", "connected")]
+    # logged to its campaign, as Marketo's campaign attributes and Salesforce's field need
+    assert (calls[0].enrollment_id, calls[0].campaign_id) == (enrollment_id, created.json()["id"])
+    assert calls[0].details["campaign_name"] == "With a call"
 
 
 async def test_skip_reschedule_and_mark_success_through_the_api(api: Api) -> None:

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from cadence import inbound
 from cadence.config import get_settings
 from cadence.db import get_engine
+from cadence.integrations.salesforce_tasks import DEFAULT_SUBJECT_TEMPLATE, task_fields
 from cadence.models import ActivityKind, ActivityLog, InboundMessage, InvalidAddress, Person, utcnow
 from cadence.smtp_sink import serve
 from tests.conftest import Api, free_port
@@ -150,6 +151,7 @@ async def test_a_reply_from_another_address_ends_the_enrollment_once(api: Api) -
     assert len(replies) == 1 and replies[0].enrollment_id == enrollment_id
     assert replies[0].details["message_id"] == message_id
     assert replies[0].details["from"] == "ada.lovelace@home.example"
+    assert replies[0].details["campaign_name"] == "API test"
     raw_back = await api.call("GET", f"/inbound/{first.json()['id']}/raw")
     assert raw_back.content == raw.encode()
     # the rep who sent the email sees the answer to it
@@ -173,6 +175,28 @@ async def test_someone_we_had_in_cc_answering_outside_the_thread_counts(api: Api
     row = await enrollment_when(api, enrollment_id, lambda r: r["status"] != "active")
     assert row["end_reason"] == "replied"
     assert logged(ActivityKind.reply_email)[0].details["from"] == "grace.hopper@example.com"
+
+
+async def test_replies_are_logged_to_their_campaign_however_they_were_matched(api: Api) -> None:
+    enrollment_id, message_id = await enroll_and_wait_for_first_email(api)
+    campaign_id = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["campaign_id"]
+    fresh = (  # a new thread from her address: matched by the sender
+        "From: Ada <ada@example.com>\r\nTo: rep@seller.test\r\nSubject: A question\r\n"
+        "Message-ID: <fresh1@example.com>\r\n\r\nCan we talk on Tuesday instead?\r\n"
+    )
+    item = await processed(api, (await post_mail(api, fresh)).json()["id"])
+    assert (item["label"], item["matched_by"]) == ("human_reply", "sender")
+    await enrollment_when(api, enrollment_id, lambda r: r["status"] != "active")
+    (logged_reply,) = logged(ActivityKind.reply_email)
+    assert (logged_reply.enrollment_id, logged_reply.campaign_id) == (enrollment_id, campaign_id)
+    assert logged_reply.details["message_id"] == message_id  # the email it answers
+    assert logged_reply.details["campaign_name"] == "API test"
+    assert logged_reply.details["step_id"] == "intro"
+    with Session(get_engine()) as session:
+        person = session.exec(select(Person).where(Person.email == "ada@example.com")).one()
+    task = task_fields(logged_reply, person, DEFAULT_SUBJECT_TEMPLATE)
+    assert task["Subject"] == "Reply: A question" and task["Type"] == "Reply"
+    assert (task["Cadence_Campaign__c"], task["Cadence_Step__c"]) == ("API test", "intro")
 
 
 async def test_out_of_office_pauses_until_the_return_date_and_never_ends(api: Api) -> None:
