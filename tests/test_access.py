@@ -17,11 +17,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi._compat import ModelField
 from fastapi.dependencies.models import Dependant
 from sqlmodel import Session, select
 
-from api.deps import Access, api_routes, rule_of
+from api.deps import ROLES, Access, api_routes, rule_of
 from api.main import create_app
 from api.schemas import MAX_ID
 from cadence import inbound
@@ -34,6 +33,9 @@ from cadence.tracking import sign
 from tests.conftest import Api, unique_person_id
 from tests.test_api import PLAYBOOK
 from workflows.people_sync import PEOPLE_SYNC_ID
+
+if typing.TYPE_CHECKING:
+    from fastapi._compat import ModelField
 
 INBOUND_TOKEN = "access-test-inbound-token"
 ACTORS = ("author", "other", "owner", "admin")  # the ones refused first: nothing changes
@@ -268,8 +270,6 @@ CASES: dict[tuple[str, str], Case] = {
 
 
 def expected(rule: Access, actor: str, ok: int) -> int:
-    from api.deps import ROLES
-
     if ROLE_OF[actor] not in ROLES[rule]:
         return 403
     if rule == Access.owner and actor == "other":
