@@ -5,13 +5,60 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, EmailStr, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    model_validator,
+)
 
 from cadence.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
 from workflows.contracts import EndReason, EnrollmentState
 
 # SQLite hands datetimes back without a zone; every stored one is UTC.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+
+MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in the database
+Id = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+"""An id in a JSON body: an integer from 1 to 2^63-1. true/false, 1.0, "1" and larger numbers
+are refused with a 422 naming the place, never taken for another id."""
+
+
+def _decimal(value: object) -> object:
+    """Path and query parameters arrive as text: plain decimal digits become the number; any
+    other text ("1.0", "+1", " 1", "true") stays text, which the strict integer refuses."""
+    if isinstance(value, str) and 0 < len(value) <= 40 and value.isascii() and value.isdigit():
+        return int(value)
+    return value
+
+
+IdParam = Annotated[Id, BeforeValidator(_decimal)]
+"""The same id in a path or query parameter."""
+CursorParam = Annotated[int, BeforeValidator(_decimal), Field(strict=True, ge=0, le=MAX_ID)]
+"""A paging cursor (``after_id``, ``offset``): 0 or an id."""
+
+MAX_PEOPLE = 200  # people per enrollment or email request, as Sales Insight Actions allows
+MAX_COPIES = 50  # Cc or Bcc addresses per email
+MAX_ATTACHMENTS = 20  # attachments per email
+
+
+class PeopleRequest(BaseModel):
+    """Who a request is for: people by id and/or by address, 200 at most together."""
+
+    person_ids: list[Id] = Field(default_factory=list, max_length=MAX_PEOPLE)
+    emails: list[EmailStr] = Field(default_factory=list, max_length=MAX_PEOPLE)
+
+    @model_validator(mode="after")
+    def _at_most_200_people(self) -> PeopleRequest:
+        if len(self.person_ids) + len(self.emails) > MAX_PEOPLE:
+            raise ValueError(
+                f"at most {MAX_PEOPLE} people per request; person_ids and emails together "
+                f"name {len(self.person_ids) + len(self.emails)}"
+            )
+        return self
 
 
 class UserCreate(BaseModel):
@@ -71,9 +118,8 @@ class CampaignPublic(BaseModel):
     created_at: UtcDatetime
 
 
-class EnrollRequest(BaseModel):
-    person_ids: list[int] = Field(default_factory=list, max_length=1000)
-    emails: list[EmailStr] = Field(default_factory=list, max_length=1000)
+class EnrollRequest(PeopleRequest):
+    pass
 
 
 class EnrollResult(BaseModel):
@@ -167,8 +213,8 @@ class BlockedDomainPublic(BaseModel):
 
 
 class PreviewRequest(BaseModel):
-    step_id: str
-    person_id: int
+    step_id: str = Field(max_length=100)
+    person_id: Id
 
 
 class PreviewResponse(BaseModel):
@@ -186,7 +232,7 @@ class MigrationResult(BaseModel):
 
 
 class StepBody(BaseModel):
-    step_id: str = Field(description="The step the enrollment waits for")
+    step_id: str = Field(max_length=100, description="The step the enrollment waits for")
 
 
 class RescheduleBody(StepBody):
@@ -196,9 +242,9 @@ class RescheduleBody(StepBody):
 class ManualEmailBody(BaseModel):
     subject: str | None = Field(default=None, max_length=255)
     body: str | None = Field(default=None, max_length=100_000)
-    cc: list[EmailStr] = Field(default_factory=list, max_length=50)
-    bcc: list[EmailStr] = Field(default_factory=list, max_length=50)
-    attachment_ids: list[int] = Field(default_factory=list, max_length=20)
+    cc: list[EmailStr] = Field(default_factory=list, max_length=MAX_COPIES)
+    bcc: list[EmailStr] = Field(default_factory=list, max_length=MAX_COPIES)
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
 
 
 class AttachmentPublic(BaseModel):
@@ -210,16 +256,14 @@ class AttachmentPublic(BaseModel):
     created_at: UtcDatetime
 
 
-class SalesEmailRequest(BaseModel):
+class SalesEmailRequest(PeopleRequest):
     """A one-off or group sales email: one personalised message per recipient."""
 
-    person_ids: list[int] = Field(default_factory=list, max_length=200)
-    emails: list[EmailStr] = Field(default_factory=list, max_length=200)
     subject: str = Field(min_length=1, max_length=255)
     body: str = Field(min_length=1, max_length=100_000)
-    cc: list[EmailStr] = Field(default_factory=list, max_length=50)
-    bcc: list[EmailStr] = Field(default_factory=list, max_length=50)
-    attachment_ids: list[int] = Field(default_factory=list, max_length=20)
+    cc: list[EmailStr] = Field(default_factory=list, max_length=MAX_COPIES)
+    bcc: list[EmailStr] = Field(default_factory=list, max_length=MAX_COPIES)
+    attachment_ids: list[Id] = Field(default_factory=list, max_length=MAX_ATTACHMENTS)
     non_commercial: bool = Field(
         default=False, description="transactional: no unsubscribe footer, headers or check"
     )

@@ -56,6 +56,7 @@ class EnrollmentOutcome:
     workflow_id: str | None
     result: str  # enrolled | already_enrolled | unsubscribed
     start: EnrollmentInput | None = None
+    owner_id: int | None = None  # the rep whose enrollment it is
 
 
 def holiday_dates(playbook: Playbook, country: str | None, start: date) -> list[date]:
@@ -145,6 +146,7 @@ def prepare(
                 row.workflow_id,
                 "enrolled" if created else "already_enrolled",
                 start,
+                row.owner_id,
             )
         )
     session.commit()

@@ -8,9 +8,9 @@ import re
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from sqlmodel import col, select
 
-from api.deps import CurrentUser, SessionDep
-from api.schemas import AttachmentPublic
-from cadence.models import MAX_ATTACHMENTS_BYTES, Attachment, Role, User
+from api.deps import OwnerUser, RepUser, SessionDep, not_found, owns
+from api.schemas import AttachmentPublic, IdParam
+from cadence.models import MAX_ATTACHMENTS_BYTES, Attachment, User
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 _MB = MAX_ATTACHMENTS_BYTES // (1024 * 1024)
@@ -31,7 +31,7 @@ def attachments_for(session: SessionDep, user: User, ids: list[int], where: str)
     if not ids:
         return
     rows = session.exec(select(Attachment).where(col(Attachment.id).in_(ids))).all()
-    found = {row.id: row for row in rows if user.role == Role.admin or row.owner_id == user.id}
+    found = {row.id: row for row in rows if owns(user, row.owner_id)}
     for index, attachment_id in enumerate(ids):
         if attachment_id not in found:
             raise HTTPException(
@@ -47,7 +47,7 @@ def attachments_for(session: SessionDep, user: User, ids: list[int], where: str)
 async def upload(
     request: Request,
     session: SessionDep,
-    user: CurrentUser,
+    user: RepUser,
     filename: str = Query(min_length=1, max_length=255, description="as the recipient sees it"),
 ) -> AttachmentPublic:
     """The request body is the file itself; its Content-Type is kept (octet-stream if none)."""
@@ -87,8 +87,10 @@ async def upload(
 
 
 @router.get("/{attachment_id}")
-def get_attachment(attachment_id: int, session: SessionDep, user: CurrentUser) -> AttachmentPublic:
+def get_attachment(
+    attachment_id: IdParam, session: SessionDep, user: OwnerUser
+) -> AttachmentPublic:
     attachment = session.get(Attachment, attachment_id)
-    if attachment is None or (user.role != Role.admin and attachment.owner_id != user.id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Attachment {attachment_id} not found")
+    if attachment is None or not owns(user, attachment.owner_id):
+        raise not_found("Attachment", attachment_id)
     return AttachmentPublic.model_validate(attachment, from_attributes=True)

@@ -9,8 +9,8 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep
-from api.schemas import CampaignPublic, MigrationResult, PreviewRequest, PreviewResponse
+from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep, not_found
+from api.schemas import CampaignPublic, IdParam, MigrationResult, PreviewRequest, PreviewResponse
 from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStatus, Person
 from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml, split_step_path
 from cadence.templates import TemplateError, person_values, render
@@ -130,12 +130,12 @@ async def create_campaign(
     "/{campaign_id}/versions", status_code=status.HTTP_201_CREATED, openapi_extra=_BODY_DOC
 )
 async def publish_version(
-    campaign_id: int, request: Request, session: SessionDep, user: AuthorUser
+    campaign_id: IdParam, request: Request, session: SessionDep, user: AuthorUser
 ) -> CampaignPublic:
     """Publish a new version; running enrollments keep the version they started on."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+        raise not_found("Campaign", campaign_id)
     playbook, source = await _read_playbook(request)
     _check_supported(playbook)
     campaign.current_version += 1
@@ -160,16 +160,20 @@ def list_campaigns(session: SessionDep, _user: CurrentUser) -> list[CampaignPubl
 
 
 @router.get("/{campaign_id}")
-def get_campaign(campaign_id: int, session: SessionDep, _user: CurrentUser) -> CampaignPublic:
+def get_campaign(campaign_id: IdParam, session: SessionDep, _user: CurrentUser) -> CampaignPublic:
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+        raise not_found("Campaign", campaign_id)
     return _public(campaign, _current_version(session, campaign))
 
 
 @router.post("/{campaign_id}/versions/{version}/migrate")
 async def migrate_enrollments(
-    campaign_id: int, version: int, session: SessionDep, user: AuthorUser, temporal: TemporalDep
+    campaign_id: IdParam,
+    version: IdParam,
+    session: SessionDep,
+    user: AuthorUser,
+    temporal: TemporalDep,
 ) -> list[MigrationResult]:
     """Move every running enrollment of the campaign to ``version``, from each one's next step
     on (steps map by id). Ended enrollments are left as they are."""
@@ -214,13 +218,13 @@ async def migrate_enrollments(
 
 @router.post("/{campaign_id}/preview")
 def preview(
-    campaign_id: int, body: PreviewRequest, session: SessionDep, user: CurrentUser
+    campaign_id: IdParam, body: PreviewRequest, session: SessionDep, user: CurrentUser
 ) -> PreviewResponse:
     """Render one step of the current version for a person, as it would go out from you.
     ``problems`` lists what would stop an automatic send (it would become a task instead)."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+        raise not_found("Campaign", campaign_id)
     playbook = Playbook.model_validate(_current_version(session, campaign).playbook)
     step = next((s for s in playbook.steps if s.id == body.step_id), None)
     if step is None:
@@ -230,7 +234,7 @@ def preview(
         )
     person = session.get(Person, body.person_id)
     if person is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Person {body.person_id} not found")
+        raise not_found("Person", body.person_id)
     values = person_values(person, user)
     values.setdefault("team_unsubscribe", "(the unsubscribe link)")
     texts = (

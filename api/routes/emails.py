@@ -14,11 +14,12 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.email import message_id_for
-from api.deps import CurrentUser, SessionDep, TemporalDep
+from api.deps import OwnerUser, OwnListUser, RepUser, SessionDep, TemporalDep, not_found
 from api.routes.attachments import attachments_for
 from api.schemas import (
     EmailDetail,
     EmailPublic,
+    IdParam,
     SalesEmailAccepted,
     SalesEmailMessage,
     SalesEmailRequest,
@@ -129,7 +130,7 @@ def _accepted(
 async def send_sales_email(
     body: SalesEmailRequest,
     session: SessionDep,
-    user: CurrentUser,
+    user: RepUser,
     temporal: TemporalDep,
     idempotency_key: str | None = Header(default=None, description="repeat-safe request id"),
 ) -> SalesEmailAccepted:
@@ -177,7 +178,7 @@ def _request_handle(
     temporal: TemporalDep, user: User, request_id: str
 ) -> WorkflowHandle[SalesEmailWorkflow, list[SalesEmailOutcome]]:
     if user.role != Role.admin and not request_id.startswith(f"u{user.id}-"):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Email request {request_id} not found")
+        raise not_found("Email request", request_id)
     return temporal.get_workflow_handle_for(
         SalesEmailWorkflow.run, sales_email_workflow_id(request_id)
     )
@@ -185,7 +186,7 @@ def _request_handle(
 
 @router.get("/requests/{request_id}")
 async def get_sales_email_request(
-    request_id: str, session: SessionDep, user: CurrentUser, temporal: TemporalDep
+    request_id: str, session: SessionDep, user: OwnerUser, temporal: TemporalDep
 ) -> SalesEmailAccepted:
     """Where a POST /emails request stands: each recipient's message and its outcome."""
     handle = _request_handle(temporal, user, request_id)
@@ -241,15 +242,15 @@ def _public(message: EmailMessage, campaign: str | None, seen: set[ActivityKind]
 @router.get("")
 def list_emails(
     session: SessionDep,
-    user: CurrentUser,
-    person_id: int | None = None,
+    user: OwnListUser,
+    person_id: IdParam | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[EmailPublic]:
-    """Newest first. Reps see the emails sent as them; admins and authors see all."""
+    """Newest first. Reps see the emails sent as them; admins see all."""
     query = select(EmailMessage, Campaign.name).outerjoin(
         Enrollment, col(Enrollment.id) == col(EmailMessage.enrollment_id)
     ).outerjoin(Campaign, col(Campaign.id) == col(Enrollment.campaign_id))  # fmt: skip
-    if user.role == Role.rep:
+    if user.role != Role.admin:
         query = query.where(EmailMessage.sender == user.email)
     if person_id is not None:
         query = query.where(EmailMessage.person_id == person_id)
@@ -259,11 +260,11 @@ def list_emails(
 
 
 @router.get("/{message_id}")
-def get_email(message_id: str, session: SessionDep, user: CurrentUser) -> EmailDetail:
-    """One email with its text."""
+def get_email(message_id: str, session: SessionDep, user: OwnerUser) -> EmailDetail:
+    """One email with its text (a rep: one sent as them)."""
     message = session.get(EmailMessage, message_id)
-    if message is None or (user.role == Role.rep and message.sender != user.email):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Email {message_id} not found")
+    if message is None or (user.role != Role.admin and message.sender != user.email):
+        raise not_found("Email", message_id)
     enrollment = session.get(Enrollment, message.enrollment_id) if message.enrollment_id else None
     campaign = session.get(Campaign, enrollment.campaign_id) if enrollment else None
     seen = _reactions(session, [message_id])[message_id]

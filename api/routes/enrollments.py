@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, status
 from sqlmodel import col, select
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
+from api.deps import OwnerUser, OwnListUser, RepUser, SessionDep, TemporalDep, not_found, owns
 from api.schemas import (
     EnrollmentPublic,
     EnrollRequest,
     EnrollResponse,
     EnrollResult,
+    IdParam,
     PauseBody,
     RemoveBody,
     RescheduleBody,
@@ -17,7 +20,7 @@ from api.schemas import (
 )
 from api.updates import update_enrollment
 from cadence import enrolling
-from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person
+from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person, Role
 from workflows.contracts import (
     EnrollmentState,
     MarkSuccessRequest,
@@ -39,12 +42,19 @@ router = APIRouter(tags=["enrollments"])
     responses={404: {"description": "Campaign not found"}, 503: {"description": "Temporal down"}},
 )
 async def enroll(
-    campaign_id: int, body: EnrollRequest, session: SessionDep, user: RepUser, temporal: TemporalDep
+    campaign_id: IdParam,
+    body: EnrollRequest,
+    session: SessionDep,
+    user: RepUser,
+    temporal: TemporalDep,
 ) -> EnrollResponse:
-    """Enroll people (by id or email). Repeating the request never enrolls anyone twice."""
+    """Enroll people (by id or email, up to 200), as yourself: the enrollments are yours. Any
+    person of the shared directory may be enrolled, as in Sales Insight Actions. Repeating the
+    request never enrolls anyone twice; someone another rep already enrolled in this campaign
+    is ``already_enrolled``, without that enrollment's ids."""
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Campaign {campaign_id} not found")
+        raise not_found("Campaign", campaign_id)
     if not body.person_ids and not body.emails:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -87,16 +97,15 @@ async def enroll(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"Enrollments were saved but could not be started ({err}); repeat the request",
         ) from err
-    results = [
-        EnrollResult(
-            person_id=o.person_id,
-            email=people[o.person_id].email,
-            result=o.result,
-            enrollment_id=o.enrollment_id,
-            workflow_id=o.workflow_id,
-        )
-        for o in outcomes
-    ]
+    results = []
+    for o in outcomes:
+        result = EnrollResult(person_id=o.person_id, email=people[o.person_id].email,
+                              result=o.result)  # fmt: skip
+        if o.owner_id is None or owns(user, o.owner_id):
+            result.enrollment_id, result.workflow_id = o.enrollment_id, o.workflow_id
+        else:
+            result.detail = "enrolled in this campaign by another rep"
+        results.append(result)
     return EnrollResponse(campaign_id=campaign_id, results=results + missing)
 
 
@@ -110,43 +119,43 @@ async def _live_state(temporal: TemporalDep, workflow_id: str) -> EnrollmentStat
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
 
 
-def _get(session: SessionDep, enrollment_id: int) -> Enrollment:
+def _owned(enrollment_id: IdParam, session: SessionDep, user: OwnerUser) -> Enrollment:
+    """The enrollment, if it is the user's (an admin's: any); else 404, as if it did not exist."""
     row = session.get(Enrollment, enrollment_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Enrollment {enrollment_id} not found")
+    if row is None or not owns(user, row.owner_id):
+        raise not_found("Enrollment", enrollment_id)
     return row
 
 
+OwnedEnrollment = Annotated[Enrollment, Depends(_owned)]
+
+
 @router.get("/enrollments/{enrollment_id}")
-async def get_enrollment(
-    enrollment_id: int, session: SessionDep, _user: CurrentUser, temporal: TemporalDep
-) -> EnrollmentPublic:
+async def get_enrollment(row: OwnedEnrollment, temporal: TemporalDep) -> EnrollmentPublic:
     """The enrollment row and the workflow's live state (from a workflow query)."""
-    row = _get(session, enrollment_id)
     live = await _live_state(temporal, row.workflow_id)
     return EnrollmentPublic.model_validate({**row.model_dump(), "live": live})
 
 
 @router.get("/campaigns/{campaign_id}/enrollments")
 def list_enrollments(
-    campaign_id: int, session: SessionDep, _user: CurrentUser
+    campaign_id: IdParam, session: SessionDep, user: OwnListUser
 ) -> list[EnrollmentPublic]:
-    rows = session.exec(
-        select(Enrollment).where(Enrollment.campaign_id == campaign_id).order_by(col(Enrollment.id))
-    ).all()
+    """The campaign's enrollments: a rep's own, or all for an admin."""
+    if session.get(Campaign, campaign_id) is None:
+        raise not_found("Campaign", campaign_id)
+    query = select(Enrollment).where(Enrollment.campaign_id == campaign_id)
+    if user.role != Role.admin:
+        query = query.where(Enrollment.owner_id == user.id)
+    rows = session.exec(query.order_by(col(Enrollment.id))).all()
     return [EnrollmentPublic.model_validate({**r.model_dump(), "live": None}) for r in rows]
 
 
 @router.post("/enrollments/{enrollment_id}/remove", status_code=status.HTTP_202_ACCEPTED)
 async def remove(
-    enrollment_id: int,
-    session: SessionDep,
-    user: RepUser,
-    temporal: TemporalDep,
-    body: RemoveBody | None = None,
+    row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep, body: RemoveBody | None = None
 ) -> dict[str, str]:
     """Remove the person from the campaign; the workflow ends without sending more."""
-    row = _get(session, enrollment_id)
     if row.status != EnrollmentStatus.active:
         raise HTTPException(status.HTTP_409_CONFLICT, f"Enrollment already {row.status.value}")
     handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
@@ -160,14 +169,9 @@ async def remove(
 
 @router.post("/enrollments/{enrollment_id}/pause")
 async def pause(
-    enrollment_id: int,
-    session: SessionDep,
-    user: RepUser,
-    temporal: TemporalDep,
-    body: PauseBody | None = None,
+    row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep, body: PauseBody | None = None
 ) -> EnrollmentState:
     """Hold the remaining steps; on resume they move by the sending days the pause lasted."""
-    row = _get(session, enrollment_id)
     note = body.note if body else None
     return await update_enrollment(
         temporal, row.workflow_id, "pause", PauseRequest(note=note, by_user_id=user.id)
@@ -175,22 +179,16 @@ async def pause(
 
 
 @router.post("/enrollments/{enrollment_id}/resume")
-async def resume(
-    enrollment_id: int, session: SessionDep, user: RepUser, temporal: TemporalDep
-) -> EnrollmentState:
+async def resume(row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep) -> EnrollmentState:
     """Go on with a paused enrollment."""
-    row = _get(session, enrollment_id)
     return await update_enrollment(
         temporal, row.workflow_id, "resume", ResumeRequest(by_user_id=user.id)
     )
 
 
 @router.get("/enrollments/{enrollment_id}/timeline")
-async def timeline(
-    enrollment_id: int, session: SessionDep, _user: CurrentUser, temporal: TemporalDep
-) -> list[TimelineEntry]:
+async def timeline(row: OwnedEnrollment, temporal: TemporalDep) -> list[TimelineEntry]:
     """Each step: done and when, due, or planned (projected), from a workflow query."""
-    row = _get(session, enrollment_id)
     handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
     try:
         return await handle.query(EnrollmentWorkflow.timeline)
@@ -204,37 +202,26 @@ async def timeline(
 
 @router.post("/enrollments/{enrollment_id}/skip-step")
 async def skip_step(
-    enrollment_id: int, body: StepBody, session: SessionDep, user: RepUser, temporal: TemporalDep
+    row: OwnedEnrollment, body: StepBody, user: OwnerUser, temporal: TemporalDep
 ) -> EnrollmentState:
     """Skip the step the enrollment waits for (name it, so a stale screen cannot skip another)."""
-    row = _get(session, enrollment_id)
     request = SkipStepRequest(step_id=body.step_id, by_user_id=user.id)
     return await update_enrollment(temporal, row.workflow_id, "skip_step", request)
 
 
 @router.post("/enrollments/{enrollment_id}/reschedule")
 async def reschedule(
-    enrollment_id: int,
-    body: RescheduleBody,
-    session: SessionDep,
-    user: RepUser,
-    temporal: TemporalDep,
+    row: OwnedEnrollment, body: RescheduleBody, user: OwnerUser, temporal: TemporalDep
 ) -> EnrollmentState:
     """Move the step the enrollment waits for to another time (kept inside the send window)."""
-    row = _get(session, enrollment_id)
     request = RescheduleRequest(step_id=body.step_id, at=body.at, by_user_id=user.id)
     return await update_enrollment(temporal, row.workflow_id, "reschedule", request)
 
 
 @router.post("/enrollments/{enrollment_id}/mark-success")
 async def mark_success(
-    enrollment_id: int,
-    session: SessionDep,
-    user: RepUser,
-    temporal: TemporalDep,
-    body: PauseBody | None = None,
+    row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep, body: PauseBody | None = None
 ) -> EnrollmentState:
     """End the enrollment as a success (end reason "success"); no more steps run."""
-    row = _get(session, enrollment_id)
     request = MarkSuccessRequest(note=body.note if body else None, by_user_id=user.id)
     return await update_enrollment(temporal, row.workflow_id, "mark_success", request)

@@ -17,8 +17,8 @@ from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from api.deps import CurrentUser, SessionDep, TemporalDep
-from api.schemas import InboundAccepted, InboundPage, InboundPublic
+from api.deps import Access, OwnerUser, OwnListUser, Rule, SessionDep, TemporalDep, not_found
+from api.schemas import MAX_ID, IdParam, InboundAccepted, InboundPage, InboundPublic
 from cadence import inbound
 from cadence.config import get_settings
 from cadence.models import EmailMessage, InboundMessage, Role, User
@@ -30,26 +30,29 @@ _bearer = HTTPBearer(auto_error=False, description="CADENCE_INBOUND_TOKEN")
 _HEADER = re.compile(rb"^[\x21-\x39\x3b-\x7e]+:", re.M)  # a header field name and its colon
 
 
-def inbound_token(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
+class InboundToken(Rule):
     """The intake's own secret, separate from user tokens (a mail provider holds it)."""
-    secret = get_settings().inbound_token
-    if secret is None:
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "Inbound mail is off: set CADENCE_INBOUND_TOKEN on the API",
-        )
-    given = credentials.credentials if credentials else ""
-    if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
-        raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "Missing or wrong inbound token: send 'Authorization: Bearer <CADENCE_INBOUND_TOKEN>'",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+
+    def __call__(
+        self, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    ) -> None:
+        secret = get_settings().inbound_token
+        if secret is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                "Inbound mail is off: set CADENCE_INBOUND_TOKEN on the API",
+            )
+        given = credentials.credentials if credentials else ""
+        if not hmac.compare_digest(given.encode(), secret.get_secret_value().encode()):
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "Missing or wrong inbound token: send "
+                "'Authorization: Bearer <CADENCE_INBOUND_TOKEN>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
 
-InboundAuth = Depends(inbound_token)
+InboundAuth = Depends(InboundToken(Access.intake))
 
 
 def _too_large(size: int) -> HTTPException:
@@ -122,8 +125,8 @@ def mailboxes(session: SessionDep) -> dict[str, list[str]]:
 
 def _visible_to(user: User) -> ColumnElement[bool] | None:
     """Reps see mail that came to their own address or answers an email sent as them;
-    admins and authors see everything, unmatched mail included."""
-    if user.role != Role.rep:
+    admins see everything, unmatched mail included."""
+    if user.role == Role.admin:
         return None
     sent_as_them = select(EmailMessage.message_id).where(EmailMessage.sender == user.email)
     return or_(
@@ -135,12 +138,12 @@ def _visible_to(user: User) -> ColumnElement[bool] | None:
 @router.get("")
 def list_inbound(
     session: SessionDep,
-    user: CurrentUser,
+    user: OwnListUser,
     label: str | None = Query(None, description="human_reply, auto_reply, bounce_hard, ..."),
     matched: bool | None = Query(None, description="false: only mail matched to nobody"),
-    person_id: int | None = None,
+    person_id: IdParam | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
 ) -> InboundPage:
     """Everything received, newest first, unmatched mail included (a rep: their own)."""
     query = select(InboundMessage)
@@ -169,16 +172,16 @@ def _get(session: SessionDep, user: User, inbound_id: int) -> InboundMessage:
         query = query.where(visible)
     row = session.exec(query).first()
     if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"No inbound message {inbound_id}")
+        raise not_found("Inbound message", inbound_id)
     return row
 
 
 @router.get("/{inbound_id}")
-def get_inbound(inbound_id: int, session: SessionDep, user: CurrentUser) -> InboundPublic:
+def get_inbound(inbound_id: IdParam, session: SessionDep, user: OwnerUser) -> InboundPublic:
     return InboundPublic.model_validate(_get(session, user, inbound_id), from_attributes=True)
 
 
 @router.get("/{inbound_id}/raw", response_class=Response)
-def get_raw(inbound_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def get_raw(inbound_id: IdParam, session: SessionDep, user: OwnerUser) -> Response:
     """The message exactly as received."""
     return Response(_get(session, user, inbound_id).raw, media_type="message/rfc822")

@@ -1,18 +1,19 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query, status
 from sqlmodel import col, select
 from temporalio.common import WorkflowIDConflictPolicy
 
-from api.deps import AdminUser, CurrentUser, SessionDep, TemporalDep
-from api.schemas import PersonPublic
+from api.deps import AdminUser, CurrentUser, SessionDep, TemporalDep, not_found
+from api.schemas import CursorParam, IdParam, PersonPublic
 from cadence.models import Person
 from workflows.contracts import TASK_QUEUE, PeopleSyncInput
 from workflows.people_sync import PEOPLE_SYNC_ID, PeopleSyncWorkflow
 
 router = APIRouter(prefix="/people", tags=["people"])
 # People come from Marketo (the people sync) and are read-only here, as in Sales Insight
-# Actions: Marketo is the source of truth.
+# Actions: Marketo is the source of truth. They are the team's shared directory: every user
+# may look them up (what reps did with them is theirs: enrollments, emails, activities).
 
 
 @router.get("")
@@ -21,7 +22,7 @@ def list_people(
     _user: CurrentUser,
     email: str | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
-    after_id: int = 0,
+    after_id: CursorParam = 0,
 ) -> list[PersonPublic]:
     query = select(Person).where(col(Person.id) > after_id)
     if email:
@@ -31,10 +32,10 @@ def list_people(
 
 
 @router.get("/{person_id}")
-def get_person(person_id: int, session: SessionDep, _user: CurrentUser) -> PersonPublic:
+def get_person(person_id: IdParam, session: SessionDep, _user: CurrentUser) -> PersonPublic:
     person = session.get(Person, person_id)
     if person is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Person {person_id} not found")
+        raise not_found("Person", person_id)
     return PersonPublic.model_validate(person, from_attributes=True)
 
 

@@ -7,9 +7,9 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
-from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
+from api.deps import OwnerUser, OwnListUser, SessionDep, TemporalDep, not_found, owns
 from api.routes.attachments import attachments_for
-from api.schemas import ManualEmailBody, TaskDoneBody, TaskPublic
+from api.schemas import IdParam, ManualEmailBody, TaskDoneBody, TaskPublic
 from api.updates import update_enrollment
 from cadence.models import Role, Task, TaskStatus
 from workflows.contracts import EnrollmentState, TaskDone
@@ -20,9 +20,9 @@ router = APIRouter(prefix="/tasks", tags=["tasks"])
 @router.get("")
 def list_tasks(
     session: SessionDep,
-    user: CurrentUser,
+    user: OwnListUser,
     state: TaskStatus | None = Query(default=TaskStatus.open, alias="status"),
-    owner_id: int | None = Query(default=None, description="Admins only: another rep's tasks"),
+    owner_id: IdParam | None = Query(default=None, description="Admins only: a rep's tasks"),
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[TaskPublic]:
     """Tasks by due time: a rep sees their own; an admin anyone's (``owner_id``) or all."""
@@ -42,12 +42,12 @@ async def _close(
     outcome: Literal["completed", "skipped"],
     body: TaskDoneBody | ManualEmailBody | None,
     session: SessionDep,
-    user: RepUser,
+    user: OwnerUser,
     temporal: TemporalDep,
 ) -> EnrollmentState:
     task = session.get(Task, task_id)
-    if task is None or (user.role != Role.admin and task.owner_id != user.id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Task {task_id} not found")
+    if task is None or not owns(user, task.owner_id):
+        raise not_found("Task", task_id)
     if task.status != TaskStatus.open:
         raise HTTPException(status.HTTP_409_CONFLICT, f"Task {task_id} is {task.status.value}")
     if isinstance(body, ManualEmailBody):
@@ -76,9 +76,9 @@ async def _close(
 
 @router.post("/{task_id}/complete")
 async def complete(
-    task_id: int,
+    task_id: IdParam,
     session: SessionDep,
-    user: RepUser,
+    user: OwnerUser,
     temporal: TemporalDep,
     body: TaskDoneBody | None = None,
 ) -> EnrollmentState:
@@ -88,9 +88,9 @@ async def complete(
 
 @router.post("/{task_id}/skip")
 async def skip(
-    task_id: int,
+    task_id: IdParam,
     session: SessionDep,
-    user: RepUser,
+    user: OwnerUser,
     temporal: TemporalDep,
     body: TaskDoneBody | None = None,
 ) -> EnrollmentState:
@@ -100,10 +100,10 @@ async def skip(
 
 @router.post("/{task_id}/send")
 async def send(
-    task_id: int,
+    task_id: IdParam,
     body: ManualEmailBody,
     session: SessionDep,
-    user: RepUser,
+    user: OwnerUser,
     temporal: TemporalDep,
 ) -> EnrollmentState:
     """Send a manual email step, with the rep's subject and body (the draft where omitted).

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from temporalio.service import RPCError
 
-from api.deps import SessionDep, TemporalDep
+from api.deps import PUBLIC, SessionDep, TemporalDep
 from cadence.activity_log import record_activity
 from cadence.models import ActivityKind, Person
 from cadence.optout import running_enrollments
@@ -48,7 +48,7 @@ def _log(session: SessionDep, payload: dict[str, Any], kind: ActivityKind, key: 
     session.commit()
 
 
-@router.get("/t/o/{token}.gif", response_class=Response)
+@router.get("/t/o/{token}.gif", response_class=Response, dependencies=[PUBLIC])
 def open_pixel(token: str, session: SessionDep) -> Response:
     """The open pixel: logs "Open Sales Email" (at most once a minute per message)."""
     payload = _payload(token, "o")
@@ -57,7 +57,7 @@ def open_pixel(token: str, session: SessionDep) -> Response:
     return Response(PIXEL, media_type="image/gif", headers=NO_STORE)
 
 
-@router.get("/t/c/{token}")
+@router.get("/t/c/{token}", dependencies=[PUBLIC])
 def click(token: str, session: SessionDep) -> RedirectResponse:
     """A tracked link: logs "Click Sales Email" with the link, then redirects to it."""
     payload = _payload(token, "c")
@@ -80,7 +80,7 @@ def _page(title: str, text: str, form: bool = False) -> HTMLResponse:
     )
 
 
-@router.get("/u/{token}", response_class=HTMLResponse)
+@router.get("/u/{token}", response_class=HTMLResponse, dependencies=[PUBLIC])
 def unsubscribe_page(token: str, session: SessionDep) -> HTMLResponse:
     """Asks before unsubscribing (mail scanners follow links; only the POST unsubscribes)."""
     payload = _payload(token, "u")
@@ -92,7 +92,7 @@ def unsubscribe_page(token: str, session: SessionDep) -> HTMLResponse:
     return _page("Unsubscribe?", f"Stop sales emails to {person.email}.", form=True)
 
 
-@router.post("/u/{token}", response_class=HTMLResponse)
+@router.post("/u/{token}", response_class=HTMLResponse, dependencies=[PUBLIC])
 async def unsubscribe(token: str, session: SessionDep, temporal: TemporalDep) -> HTMLResponse:
     """Unsubscribe (also the RFC 8058 one-click POST): marks the person unsubscribed, ends
     their running enrollments and logs it. Repeating it changes nothing."""
