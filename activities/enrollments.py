@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from sqlmodel import col, update
 from temporalio import activity
 
 from cadence.activity_log import record_activity
 from cadence.db import run_db, session_scope
 from cadence.models import ActivityKind, Campaign, Enrollment, EnrollmentStatus, utcnow
-from workflows.contracts import FinishEnrollmentInput
+from workflows.contracts import RUNNING_STATUSES, FinishEnrollmentInput, RecordStatusInput
 
 
 def _finish(inp: FinishEnrollmentInput) -> None:
@@ -42,3 +43,21 @@ def _finish(inp: FinishEnrollmentInput) -> None:
 async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
     """Record how the enrollment ended (idempotent)."""
     await run_db(_finish, inp)
+
+
+def _record_status(inp: RecordStatusInput) -> None:
+    with session_scope() as session:
+        session.exec(
+            update(Enrollment)
+            .where(
+                col(Enrollment.id) == inp.enrollment_id,
+                col(Enrollment.status).in_(RUNNING_STATUSES),  # never over an end
+            )
+            .values(status=EnrollmentStatus(inp.status))
+        )
+
+
+@activity.defn
+async def record_enrollment_status(inp: RecordStatusInput) -> None:
+    """Write a running enrollment's status (paused, or active again) to its row."""
+    await run_db(_record_status, inp)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 from sqlmodel import col, select
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import TemporalError
 
+from api import enrollment_calls
 from api.deps import CurrentUser, RepUser, SessionDep, TemporalDep
 from api.schemas import (
     EnrollmentPublic,
@@ -15,10 +16,10 @@ from api.schemas import (
     RescheduleBody,
     StepBody,
 )
-from api.updates import update_enrollment
 from cadence import enrolling
-from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person
+from cadence.models import Campaign, Enrollment, Person
 from workflows.contracts import (
+    RUNNING_STATUSES,
     EnrollmentState,
     MarkSuccessRequest,
     PauseRequest,
@@ -79,10 +80,9 @@ async def enroll(
                     person_id=None, email=address, result="several_people",
                     detail=f"{len(matches)} people have this address (ids {ids}): "
                            "enroll by person_ids"))  # fmt: skip
-    outcomes = enrolling.prepare(session, campaign, list(people.values()), user)
     try:
-        await enrolling.start_workflows(temporal, outcomes)
-    except RPCError as err:
+        outcomes = await enrolling.enroll(session, temporal, campaign, list(people.values()), user)
+    except TemporalError as err:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"Enrollments were saved but could not be started ({err}); repeat the request",
@@ -100,16 +100,6 @@ async def enroll(
     return EnrollResponse(campaign_id=campaign_id, results=results + missing)
 
 
-async def _live_state(temporal: TemporalDep, workflow_id: str) -> EnrollmentState | None:
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, workflow_id)
-    try:
-        return await handle.query(EnrollmentWorkflow.state)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
-
-
 def _get(session: SessionDep, enrollment_id: int) -> Enrollment:
     row = session.get(Enrollment, enrollment_id)
     if row is None:
@@ -121,10 +111,19 @@ def _get(session: SessionDep, enrollment_id: int) -> Enrollment:
 async def get_enrollment(
     enrollment_id: int, session: SessionDep, _user: CurrentUser, temporal: TemporalDep
 ) -> EnrollmentPublic:
-    """The enrollment row and the workflow's live state (from a workflow query)."""
+    """The enrollment row and the workflow's live state (from a workflow query). The status is
+    the workflow's while it runs; a run found stopped is recorded as ended first."""
     row = _get(session, enrollment_id)
-    live = await _live_state(temporal, row.workflow_id)
-    return EnrollmentPublic.model_validate({**row.model_dump(), "live": live})
+    live, live_error = await enrollment_calls.live_state(session, temporal, row)
+    public = EnrollmentPublic.model_validate(
+        {**row.model_dump(), "live": live, "live_error": live_error}
+    )
+    if live is not None and row.status in RUNNING_STATUSES:
+        # The workflow is the source of truth: its row may lag a pause, or the end being
+        # written right now.
+        public.status, public.end_reason = live.status, live.end_reason
+        public.end_note = live.end_note
+    return public
 
 
 @router.get("/campaigns/{campaign_id}/enrollments")
@@ -147,14 +146,10 @@ async def remove(
 ) -> dict[str, str]:
     """Remove the person from the campaign; the workflow ends without sending more."""
     row = _get(session, enrollment_id)
-    if row.status != EnrollmentStatus.active:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"Enrollment already {row.status.value}")
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
     request = RemoveRequest(note=body.reason if body else None, by_user_id=user.id)
-    try:
-        await handle.signal(EnrollmentWorkflow.remove, request)
-    except RPCError as err:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"Workflow not running: {err}") from err
+    await enrollment_calls.signal_enrollment(
+        session, temporal, row, EnrollmentWorkflow.remove, request
+    )
     return {"status": "removing", "workflow_id": row.workflow_id}
 
 
@@ -169,8 +164,8 @@ async def pause(
     """Hold the remaining steps; on resume they move by the sending days the pause lasted."""
     row = _get(session, enrollment_id)
     note = body.note if body else None
-    return await update_enrollment(
-        temporal, row.workflow_id, "pause", PauseRequest(note=note, by_user_id=user.id)
+    return await enrollment_calls.update_enrollment(
+        session, temporal, row, "pause", PauseRequest(note=note, by_user_id=user.id)
     )
 
 
@@ -180,8 +175,8 @@ async def resume(
 ) -> EnrollmentState:
     """Go on with a paused enrollment."""
     row = _get(session, enrollment_id)
-    return await update_enrollment(
-        temporal, row.workflow_id, "resume", ResumeRequest(by_user_id=user.id)
+    return await enrollment_calls.update_enrollment(
+        session, temporal, row, "resume", ResumeRequest(by_user_id=user.id)
     )
 
 
@@ -191,15 +186,7 @@ async def timeline(
 ) -> list[TimelineEntry]:
     """Each step: done and when, due, or planned (projected), from a workflow query."""
     row = _get(session, enrollment_id)
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
-    try:
-        return await handle.query(EnrollmentWorkflow.timeline)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, "The enrollment's history is no longer kept"
-            ) from err
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+    return await enrollment_calls.timeline(session, temporal, row)
 
 
 @router.post("/enrollments/{enrollment_id}/skip-step")
@@ -209,7 +196,7 @@ async def skip_step(
     """Skip the step the enrollment waits for (name it, so a stale screen cannot skip another)."""
     row = _get(session, enrollment_id)
     request = SkipStepRequest(step_id=body.step_id, by_user_id=user.id)
-    return await update_enrollment(temporal, row.workflow_id, "skip_step", request)
+    return await enrollment_calls.update_enrollment(session, temporal, row, "skip_step", request)
 
 
 @router.post("/enrollments/{enrollment_id}/reschedule")
@@ -223,7 +210,7 @@ async def reschedule(
     """Move the step the enrollment waits for to another time (kept inside the send window)."""
     row = _get(session, enrollment_id)
     request = RescheduleRequest(step_id=body.step_id, at=body.at, by_user_id=user.id)
-    return await update_enrollment(temporal, row.workflow_id, "reschedule", request)
+    return await enrollment_calls.update_enrollment(session, temporal, row, "reschedule", request)
 
 
 @router.post("/enrollments/{enrollment_id}/mark-success")
@@ -237,4 +224,4 @@ async def mark_success(
     """End the enrollment as a success (end reason "success"); no more steps run."""
     row = _get(session, enrollment_id)
     request = MarkSuccessRequest(note=body.note if body else None, by_user_id=user.id)
-    return await update_enrollment(temporal, row.workflow_id, "mark_success", request)
+    return await enrollment_calls.update_enrollment(session, temporal, row, "mark_success", request)
