@@ -10,11 +10,17 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import Session
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.testing import WorkflowEnvironment
 
+from cadence.config import get_settings
 from cadence.db import get_engine
+from cadence.devstack import register_attributes
 from cadence.models import Person
 from cadence.stack import StackConfig
+from cadence.temporal import register_search_attributes
 from tests.conftest import Api, unique_person_id
 from tests.test_enrollment_lifecycle import eventually
 from workflows.contracts import SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES
@@ -150,3 +156,22 @@ async def test_every_filter_in_the_readme_finds_the_right_enrollments(api: Api) 
         assert counted.count == len(expected), query
     await api.call("POST", f"/enrollments/{ids['waiting']}/remove", role="rep")
     await api.call("POST", f"/enrollments/{ids['paused']}/remove", role="rep")
+
+
+async def test_the_local_stack_adds_attributes_its_server_database_lacks(
+    dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`temporal server start-dev --search-attribute` registers nothing on a database kept
+    from an earlier run: `cadence dev` adds what an upgrade brought (e.g. EnrollmentStatus
+    beside the old Status), and nothing twice."""
+    monkeypatch.setenv("CADENCE_TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
+    get_settings.cache_clear()
+    stack = StackConfig.load(ROOT / "temporal-dev.yaml")
+    stack.temporal.search_attributes = {"UpgradeProbe": "Keyword"}
+    await register_attributes(stack)
+    listed = await dev_env.client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=dev_env.client.namespace)
+    )
+    assert {"UpgradeProbe", *SEARCH_ATTRIBUTES} <= set(listed.custom_attributes)
+    assert await register_search_attributes(dev_env.client, {"UpgradeProbe": "Keyword"}) == {}
+    get_settings.cache_clear()

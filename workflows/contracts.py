@@ -30,9 +30,6 @@ OWNER_ID = SearchAttributeKey.for_keyword("OwnerId")
 STEP = SearchAttributeKey.for_keyword("Step")  # the step waited for; unset once ended
 ENROLLMENT_STATUS = SearchAttributeKey.for_keyword("EnrollmentStatus")
 END_REASON = SearchAttributeKey.for_keyword("EndReason")
-# What enrollments started before EnrollmentStatus existed keep setting (they replay the old
-# code path). Registered on servers that ran such enrollments; never queryable.
-LEGACY_STATUS = SearchAttributeKey.for_keyword("Status")
 
 SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
     CAMPAIGN_ID,

@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
         CAMPAIGN_VERSION,
         END_REASON,
         ENROLLMENT_STATUS,
-        LEGACY_STATUS,
         STEP,
         CloseTaskInput,
         CreateTaskInput,
@@ -48,12 +47,8 @@ with workflow.unsafe.imports_passed_through():
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
-# Patches (workflow.patched) for enrollments started before each change, which replay the
-# old code path until they end:
-# - the status search attribute is EnrollmentStatus (was Status), and an ended enrollment
-#   no longer has a Step;
-STATUS_ATTRIBUTE_PATCH = "enrollment-status-attribute"
-# - a pause or a resume is written to the enrollment's database row.
+# A pause or a resume is written to the enrollment's database row (a local activity: a new
+# command, so enrollments that paused before this replay without it).
 STATUS_IN_DATABASE_PATCH = "enrollment-status-in-database"
 
 
@@ -72,7 +67,6 @@ class EnrollmentWorkflow:
         self.status_in_database = self.status  # what the row says (a fresh row: active)
         self.status_recorder: asyncio.Task[None] | None = None
         self.finishing = False  # no more status writes: the run is ending
-        self.new_attributes: bool | None = None  # STATUS_ATTRIBUTE_PATCH, decided once
         self.end_reason: EndReason | None = None
         self.removal: RemoveRequest | None = None
         self.current_step: str | None = None
@@ -99,7 +93,6 @@ class EnrollmentWorkflow:
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
         started_at = inp.started_at or self._now()
         self.started_at = started_at
-        self._new_attributes()  # decided at the start of every run
         self.status_recorder = asyncio.create_task(self._record_status_changes())
 
         first_day = day_one(self.calendar, started_at, self.tz)
@@ -184,37 +177,25 @@ class EnrollmentWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
         )
-        if self._new_attributes():  # an ended enrollment waits for no step
-            workflow.upsert_search_attributes(
-                [
-                    ENROLLMENT_STATUS.value_set(self.status.value),
-                    END_REASON.value_set(self.end_reason.value),
-                    STEP.value_unset(),
-                ]
-            )
-        else:
-            workflow.upsert_search_attributes(
-                [
-                    LEGACY_STATUS.value_set(self.status.value),
-                    END_REASON.value_set(self.end_reason.value),
-                ]
-            )
+        # Search attributes are not compared on replay: enrollments that started setting
+        # `Status` set EnrollmentStatus from their next change on. An ended enrollment waits
+        # for no step.
+        workflow.upsert_search_attributes(
+            [
+                ENROLLMENT_STATUS.value_set(self.status.value),
+                END_REASON.value_set(self.end_reason.value),
+                STEP.value_unset(),
+            ]
+        )
         self._describe()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
-
-    def _new_attributes(self) -> bool:
-        """Whether this run sets EnrollmentStatus (True for every run started by this code)."""
-        if self.new_attributes is None:
-            self.new_attributes = workflow.patched(STATUS_ATTRIBUTE_PATCH)
-        return self.new_attributes
 
     def _set_status(self, status: EnrollmentStatus) -> None:
         """A running enrollment's status (active or paused): searchable at once, written to
         its database row by the status recorder."""
         self.status = status
-        key = ENROLLMENT_STATUS if self._new_attributes() else LEGACY_STATUS
-        workflow.upsert_search_attributes([key.value_set(status.value)])
+        workflow.upsert_search_attributes([ENROLLMENT_STATUS.value_set(status.value)])
 
     async def _record_status_changes(self) -> None:
         """Write each pause and resume to the enrollment's row (a local activity), so the
