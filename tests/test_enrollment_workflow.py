@@ -680,11 +680,12 @@ async def test_a_carried_pause_and_reschedule_survive_continue_as_new(
         await time_env.sleep(timedelta(days=3))
         state = await handle.query(EnrollmentWorkflow.state)
         assert state.status == "paused" and recorder.sends == []
+        assert recorder.statuses == ["paused"]  # the continued run tells the database
         await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
         final = await handle.result()
     sent = {s.step_id: at for s, at in recorder.sends}
     assert abs(sent["b"] - noon) < timedelta(seconds=5)  # the carried reschedule holds
-    assert final.status == "completed"
+    assert final.status == "completed" and recorder.statuses == ["paused", "active"]
 
 
 OPEN_ABC = """

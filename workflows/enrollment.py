@@ -64,7 +64,11 @@ class EnrollmentWorkflow:
         self.inp = inp
         self.done: list[StepRecord] = list(inp.done)
         self.status = EnrollmentStatus.paused if inp.paused_at else EnrollmentStatus.active
-        self.status_in_database = self.status  # what the row says (a fresh row: active)
+        # What the row says: a fresh row, active; after continue-as-new, not known (a pause
+        # may have come while the last run ended): written once.
+        self.status_in_database: EnrollmentStatus | None = (
+            self.status if inp.started_at is None else None
+        )
         self.status_recorder: asyncio.Task[None] | None = None
         self.finishing = False  # no more status writes: the run is ending
         self.end_reason: EndReason | None = None
@@ -110,6 +114,7 @@ class EnrollmentWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._ended():  # a handler may have ended it meanwhile
                     await self._stop_recording_status()
+                if not self._ended():
                     workflow.continue_as_new(self._carried(started_at))
             step = steps[index]
             outcome = "paused"
