@@ -1,8 +1,8 @@
 """The Temporal worker: registers every workflow and activity, one task queue per external system.
 
 Run with ``cadence worker`` (or ``python worker.py``). On start it also makes sure the
-background workflows exist: one activity-log shipper per configured destination and the
-people-sync schedule.
+background workflows exist: one activity-log shipper per configured destination, the
+people-sync schedule and the enrollment sweep's.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from sqlmodel import col, update
 from temporalio import activity
 
@@ -10,11 +12,19 @@ from cadence.db import run_db, session_scope
 from cadence.models import ActivityKind, Campaign, Enrollment, EnrollmentStatus, utcnow
 from workflows.contracts import RUNNING_STATUSES, FinishEnrollmentInput, RecordStatusInput
 
+log = logging.getLogger("cadence.enrollments")
+
 
 def _finish(inp: FinishEnrollmentInput) -> None:
     with session_scope() as session:
         enrollment = session.get(Enrollment, inp.enrollment_id)
         if enrollment is None:
+            return
+        if enrollment.status == EnrollmentStatus.failed:
+            # Declared gone while this run still lived (its start took longer than the
+            # grace): the person may be enrolled again by now, so the record stays.
+            log.warning("enrollment %s was recorded as failed; its run ended %s",
+                        enrollment.id, inp.end_reason.value)  # fmt: skip
             return
         enrollment.status = EnrollmentStatus(inp.status)
         enrollment.end_reason = inp.end_reason.value
