@@ -1,8 +1,8 @@
 """The Temporal worker: registers every workflow and activity, one task queue per external system.
 
 Run with ``cadence worker`` (or ``python worker.py``). On start it also makes sure the
-background workflows exist: one activity-log shipper per configured destination and the
-people-sync schedule.
+background workflows exist: one activity-log shipper per configured destination, the
+people-sync schedule and the enrollment sweep's.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from activities.email import send_email
-from activities.enrollments import finish_enrollment
+from activities.enrollment_sweep import EnrollmentSweep
+from activities.enrollments import finish_enrollment, record_enrollment_status
 from activities.inbound import poll_mailbox, process_inbound
 from activities.optouts import sync_opt_outs_from_salesforce
 from activities.people import sync_people_from_marketo
@@ -43,6 +44,7 @@ from workflows.contracts import (
     SALESFORCE_QUEUE,
     SMTP_QUEUE,
     TASK_QUEUE,
+    EnrollmentSweepInput,
     MailboxPollInput,
     OptOutSyncInput,
     PeopleSyncInput,
@@ -50,6 +52,11 @@ from workflows.contracts import (
     TaskSyncInput,
 )
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.enrollment_sweep import (
+    ENROLLMENT_SWEEP_ID,
+    ENROLLMENT_SWEEP_SCHEDULE_ID,
+    EnrollmentSweepWorkflow,
+)
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow, poller_workflow_id
 from workflows.opt_out_sync import OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID, OptOutSyncWorkflow
 from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
@@ -68,6 +75,7 @@ WORKFLOWS = [
     MailboxPollerWorkflow,
     OptOutSyncWorkflow,
     TaskSyncWorkflow,
+    EnrollmentSweepWorkflow,
 ]
 
 
@@ -92,7 +100,14 @@ def main_worker(client: Client, settings: Settings) -> Worker:
         client,
         task_queue=TASK_QUEUE,
         workflows=WORKFLOWS,
-        activities=[finish_enrollment, create_task, close_task, process_inbound],
+        activities=[
+            finish_enrollment,
+            record_enrollment_status,
+            create_task,
+            close_task,
+            process_inbound,
+            EnrollmentSweep(client).sweep_enrollments,
+        ],
         max_concurrent_workflow_tasks=200,
         max_concurrent_workflow_task_polls=20,
     )
@@ -206,6 +221,30 @@ async def ensure_background_workflows(client: Client, settings: Settings) -> Non
                 policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
             ),
         )
+
+    await ensure_enrollment_sweep(client, settings)
+
+
+async def ensure_enrollment_sweep(client: Client, settings: Settings) -> None:
+    """The enrollment sweep's schedule: runs that stopped without finishing are recorded."""
+    await _ensure_schedule(
+        client,
+        ENROLLMENT_SWEEP_SCHEDULE_ID,
+        Schedule(
+            action=ScheduleActionStartWorkflow(
+                EnrollmentSweepWorkflow.run,
+                EnrollmentSweepInput(start_grace_seconds=settings.enrollment_start_grace_seconds),
+                id=ENROLLMENT_SWEEP_ID,
+                task_queue=TASK_QUEUE,
+            ),
+            spec=ScheduleSpec(
+                intervals=[
+                    ScheduleIntervalSpec(every=timedelta(minutes=settings.enrollment_sweep_minutes))
+                ]
+            ),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        ),
+    )
 
 
 async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:

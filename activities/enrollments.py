@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import logging
+
+from sqlmodel import col, update
 from temporalio import activity
 
 from cadence.activity_log import record_activity
 from cadence.db import run_db, session_scope
 from cadence.models import ActivityKind, Campaign, Enrollment, EnrollmentStatus, utcnow
-from workflows.contracts import FinishEnrollmentInput
+from workflows.contracts import RUNNING_STATUSES, FinishEnrollmentInput, RecordStatusInput
+
+log = logging.getLogger("cadence.enrollments")
 
 
 def _finish(inp: FinishEnrollmentInput) -> None:
     with session_scope() as session:
         enrollment = session.get(Enrollment, inp.enrollment_id)
         if enrollment is None:
+            return
+        if enrollment.status == EnrollmentStatus.failed:
+            # Declared gone while this run still lived (its start took longer than the
+            # grace): the person may be enrolled again by now, so the record stays.
+            log.warning("enrollment %s was recorded as failed; its run ended %s",
+                        enrollment.id, inp.end_reason.value)  # fmt: skip
             return
         enrollment.status = EnrollmentStatus(inp.status)
         enrollment.end_reason = inp.end_reason.value
@@ -42,3 +53,21 @@ def _finish(inp: FinishEnrollmentInput) -> None:
 async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
     """Record how the enrollment ended (idempotent)."""
     await run_db(_finish, inp)
+
+
+def _record_status(inp: RecordStatusInput) -> None:
+    with session_scope() as session:
+        session.exec(
+            update(Enrollment)
+            .where(
+                col(Enrollment.id) == inp.enrollment_id,
+                col(Enrollment.status).in_(RUNNING_STATUSES),  # never over an end
+            )
+            .values(status=EnrollmentStatus(inp.status))
+        )
+
+
+@activity.defn
+async def record_enrollment_status(inp: RecordStatusInput) -> None:
+    """Write a running enrollment's status (paused, or active again) to its row."""
+    await run_db(_record_status, inp)

@@ -22,6 +22,7 @@ from api.routes import (
     tracking,
     users,
 )
+from api.workflow_calls import install_error_handler
 
 
 @asynccontextmanager
@@ -44,6 +45,7 @@ def create_app() -> FastAPI:
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
+    install_error_handler(app)
     return app
 
 

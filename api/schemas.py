@@ -149,7 +149,11 @@ class EnrollmentPublic(BaseModel):
     created_at: UtcDatetime
     ended_at: UtcDatetime | None
     live: EnrollmentState | None = Field(
-        description="The workflow's own view (a query); null once Temporal has forgotten the run"
+        description="The workflow's own view (a query); null once Temporal has forgotten the "
+        "run, for a run that stopped without finishing, and in lists"
+    )
+    live_error: str | None = Field(
+        default=None, description="Why `live` is null when the workflow could not be asked"
     )
 
 

@@ -154,6 +154,11 @@ class Settings(BaseSettings):
     opt_out_sync_cron: str = "0 2 * * *"
     # How often a bulk export's status is asked for (Marketo moves it once a minute).
     marketo_bulk_poll_seconds: float = Field(default=60.0, gt=0)
+    # How often the database's running enrollments are checked against Temporal (runs that
+    # were terminated, failed, timed out or deleted are recorded as ended).
+    enrollment_sweep_minutes: float = Field(default=15.0, gt=0)
+    # A younger enrollment without a workflow may still be starting: not declared gone.
+    enrollment_start_grace_seconds: float = Field(default=300.0, ge=0)
 
     def mailbox_for(self, sender: str) -> Mailbox:
         """The sender's own mailbox, else the team SMTP server."""

@@ -185,6 +185,20 @@ async def wait_ready(processes: list[Process], limit_s: float) -> None:
             await asyncio.sleep(0.25)
 
 
+async def register_attributes(cfg: StackConfig) -> None:
+    """Search attributes the server's database lacks (one kept from an earlier version of
+    this stack, before an attribute existed): `start-dev` registers them only on a new one."""
+    from cadence.stack import SEARCH_ATTRIBUTES
+    from cadence.temporal import connect, register_search_attributes
+
+    client = await connect(wait_s=30)
+    added = await register_search_attributes(
+        client, {**SEARCH_ATTRIBUTES, **cfg.temporal.search_attributes}
+    )
+    if added:
+        print(f"Registered search attributes: {', '.join(added)}", flush=True)
+
+
 def tracking_secret(cfg: StackConfig) -> str:
     """The local stack's secret for signing tracking links, made once, kept in .data."""
     return _kept_secret(cfg, "tracking-secret")
@@ -258,6 +272,7 @@ def run(config_path: Path, ready_timeout: float = 90.0) -> int:
         from cadence.db import migrate
 
         get_settings.cache_clear()
+        asyncio.run(register_attributes(cfg))
         migrate(cfg.resolved_database_url())
         token = admin_token(cfg)
         for proc in apps:

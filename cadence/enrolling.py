@@ -1,18 +1,24 @@
 """Enrolling people into a campaign: the database row first, then the workflow.
 
-The unique (campaign, person) row is written and committed before ``start_workflow``; the start
-uses USE_EXISTING / REJECT_DUPLICATE, so a repeated or retried request never makes a second
+The (campaign, person) row is written and committed before ``start_workflow``; the start uses
+USE_EXISTING / REJECT_DUPLICATE, so a repeated or retried request never makes a second
 enrollment, and a request that failed after the commit is completed by repeating it.
+
+A person whose enrollment's run stopped without finishing (status ``failed``: terminated,
+failed, timed out, gone) can be enrolled again: a new row (the old one stays as the record) and
+a new workflow id, ``enrollment/{campaign}/{person}/{attempt}``, so its emails, tasks and log
+records never collide with the stopped run's. A request that finds the database saying
+"running" for a run Temporal has closed (the start is refused) records how it ended first.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import holidays as holidays_lib
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.common import (
     SearchAttributePair,
@@ -23,6 +29,7 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from cadence.activity_log import record_activity
+from cadence.config import get_settings
 from cadence.models import (
     ActivityKind,
     Campaign,
@@ -33,12 +40,14 @@ from cadence.models import (
     User,
     utcnow,
 )
+from cadence.reconcile import reconcile
 from workflows.contracts import (
     CAMPAIGN_ID,
     CAMPAIGN_VERSION,
+    ENROLLMENT_STATUS,
     OWNER_ID,
     PERSON_ID,
-    STATUS,
+    RUNNING_STATUSES,
     TASK_QUEUE,
     EnrollmentInput,
     OwnerSnapshot,
@@ -57,6 +66,7 @@ class EnrollmentOutcome:
     result: str  # enrolled | already_enrolled | unsubscribed
     start: EnrollmentInput | None = None
     owner_id: int | None = None  # the rep whose enrollment it is
+    run_closed: bool = False  # the row says running, but Temporal refused: its run is closed
 
 
 def holiday_dates(playbook: Playbook, country: str | None, start: date) -> list[date]:
@@ -89,11 +99,12 @@ def prepare(
     outcomes: list[EnrollmentOutcome] = []
     for person in people:
         assert person.id is not None
-        row = session.exec(
-            select(Enrollment).where(
-                Enrollment.campaign_id == campaign.id, Enrollment.person_id == person.id
-            )
-        ).first()
+        rows = session.exec(
+            select(Enrollment)
+            .where(Enrollment.campaign_id == campaign.id, Enrollment.person_id == person.id)
+            .order_by(col(Enrollment.id))
+        ).all()
+        row = next((r for r in rows if r.status != EnrollmentStatus.failed), None)
         if row is None and person.unsubscribed:
             outcomes.append(EnrollmentOutcome(person.id, None, None, "unsubscribed"))
             continue
@@ -104,7 +115,7 @@ def prepare(
                 campaign_version=version.version,
                 person_id=person.id,
                 owner_id=owner.id,
-                workflow_id=enrollment_workflow_id(campaign.id, person.id),
+                workflow_id=enrollment_workflow_id(campaign.id, person.id, len(rows) + 1),
             )
             session.add(row)
             session.flush()
@@ -121,7 +132,7 @@ def prepare(
             )
         assert row.id is not None
         start = None
-        if row.status == EnrollmentStatus.active:
+        if row.status in RUNNING_STATUSES:
             row_owner = owner if row.owner_id == owner.id else session.get(User, row.owner_id)
             assert row_owner is not None and row_owner.id is not None
             start = EnrollmentInput(
@@ -167,7 +178,7 @@ async def start_workflows(client: Client, outcomes: list[EnrollmentOutcome]) -> 
                 SearchAttributePair(CAMPAIGN_VERSION, inp.campaign_version),
                 SearchAttributePair(PERSON_ID, str(inp.person.id)),
                 SearchAttributePair(OWNER_ID, str(inp.owner.id)),
-                SearchAttributePair(STATUS, "active"),
+                SearchAttributePair(ENROLLMENT_STATUS, EnrollmentStatus.active.value),
             ]
         )
         async with gate:
@@ -182,7 +193,30 @@ async def start_workflows(client: Client, outcomes: list[EnrollmentOutcome]) -> 
                     search_attributes=attributes,
                     static_summary=f"{inp.campaign_name} → {inp.person.email}",
                 )
-            except WorkflowAlreadyStartedError:
-                outcome.result = "already_enrolled"
+            except WorkflowAlreadyStartedError:  # a closed run holds the id
+                outcome.result, outcome.run_closed = "already_enrolled", True
 
     await asyncio.gather(*(start(o) for o in outcomes))
+
+
+async def enroll(
+    session: Session, client: Client, campaign: Campaign, people: list[Person], owner: User
+) -> list[EnrollmentOutcome]:
+    """Enroll ``people`` (rows, then workflows). A person whose row says running while its
+    run has stopped is recorded as ended and enrolled again."""
+    outcomes = prepare(session, campaign, people, owner)
+    await start_workflows(client, outcomes)
+    grace = timedelta(seconds=get_settings().enrollment_start_grace_seconds)
+    stopped: set[int] = set()
+    for outcome in outcomes:
+        row = session.get(Enrollment, outcome.enrollment_id) if outcome.run_closed else None
+        if row is not None:
+            end = await reconcile(session, client, row, grace)
+            if end is not None and end.status == EnrollmentStatus.failed:
+                stopped.add(outcome.person_id)
+    if not stopped:
+        return outcomes
+    again = prepare(session, campaign, [p for p in people if p.id in stopped], owner)
+    await start_workflows(client, again)
+    by_person = {o.person_id: o for o in again}
+    return [by_person.get(o.person_id, o) for o in outcomes]

@@ -24,7 +24,12 @@ from cadence.models import ActivityKind, EmailMessage, Enrollment, InboundMessag
 from cadence.optout import mark_invalid, running_enrollments, unsubscribe
 from cadence.replies.classify import Verdict, classify_mail
 from cadence.replies.mail import Mail, read
-from workflows.contracts import InboundEvent, InboundMailInput, InboundSignal
+from workflows.contracts import (
+    RUNNING_STATUSES,
+    InboundEvent,
+    InboundMailInput,
+    InboundSignal,
+)
 
 MAX_INBOUND_BYTES = 40 * 1024 * 1024  # a 23 MB attachment, base64-encoded, and the rest
 
@@ -105,7 +110,7 @@ def match(session: Session, mail: Mail, verdict: Verdict) -> Match:
     if ours is not None:
         person = session.get(Person, ours.person_id)
         enrollment = session.get(Enrollment, ours.enrollment_id) if ours.enrollment_id else None
-        running = [enrollment] if enrollment and enrollment.status == "active" else []
+        running = [enrollment] if enrollment and enrollment.status in RUNNING_STATUSES else []
         if verdict.label in ("unsubscribe", "bounce_hard") and person is not None:
             running = running_enrollments(session, int(person.id or 0))  # the person, not a thread
         return Match(person, "thread", ours, running)
@@ -120,7 +125,9 @@ def match(session: Session, mail: Mail, verdict: Verdict) -> Match:
                 enrollment = (
                     session.get(Enrollment, copied.enrollment_id) if copied.enrollment_id else None
                 )
-                running = [enrollment] if enrollment and enrollment.status == "active" else []
+                running = (
+                    [enrollment] if enrollment and enrollment.status in RUNNING_STATUSES else []
+                )
                 return Match(person, "cc", copied, running)
     if person is None:
         return Match()

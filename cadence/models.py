@@ -13,6 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Column, Field, SQLModel
 
+# Defined with the workflow contracts (one vocabulary), stored here.
+from workflows.contracts import EnrollmentStatus as EnrollmentStatus
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -119,18 +122,26 @@ class CampaignVersion(SQLModel, table=True):
     created_at: datetime = _ts()
 
 
-class EnrollmentStatus(StrEnum):
-    active = "active"
-    completed = "completed"
-    removed = "removed"
-    failed = "failed"
+# Only the first of a person's enrollments in a campaign whose run did not stop without
+# finishing: a person is never enrolled twice in a campaign (even after Temporal has forgotten
+# a closed run), but one whose run was terminated, failed or lost can be enrolled again.
+ONE_ENROLLMENT = sa.text("status != 'failed'")
 
 
 class Enrollment(SQLModel, table=True):
-    """One row per (campaign, person), written before the workflow starts: a person is never
-    enrolled twice in a campaign, even after Temporal has forgotten a closed run."""
+    """One row per enrollment, written before the workflow starts. At most one per (campaign,
+    person) that is not ``failed``; ``failed`` rows stay as the record of runs that stopped."""
 
-    __table_args__ = (sa.UniqueConstraint("campaign_id", "person_id"),)
+    __table_args__ = (
+        sa.Index(
+            "uq_enrollment_campaign_person",
+            "campaign_id",
+            "person_id",
+            unique=True,
+            sqlite_where=ONE_ENROLLMENT,
+            postgresql_where=ONE_ENROLLMENT,
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     campaign_version: int

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cadence.activity_log import record_activity
-from cadence.models import ActivityKind, Enrollment, EnrollmentStatus, InvalidAddress, Person
+from cadence.models import ActivityKind, Enrollment, InvalidAddress, Person
+from workflows.contracts import RUNNING_STATUSES
 
 
 def unsubscribe(
@@ -54,7 +55,7 @@ def running_enrollments(session: Session, person_id: int) -> list[Enrollment]:
     return list(
         session.exec(
             select(Enrollment).where(
-                Enrollment.person_id == person_id, Enrollment.status == EnrollmentStatus.active
+                Enrollment.person_id == person_id, col(Enrollment.status).in_(RUNNING_STATUSES)
             )
         ).all()
     )

@@ -42,6 +42,7 @@ from workflows.contracts import (
     OwnerSnapshot,
     PauseRequest,
     PersonSnapshot,
+    RecordStatusInput,
     RemoveRequest,
     ResumeRequest,
     SendEmailInput,
@@ -170,6 +171,10 @@ async def simulate(
         async def close_task(inp: CloseTaskInput) -> None:
             return None
 
+        @activity.defn(name="record_enrollment_status")
+        async def record_enrollment_status(inp: RecordStatusInput) -> None:
+            return None
+
         tz = resolve_timezone(lead_tz, owner_tz, playbook.settings)
         inp = EnrollmentInput(
             enrollment_id=1,
@@ -191,7 +196,8 @@ async def simulate(
         )
         queue = f"simulate-{uuid.uuid4()}"
         main = Worker(env.client, task_queue=queue, workflows=[EnrollmentWorkflow],
-                      activities=[finish_enrollment, create_task, close_task])  # fmt: skip
+                      activities=[finish_enrollment, create_task, close_task,
+                                  record_enrollment_status])  # fmt: skip
         smtp = Worker(env.client, task_queue=SMTP_QUEUE, activities=[send_email])
         async with main, smtp:
             handle = await env.client.start_workflow(

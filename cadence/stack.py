@@ -23,7 +23,9 @@ class TemporalSection(_Section):
     db_filename: str = ".data/temporal.db"
     sqlite_pragmas: dict[str, str] = Field(default_factory=lambda: {"journal_mode": "wal"})
     log_level: str = "warn"
-    search_attributes: dict[str, str] = Field(default_factory=lambda: dict(SEARCH_ATTRIBUTES))
+    # Extra search attributes to register; the enrollments' own (workflows/contracts.py)
+    # are always registered, from that one list.
+    search_attributes: dict[str, str] = Field(default_factory=dict)
     dynamic_config: dict[str, object] = Field(default_factory=dict)
 
 
@@ -91,7 +93,7 @@ class StackConfig(BaseModel):
         ]  # fmt: skip
         for key, value in t.sqlite_pragmas.items():
             cmd += ["--sqlite-pragma", f"{key}={value}"]
-        for key, kind in t.search_attributes.items():
+        for key, kind in {**SEARCH_ATTRIBUTES, **t.search_attributes}.items():
             cmd += ["--search-attribute", f"{key}={kind}"]
         for key, dyn in t.dynamic_config.items():
             cmd += ["--dynamic-config-value", f"{key}={yaml.safe_dump(dyn).strip()}"]

@@ -28,6 +28,7 @@ from workflows.contracts import (
     MarkSuccessRequest,
     MigrateRequest,
     PauseRequest,
+    RecordStatusInput,
     RemoveRequest,
     RescheduleRequest,
     ResumeRequest,
@@ -48,6 +49,7 @@ class Recorder:
         self.finished: list[FinishEnrollmentInput] = []
         self.tasks: list[tuple[CreateTaskInput, datetime]] = []
         self.closed: list[CloseTaskInput] = []
+        self.statuses: list[str] = []  # pauses and resumes written to the database
         self.fail_steps = fail_steps
 
     def activities(self) -> tuple[object, list[object]]:
@@ -75,7 +77,11 @@ class Recorder:
         async def close_task(inp: CloseTaskInput) -> None:
             self.closed.append(inp)
 
-        return send_email, [finish_enrollment, create_task, close_task]
+        @activity.defn(name="record_enrollment_status")
+        async def record_enrollment_status(inp: RecordStatusInput) -> None:
+            self.statuses.append(inp.status)
+
+        return send_email, [finish_enrollment, create_task, close_task, record_enrollment_status]
 
 
 async def run_enrollment(
@@ -674,8 +680,75 @@ async def test_a_carried_pause_and_reschedule_survive_continue_as_new(
         await time_env.sleep(timedelta(days=3))
         state = await handle.query(EnrollmentWorkflow.state)
         assert state.status == "paused" and recorder.sends == []
+        assert recorder.statuses == ["paused"]  # the continued run tells the database
         await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
         final = await handle.result()
     sent = {s.step_id: at for s, at in recorder.sends}
     assert abs(sent["b"] - noon) < timedelta(seconds=5)  # the carried reschedule holds
-    assert final.status == "completed"
+    assert final.status == "completed" and recorder.statuses == ["paused", "active"]
+
+
+OPEN_ABC = """
+name: Always open, three steps
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
+  - {id: b, day: 2, type: auto_email, subject: Again, body: Hello again}
+  - {id: c, day: 4, type: auto_email, subject: Last, body: Bye}
+"""
+ONLY_Z = """
+name: Always open, one new step
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - {id: z, day: 6, type: call, title: Call them}
+"""
+
+
+async def test_the_timeline_labels_done_steps_by_id_after_a_migration(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """Steps done on the old version keep their own type and day, even when the new version
+    has no step of that id (or fewer steps than are done)."""
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(OPEN_ABC))
+    async with main, smtp:
+        await _wait_for_send(time_env, recorder, "a")
+        await handle.execute_update(
+            EnrollmentWorkflow.migrate, MigrateRequest(version=2, playbook=parse_playbook(ONLY_Z))
+        )
+        await _wait_for_send(time_env, recorder, "b")  # the step waiting at the migration
+        timeline = []
+        for _ in range(20):  # until the workflow has recorded "b" and moved on to "z"
+            timeline = await handle.query(EnrollmentWorkflow.timeline)
+            if [e.step_id for e in timeline] == ["a", "b", "z"] and timeline[2].status == "due":
+                break
+            await time_env.sleep(timedelta(minutes=1))
+        assert [(e.step_id, e.type, e.day, e.status) for e in timeline] == [
+            ("a", "auto_email", 1, "sent"), ("b", "auto_email", 2, "sent"), ("z", "call", 6, "due"),
+        ]  # fmt: skip
+        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest())
+        await handle.result()
+        ended = await handle.query(EnrollmentWorkflow.timeline)
+    assert [(e.step_id, e.status) for e in ended] == [
+        ("a", "sent"), ("b", "sent"), ("z", "not_reached"),
+    ]  # fmt: skip
+
+
+async def test_pauses_and_resumes_are_written_to_the_database(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """The workflow records each status change itself (durably, as a local activity); the
+    end is written once, by finish_enrollment."""
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
+    async with main, smtp:
+        await time_env.sleep(timedelta(hours=1))
+        await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
+        await time_env.sleep(timedelta(hours=1))
+        assert recorder.statuses == ["paused"]
+        await handle.execute_update(EnrollmentWorkflow.resume, ResumeRequest())
+        await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
+        await handle.signal(EnrollmentWorkflow.remove, RemoveRequest())
+        final = await handle.result()
+    assert recorder.statuses == ["paused", "active", "paused"]
+    assert final.status == "removed" and [f.status for f in recorder.finished] == ["removed"]

@@ -212,7 +212,7 @@ async def test_out_of_office_pauses_until_the_return_date_and_never_ends(api: Ap
     item = await processed(api, accepted.json()["id"])
     assert item["label"] == "auto_reply" and item["return_date"] == back.isoformat()
     row = await enrollment_when(api, enrollment_id, lambda r: r["live"]["status"] == "paused")
-    assert row["status"] == "active" and row["live"]["status"] == "paused"
+    assert row["status"] == "paused" and row["live"]["status"] == "paused"  # not ended
     assert back.isoformat() in (row["live"]["pause_note"] or "")
     assert logged(ActivityKind.reply_email) == []  # an auto-reply is not a reply
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,7 +23,16 @@ from api.main import create_app
 from cadence.auth import create_user
 from cadence.config import get_settings
 from cadence.db import get_engine, migrate
-from cadence.models import ActivityKind, ActivityLog, EmailMessage, Enrollment, Person, Role
+from cadence.models import (
+    ActivityKind,
+    ActivityLog,
+    Campaign,
+    EmailMessage,
+    Enrollment,
+    EnrollmentStatus,
+    Person,
+    Role,
+)
 from cadence.smtp_sink import serve
 from tests.conftest import free_port, unique_person_id
 from worker import main_worker, smtp_worker
@@ -103,6 +113,37 @@ def test_migrations_build_the_whole_schema(pg_database: str) -> None:
     tables = set(inspect(get_engine(pg_database)).get_table_names())
     assert {"user", "person", "campaign", "enrollment", "activitylog", "emailmessage"} <= tables
     migrate(pg_database)  # a second upgrade is a no-op
+
+
+def test_a_person_is_enrolled_once_per_campaign_unless_the_run_failed(pg_database: str) -> None:
+    """Migration 0012's partial unique index, on PostgreSQL."""
+    with Session(get_engine(pg_database)) as session:
+        user, _ = create_user(session, name="Rep", email="rep@seller.example", role=Role.rep)
+        session.add(Person(id=1, email="ada@example.com"))
+        campaign = Campaign(name="C")
+        session.add(campaign)
+        session.commit()
+        assert campaign.id is not None and user.id is not None
+
+        def enrollment(attempt: int) -> Enrollment:
+            return Enrollment(
+                campaign_id=campaign.id or 0, campaign_version=1, person_id=1,
+                owner_id=user.id or 0, workflow_id=f"enrollment/1/1/{attempt}",
+            )  # fmt: skip
+
+        first = enrollment(1)
+        session.add(first)
+        session.commit()
+        session.add(enrollment(2))
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        first.status = EnrollmentStatus.failed
+        session.add(first)
+        session.commit()
+        session.add(enrollment(2))
+        session.commit()  # the failed one stays, beside the new one
+        assert len(session.exec(select(Enrollment)).all()) == 2
 
 
 async def test_an_enrollment_runs_end_to_end_on_postgres(

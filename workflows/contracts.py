@@ -19,12 +19,16 @@ MARKETO_QUEUE = "cadence-marketo"
 SALESFORCE_QUEUE = "cadence-salesforce"
 IMAP_QUEUE = "cadence-imap"
 
+# Custom search attributes of enrollments (the Temporal UI's filters). Their names keep clear
+# of Temporal's own (ExecutionStatus, WorkflowType, ...; `Status` is the SQL visibility
+# column of ExecutionStatus and cannot be queried). The local stack and the test servers
+# register exactly this list.
 CAMPAIGN_ID = SearchAttributeKey.for_keyword("CampaignId")
 CAMPAIGN_VERSION = SearchAttributeKey.for_int("CampaignVersion")
 PERSON_ID = SearchAttributeKey.for_keyword("PersonId")
 OWNER_ID = SearchAttributeKey.for_keyword("OwnerId")
-STEP = SearchAttributeKey.for_keyword("Step")
-STATUS = SearchAttributeKey.for_keyword("Status")
+STEP = SearchAttributeKey.for_keyword("Step")  # the step waited for; unset once ended
+ENROLLMENT_STATUS = SearchAttributeKey.for_keyword("EnrollmentStatus")
 END_REASON = SearchAttributeKey.for_keyword("EndReason")
 
 SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
@@ -33,24 +37,21 @@ SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
     PERSON_ID,
     OWNER_ID,
     STEP,
-    STATUS,
+    ENROLLMENT_STATUS,
     END_REASON,
 ]
 
-# name -> Temporal indexed value type, for registering them on a server.
+# name -> Temporal indexed value type ("Keyword", "Int"), for registering them on a server.
 SEARCH_ATTRIBUTES: dict[str, str] = {
-    "CampaignId": "Keyword",
-    "CampaignVersion": "Int",
-    "PersonId": "Keyword",
-    "OwnerId": "Keyword",
-    "Step": "Keyword",
-    "Status": "Keyword",
-    "EndReason": "Keyword",
+    key.name: key.indexed_value_type.name.capitalize() for key in SEARCH_ATTRIBUTE_KEYS
 }
 
 
-def enrollment_workflow_id(campaign_id: int, person_id: int) -> str:
-    return f"enrollment/{campaign_id}/{person_id}"
+def enrollment_workflow_id(campaign_id: int, person_id: int, attempt: int = 1) -> str:
+    """``enrollment/{campaign}/{person}``; a person enrolled again after a run that ended
+    without finishing (see EnrollmentStatus.failed) gets ``.../{attempt}`` (2, 3, ...)."""
+    base = f"enrollment/{campaign_id}/{person_id}"
+    return base if attempt == 1 else f"{base}/{attempt}"
 
 
 class PersonSnapshot(BaseModel):
@@ -72,6 +73,22 @@ class OwnerSnapshot(BaseModel):
     timezone: str | None = None
 
 
+class EnrollmentStatus(StrEnum):
+    """Where an enrollment stands: one vocabulary for the database, the API, the workflow
+    and the EnrollmentStatus search attribute."""
+
+    active = "active"  # running: waiting for a step, sending, or waiting on a rep's task
+    paused = "paused"  # running, holding every remaining step until resumed
+    completed = "completed"  # ended by itself (end_reason: finished, success, replied, ...)
+    removed = "removed"  # ended by a rep (end_reason: removed)
+    # The run stopped without ending itself (end_reason: terminated, failed, timed_out,
+    # canceled, not_found); noticed on read and by the sweep. The person can be enrolled again.
+    failed = "failed"
+
+
+RUNNING_STATUSES = (EnrollmentStatus.active, EnrollmentStatus.paused)
+
+
 class EndReason(StrEnum):
     """Why an enrollment ended: stored, shown and searchable (the EndReason attribute)."""
 
@@ -82,10 +99,15 @@ class EndReason(StrEnum):
     replied_success = "replied_success"
     bounced = "bounced"
     unsubscribed = "unsubscribed"
+    # The run stopped from outside or broke (status "failed"), as Temporal reports it:
+    terminated = "terminated"  # e.g. `temporal workflow terminate`
+    failed = "failed"  # the workflow failed (a bug)
+    timed_out = "timed_out"  # a workflow execution timeout
+    canceled = "canceled"
+    not_found = "not_found"  # Temporal no longer knows the run (deleted after retention)
 
 
 StepStatus = Literal["sent", "skipped", "completed"]
-EnrollmentStatusName = Literal["active", "paused", "completed", "removed", "failed"]
 
 
 class StepRecord(BaseModel):
@@ -94,6 +116,10 @@ class StepRecord(BaseModel):
     at: datetime
     message_id: str | None = None
     reason: str | None = None
+    # The step's type and day in the version it ran on: a migration may drop or move it.
+    # (None in records made before they were kept.)
+    type: str | None = None
+    day: int | None = None
 
 
 class EnrollmentInput(BaseModel):
@@ -129,7 +155,7 @@ class TimelineEntry(BaseModel):
 
     step_id: str
     type: str
-    day: int
+    day: int | None  # None for a step done on an older version, recorded without its day
     status: Literal["sent", "skipped", "completed", "due", "task_open", "planned", "not_reached"]
     at: datetime | None = None
     reason: str | None = None
@@ -215,7 +241,7 @@ class EnrollmentState(BaseModel):
     enrollment_id: int
     campaign_id: int
     person_id: int
-    status: EnrollmentStatusName
+    status: EnrollmentStatus
     timezone: str
     current_step: str | None
     next_due_at: datetime | None
@@ -342,10 +368,30 @@ class CloseTaskInput(BaseModel):
 class FinishEnrollmentInput(BaseModel):
     workflow_id: str
     enrollment_id: int
-    status: EnrollmentStatusName
+    status: EnrollmentStatus
     end_reason: EndReason
     end_note: str | None = None
     removed_by: int | None = None
+
+
+class RecordStatusInput(BaseModel):
+    """A running enrollment's status changed (paused or active again): write it to its row."""
+
+    enrollment_id: int
+    status: EnrollmentStatus
+
+
+class EnrollmentSweepInput(BaseModel):
+    """Check every enrollment the database holds as running against Temporal."""
+
+    batch_size: int = 200  # rows read (and runs described) per batch
+    concurrency: int = 10  # describe calls in flight
+    start_grace_seconds: float = 300.0  # a younger row without a run may still be starting
+
+
+class EnrollmentSweepResult(BaseModel):
+    checked: int = 0
+    ended: dict[str, int] = Field(default_factory=dict)  # end reason -> rows recorded
 
 
 class ShipperInput(BaseModel):

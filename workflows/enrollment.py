@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
 
 from temporalio import workflow
@@ -11,26 +12,27 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     import pendulum
 
-    from activities.enrollments import finish_enrollment
+    from activities.enrollments import finish_enrollment, record_enrollment_status
     from activities.tasks import close_task, create_task
     from cadence.templates import template_problems
     from workflows.calendar import SendingCalendar, day_one, planned_due, resolve_timezone
     from workflows.contracts import (
         CAMPAIGN_VERSION,
         END_REASON,
-        STATUS,
+        ENROLLMENT_STATUS,
         STEP,
         CloseTaskInput,
         CreateTaskInput,
         EndReason,
         EnrollmentInput,
         EnrollmentState,
-        EnrollmentStatusName,
+        EnrollmentStatus,
         FinishEnrollmentInput,
         InboundEvent,
         MarkSuccessRequest,
         MigrateRequest,
         PauseRequest,
+        RecordStatusInput,
         RemoveRequest,
         RescheduleRequest,
         ResumeRequest,
@@ -45,6 +47,10 @@ with workflow.unsafe.imports_passed_through():
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
+# A pause or a resume is written to the enrollment's database row (a local activity: a new
+# command, so enrollments that paused before this replay without it).
+STATUS_IN_DATABASE_PATCH = "enrollment-status-in-database"
+
 
 def _local(moment: datetime, tz: str, fmt: str) -> str:
     # strftime, not pendulum's format(): that imports locale modules inside the sandbox.
@@ -57,7 +63,14 @@ class EnrollmentWorkflow:
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
         self.done: list[StepRecord] = list(inp.done)
-        self.status: EnrollmentStatusName = "paused" if inp.paused_at else "active"
+        self.status = EnrollmentStatus.paused if inp.paused_at else EnrollmentStatus.active
+        # What the row says: a fresh row, active; after continue-as-new, not known (a pause
+        # may have come while the last run ended): written once.
+        self.status_in_database: EnrollmentStatus | None = (
+            self.status if inp.started_at is None else None
+        )
+        self.status_recorder: asyncio.Task[None] | None = None
+        self.finishing = False  # no more status writes: the run is ending
         self.end_reason: EndReason | None = None
         self.removal: RemoveRequest | None = None
         self.current_step: str | None = None
@@ -84,6 +97,7 @@ class EnrollmentWorkflow:
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
         started_at = inp.started_at or self._now()
         self.started_at = started_at
+        self.status_recorder = asyncio.create_task(self._record_status_changes())
 
         first_day = day_one(self.calendar, started_at, self.tz)
 
@@ -99,6 +113,8 @@ class EnrollmentWorkflow:
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 if not self._ended():  # a handler may have ended it meanwhile
+                    await self._stop_recording_status()
+                if not self._ended():
                     workflow.continue_as_new(self._carried(started_at))
             step = steps[index]
             outcome = "paused"
@@ -123,7 +139,7 @@ class EnrollmentWorkflow:
                 self.skip_requested = False
                 self.done.append(
                     StepRecord(step_id=step.id, status="skipped", at=self._now(),
-                               reason="skipped by the rep")
+                               reason="skipped by the rep", type=step.type, day=step.day)
                 )  # fmt: skip
                 continue
             blocked: str | None = None
@@ -142,14 +158,16 @@ class EnrollmentWorkflow:
             assert record is not None
             self.done.append(record)
 
+        await self._stop_recording_status()
+        completed = EnrollmentStatus.completed
         if self.removal is not None:
-            self.status, self.end_reason = "removed", EndReason.removed
+            self.status, self.end_reason = EnrollmentStatus.removed, EndReason.removed
         elif self.inbound_end is not None:
-            self.status, self.end_reason = "completed", self.inbound_end
+            self.status, self.end_reason = completed, self.inbound_end
         elif self.success is not None:
-            self.status, self.end_reason = "completed", EndReason.success
+            self.status, self.end_reason = completed, EndReason.success
         else:
-            self.status, self.end_reason = "completed", EndReason.finished
+            self.status, self.end_reason = completed, EndReason.finished
         self.current_step = self.next_due_at = None
         await workflow.execute_local_activity(
             finish_enrollment,
@@ -164,12 +182,50 @@ class EnrollmentWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
         )
+        # Search attributes are not compared on replay: enrollments that started setting
+        # `Status` set EnrollmentStatus from their next change on. An ended enrollment waits
+        # for no step.
         workflow.upsert_search_attributes(
-            [STATUS.value_set(self.status), END_REASON.value_set(self.end_reason.value)]
+            [
+                ENROLLMENT_STATUS.value_set(self.status.value),
+                END_REASON.value_set(self.end_reason.value),
+                STEP.value_unset(),
+            ]
         )
         self._describe()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.state()
+
+    def _set_status(self, status: EnrollmentStatus) -> None:
+        """A running enrollment's status (active or paused): searchable at once, written to
+        its database row by the status recorder."""
+        self.status = status
+        workflow.upsert_search_attributes([ENROLLMENT_STATUS.value_set(status.value)])
+
+    async def _record_status_changes(self) -> None:
+        """Write each pause and resume to the enrollment's row (a local activity), so the
+        database says what the workflow says; the end is written by finish_enrollment."""
+        while True:
+            await workflow.wait_condition(
+                lambda: self.finishing or self.status != self.status_in_database
+            )
+            if self.finishing:
+                return
+            status = self.status
+            if workflow.patched(STATUS_IN_DATABASE_PATCH):
+                await workflow.execute_local_activity(
+                    record_enrollment_status,
+                    RecordStatusInput(enrollment_id=self.inp.enrollment_id, status=status),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=DB_RETRY,
+                )
+            self.status_in_database = status
+
+    async def _stop_recording_status(self) -> None:
+        """The run ends (or continues as new): let a status write in flight finish first."""
+        self.finishing = True
+        if self.status_recorder is not None:
+            await self.status_recorder
 
     def _describe(self) -> None:
         """The line operators read in the Temporal UI (current details)."""
@@ -215,10 +271,8 @@ class EnrollmentWorkflow:
     def _next_index(self) -> int | None:
         """The next step to run: the first one after the last step done (by id, so a
         migrated playbook continues where the old one was) that is not done yet."""
-        steps = self.inp.playbook.steps
-        done_ids = {r.step_id for r in self.done}
-        last = max((i for i, s in enumerate(steps) if s.id in done_ids), default=-1)
-        return next((i for i in range(last + 1, len(steps)) if steps[i].id not in done_ids), None)
+        remaining = self._remaining_indexes()
+        return remaining[0] if remaining else None
 
     def _apply_migration(self) -> None:
         """At a step boundary, switch to the version an author migrated this enrollment to."""
@@ -295,9 +349,9 @@ class EnrollmentWorkflow:
             tz=self.tz,
         )  # fmt: skip
         if self.paused_at is None:
-            self.paused_at, self.status = self._now(), "paused"
+            self.paused_at = self._now()
             self.pause_note = f"out of office until {back.isoformat()}"
-            workflow.upsert_search_attributes([STATUS.value_set("paused")])
+            self._set_status(EnrollmentStatus.paused)
         self._describe()
 
     def _end_note(self) -> str | None:
@@ -366,7 +420,8 @@ class EnrollmentWorkflow:
             workflow.logger.warning("step %s not sent: %s", step.id, reason)
             if isinstance(cause, ApplicationError) and cause.type == "TemplateError":
                 self.blocked_reason = reason
-            return StepRecord(step_id=step.id, status="skipped", at=self._now(), reason=reason)
+            return StepRecord(step_id=step.id, status="skipped", at=self._now(), reason=reason,
+                              type=step.type, day=step.day)  # fmt: skip
         settings = inp.playbook.settings
         if result.guard == "unsubscribed":
             self.inbound_end = EndReason.unsubscribed
@@ -378,6 +433,8 @@ class EnrollmentWorkflow:
             at=result.sent_at or self._now(),
             message_id=result.message_id,
             reason=result.reason,
+            type=step.type,
+            day=step.day,
         )
 
     async def _do_task(
@@ -458,8 +515,9 @@ class EnrollmentWorkflow:
             if isinstance(step, EmailStep):
                 return await self._send(step, done.subject, done.body, done)
         return StepRecord(
-            step_id=step.id, status=done.status, at=closed_at, reason=done.outcome or done.notes
-        )
+            step_id=step.id, status=done.status, at=closed_at, reason=done.outcome or done.notes,
+            type=step.type, day=step.day,
+        )  # fmt: skip
 
     @workflow.update
     def complete_task(self, done: TaskDone) -> EnrollmentState:
@@ -550,8 +608,8 @@ class EnrollmentWorkflow:
     @workflow.update
     def pause(self, request: PauseRequest) -> EnrollmentState:
         """Hold every remaining step until resumed (the step in flight, if any, finishes)."""
-        self.paused_at, self.pause_note, self.status = self._now(), request.note, "paused"
-        workflow.upsert_search_attributes([STATUS.value_set("paused")])
+        self.paused_at, self.pause_note = self._now(), request.note
+        self._set_status(EnrollmentStatus.paused)
         self._describe()
         return self.state()
 
@@ -571,9 +629,9 @@ class EnrollmentWorkflow:
         paused_on = pendulum.instance(self.paused_at).in_tz(self.tz).date()
         today = pendulum.instance(self._now()).in_tz(self.tz).date()
         self.day_shift += self.calendar.sending_days_between(paused_on, today)
-        self.paused_at, self.pause_note, self.status = None, None, "active"
+        self.paused_at, self.pause_note = None, None
         self.auto_resume_at = None
-        workflow.upsert_search_attributes([STATUS.value_set("active")])
+        self._set_status(EnrollmentStatus.active)
         self._describe()
 
     @resume.validator
@@ -584,21 +642,29 @@ class EnrollmentWorkflow:
     @workflow.query
     def timeline(self) -> list[TimelineEntry]:
         """Every step: what happened and when, and for the rest when it is planned (assuming
-        each step is done the moment it falls due)."""
+        each step is done the moment it falls due). Done steps are labelled by their own
+        record (by id), so a migration that dropped or moved them changes nothing here."""
         steps = self.inp.playbook.steps
-        entries = [
-            TimelineEntry(
-                step_id=r.step_id, type=steps[i].type, day=steps[i].day, status=r.status,
-                at=r.at, reason=r.reason,
+        by_id = {s.id: s for s in steps}
+        entries = []
+        for r in self.done:
+            step = by_id.get(r.step_id)  # for records made before they kept type and day
+            entries.append(
+                TimelineEntry(
+                    step_id=r.step_id,
+                    type=r.type or (step.type if step else "unknown"),
+                    day=r.day if r.type else (step.day if step else None),
+                    status=r.status,
+                    at=r.at,
+                    reason=r.reason,
+                )
             )
-            for i, r in enumerate(self.done)
-        ]  # fmt: skip
         ended = self.status in ("completed", "removed") or self.removal is not None
         start = self.started_at or self._now()
         first_day = day_one(self.calendar, start, self.tz)
         last_email = self._last_sent_at()
         previous = self.done[-1].at if self.done else start
-        for index in range(len(self.done), len(steps)):
+        for index in self._remaining_indexes():
             step = steps[index]
             entry = TimelineEntry(step_id=step.id, type=step.type, day=step.day, status="planned")
             if ended:
@@ -618,6 +684,13 @@ class EnrollmentWorkflow:
                     last_email = entry.at
             entries.append(entry)
         return entries
+
+    def _remaining_indexes(self) -> list[int]:
+        """The steps still to run, in order (as _next_index picks them one after another)."""
+        steps = self.inp.playbook.steps
+        done_ids = {r.step_id for r in self.done}
+        last = max((i for i, s in enumerate(steps) if s.id in done_ids), default=-1)
+        return [i for i in range(last + 1, len(steps)) if steps[i].id not in done_ids]
 
     @workflow.query
     def state(self) -> EnrollmentState:

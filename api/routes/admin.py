@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 from sqlmodel import col, exists, func, select
 from temporalio.common import WorkflowIDConflictPolicy
-from temporalio.service import RPCError
+from temporalio.exceptions import TemporalError
 
 from api.deps import AdminUser, SessionDep, TemporalDep
 from api.schemas import BlockedDomainIn, BlockedDomainPublic, ShippingStatus
@@ -82,7 +82,7 @@ async def shipping(
             )
             try:
                 last_error = (await handle.query(ActivityShipperWorkflow.status))["last_error"]
-            except RPCError:
+            except TemporalError:
                 last_error = None  # not running yet
         out.append(
             ShippingStatus(

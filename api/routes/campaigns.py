@@ -4,18 +4,15 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import ValidationError
-from sqlmodel import select
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from sqlmodel import col, select
 
 from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep, not_found
+from api.enrollment_calls import update_enrollment
 from api.schemas import CampaignPublic, IdParam, MigrationResult, PreviewRequest, PreviewResponse
-from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStatus, Person
+from cadence.models import Campaign, CampaignVersion, Enrollment, Person
 from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml, split_step_path
 from cadence.templates import TemplateError, person_values, render
-from workflows.contracts import MigrateRequest
-from workflows.enrollment import EnrollmentWorkflow
+from workflows.contracts import RUNNING_STATUSES, MigrateRequest
 from workflows.playbook import EmailStep, Playbook
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
@@ -190,24 +187,21 @@ async def migrate_enrollments(
     rows = session.exec(
         select(Enrollment).where(
             Enrollment.campaign_id == campaign_id,
-            Enrollment.status == EnrollmentStatus.active,
+            col(Enrollment.status).in_(RUNNING_STATUSES),
             Enrollment.campaign_version != version,
         )
     ).all()
     results: list[MigrationResult] = []
     for row in rows:
         assert row.id is not None
-        handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
         request = MigrateRequest(version=version, playbook=playbook, by_user_id=user.id)
         try:
-            await handle.execute_update(EnrollmentWorkflow.migrate, request)
-        except WorkflowUpdateFailedError as err:
-            cause = err.cause
-            reason = cause.message if isinstance(cause, ApplicationError) else str(err)
-            results.append(MigrationResult(enrollment_id=row.id, result="refused", reason=reason))
-            continue
-        except RPCError as err:
-            results.append(MigrationResult(enrollment_id=row.id, result="failed", reason=str(err)))
+            await update_enrollment(session, temporal, row, "migrate", request)
+        except HTTPException as err:  # refused or ended (409), or not reached now (503)
+            result = "refused" if err.status_code == status.HTTP_409_CONFLICT else "failed"
+            results.append(
+                MigrationResult(enrollment_id=row.id, result=result, reason=str(err.detail))
+            )
             continue
         row.campaign_version = version
         session.add(row)

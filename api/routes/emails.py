@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from temporalio.client import WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from activities.email import message_id_for
 from api.deps import OwnerUser, OwnListUser, RepUser, SessionDep, TemporalDep, not_found
@@ -24,6 +24,7 @@ from api.schemas import (
     SalesEmailMessage,
     SalesEmailRequest,
 )
+from api.workflow_calls import call_workflow
 from cadence.config import get_settings
 from cadence.models import (
     ActivityKind,
@@ -190,15 +191,9 @@ async def get_sales_email_request(
 ) -> SalesEmailAccepted:
     """Where a POST /emails request stands: each recipient's message and its outcome."""
     handle = _request_handle(temporal, user, request_id)
-    try:
-        outcomes = await handle.query(SalesEmailWorkflow.results)
-        described = await handle.describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, f"Email request {request_id} not found"
-            ) from err
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+    what, gone = f"Email request {request_id}", status.HTTP_404_NOT_FOUND
+    outcomes = await call_workflow(handle.query(SalesEmailWorkflow.results), what, gone)
+    described = await call_workflow(handle.describe(), what, gone)
     ids = [o.person_id for o in outcomes]
     people = session.exec(select(Person).where(col(Person.id).in_(ids))).all()
     order = {pid: i for i, pid in enumerate(ids)}

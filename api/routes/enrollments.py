@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from sqlmodel import col, select
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.exceptions import TemporalError
 
+from api import enrollment_calls
 from api.deps import OwnerUser, OwnListUser, RepUser, SessionDep, TemporalDep, not_found, owns
 from api.schemas import (
     EnrollmentPublic,
@@ -18,10 +19,10 @@ from api.schemas import (
     RescheduleBody,
     StepBody,
 )
-from api.updates import update_enrollment
 from cadence import enrolling
-from cadence.models import Campaign, Enrollment, EnrollmentStatus, Person, Role
+from cadence.models import Campaign, Enrollment, Person, Role
 from workflows.contracts import (
+    RUNNING_STATUSES,
     EnrollmentState,
     MarkSuccessRequest,
     PauseRequest,
@@ -89,10 +90,9 @@ async def enroll(
                     person_id=None, email=address, result="several_people",
                     detail=f"{len(matches)} people have this address (ids {ids}): "
                            "enroll by person_ids"))  # fmt: skip
-    outcomes = enrolling.prepare(session, campaign, list(people.values()), user)
     try:
-        await enrolling.start_workflows(temporal, outcomes)
-    except RPCError as err:
+        outcomes = await enrolling.enroll(session, temporal, campaign, list(people.values()), user)
+    except TemporalError as err:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             f"Enrollments were saved but could not be started ({err}); repeat the request",
@@ -109,16 +109,6 @@ async def enroll(
     return EnrollResponse(campaign_id=campaign_id, results=results + missing)
 
 
-async def _live_state(temporal: TemporalDep, workflow_id: str) -> EnrollmentState | None:
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, workflow_id)
-    try:
-        return await handle.query(EnrollmentWorkflow.state)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
-
-
 def _owned(enrollment_id: IdParam, session: SessionDep, user: OwnerUser) -> Enrollment:
     """The enrollment, if it is the user's (an admin's: any); else 404, as if it did not exist."""
     row = session.get(Enrollment, enrollment_id)
@@ -131,10 +121,21 @@ OwnedEnrollment = Annotated[Enrollment, Depends(_owned)]
 
 
 @router.get("/enrollments/{enrollment_id}")
-async def get_enrollment(row: OwnedEnrollment, temporal: TemporalDep) -> EnrollmentPublic:
-    """The enrollment row and the workflow's live state (from a workflow query)."""
-    live = await _live_state(temporal, row.workflow_id)
-    return EnrollmentPublic.model_validate({**row.model_dump(), "live": live})
+async def get_enrollment(
+    row: OwnedEnrollment, session: SessionDep, temporal: TemporalDep
+) -> EnrollmentPublic:
+    """The enrollment row and the workflow's live state (from a workflow query). The status is
+    the workflow's while it runs; a run found stopped is recorded as ended first."""
+    live, live_error = await enrollment_calls.live_state(session, temporal, row)
+    public = EnrollmentPublic.model_validate(
+        {**row.model_dump(), "live": live, "live_error": live_error}
+    )
+    if live is not None and row.status in RUNNING_STATUSES:
+        # The workflow is the source of truth: its row may lag a pause, or the end being
+        # written right now.
+        public.status, public.end_reason = live.status, live.end_reason
+        public.end_note = live.end_note
+    return public
 
 
 @router.get("/campaigns/{campaign_id}/enrollments")
@@ -153,75 +154,87 @@ def list_enrollments(
 
 @router.post("/enrollments/{enrollment_id}/remove", status_code=status.HTTP_202_ACCEPTED)
 async def remove(
-    row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep, body: RemoveBody | None = None
+    row: OwnedEnrollment,
+    session: SessionDep,
+    user: OwnerUser,
+    temporal: TemporalDep,
+    body: RemoveBody | None = None,
 ) -> dict[str, str]:
     """Remove the person from the campaign; the workflow ends without sending more."""
-    if row.status != EnrollmentStatus.active:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"Enrollment already {row.status.value}")
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
     request = RemoveRequest(note=body.reason if body else None, by_user_id=user.id)
-    try:
-        await handle.signal(EnrollmentWorkflow.remove, request)
-    except RPCError as err:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"Workflow not running: {err}") from err
+    await enrollment_calls.signal_enrollment(
+        session, temporal, row, EnrollmentWorkflow.remove, request
+    )
     return {"status": "removing", "workflow_id": row.workflow_id}
 
 
 @router.post("/enrollments/{enrollment_id}/pause")
 async def pause(
-    row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep, body: PauseBody | None = None
+    row: OwnedEnrollment,
+    session: SessionDep,
+    user: OwnerUser,
+    temporal: TemporalDep,
+    body: PauseBody | None = None,
 ) -> EnrollmentState:
     """Hold the remaining steps; on resume they move by the sending days the pause lasted."""
     note = body.note if body else None
-    return await update_enrollment(
-        temporal, row.workflow_id, "pause", PauseRequest(note=note, by_user_id=user.id)
+    return await enrollment_calls.update_enrollment(
+        session, temporal, row, "pause", PauseRequest(note=note, by_user_id=user.id)
     )
 
 
 @router.post("/enrollments/{enrollment_id}/resume")
-async def resume(row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep) -> EnrollmentState:
+async def resume(
+    row: OwnedEnrollment, session: SessionDep, user: OwnerUser, temporal: TemporalDep
+) -> EnrollmentState:
     """Go on with a paused enrollment."""
-    return await update_enrollment(
-        temporal, row.workflow_id, "resume", ResumeRequest(by_user_id=user.id)
+    return await enrollment_calls.update_enrollment(
+        session, temporal, row, "resume", ResumeRequest(by_user_id=user.id)
     )
 
 
 @router.get("/enrollments/{enrollment_id}/timeline")
-async def timeline(row: OwnedEnrollment, temporal: TemporalDep) -> list[TimelineEntry]:
+async def timeline(
+    row: OwnedEnrollment, session: SessionDep, temporal: TemporalDep
+) -> list[TimelineEntry]:
     """Each step: done and when, due, or planned (projected), from a workflow query."""
-    handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
-    try:
-        return await handle.query(EnrollmentWorkflow.timeline)
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise HTTPException(
-                status.HTTP_404_NOT_FOUND, "The enrollment's history is no longer kept"
-            ) from err
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"Temporal: {err}") from err
+    return await enrollment_calls.timeline(session, temporal, row)
 
 
 @router.post("/enrollments/{enrollment_id}/skip-step")
 async def skip_step(
-    row: OwnedEnrollment, body: StepBody, user: OwnerUser, temporal: TemporalDep
+    row: OwnedEnrollment,
+    body: StepBody,
+    session: SessionDep,
+    user: OwnerUser,
+    temporal: TemporalDep,
 ) -> EnrollmentState:
     """Skip the step the enrollment waits for (name it, so a stale screen cannot skip another)."""
     request = SkipStepRequest(step_id=body.step_id, by_user_id=user.id)
-    return await update_enrollment(temporal, row.workflow_id, "skip_step", request)
+    return await enrollment_calls.update_enrollment(session, temporal, row, "skip_step", request)
 
 
 @router.post("/enrollments/{enrollment_id}/reschedule")
 async def reschedule(
-    row: OwnedEnrollment, body: RescheduleBody, user: OwnerUser, temporal: TemporalDep
+    row: OwnedEnrollment,
+    body: RescheduleBody,
+    session: SessionDep,
+    user: OwnerUser,
+    temporal: TemporalDep,
 ) -> EnrollmentState:
     """Move the step the enrollment waits for to another time (kept inside the send window)."""
     request = RescheduleRequest(step_id=body.step_id, at=body.at, by_user_id=user.id)
-    return await update_enrollment(temporal, row.workflow_id, "reschedule", request)
+    return await enrollment_calls.update_enrollment(session, temporal, row, "reschedule", request)
 
 
 @router.post("/enrollments/{enrollment_id}/mark-success")
 async def mark_success(
-    row: OwnedEnrollment, user: OwnerUser, temporal: TemporalDep, body: PauseBody | None = None
+    row: OwnedEnrollment,
+    session: SessionDep,
+    user: OwnerUser,
+    temporal: TemporalDep,
+    body: PauseBody | None = None,
 ) -> EnrollmentState:
     """End the enrollment as a success (end reason "success"); no more steps run."""
     request = MarkSuccessRequest(note=body.note if body else None, by_user_id=user.id)
-    return await update_enrollment(temporal, row.workflow_id, "mark_success", request)
+    return await enrollment_calls.update_enrollment(session, temporal, row, "mark_success", request)

@@ -8,10 +8,10 @@ from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
 from api.deps import OwnerUser, OwnListUser, SessionDep, TemporalDep, not_found, owns
+from api.enrollment_calls import update_enrollment
 from api.routes.attachments import attachments_for
 from api.schemas import IdParam, ManualEmailBody, TaskDoneBody, TaskPublic
-from api.updates import update_enrollment
-from cadence.models import Role, Task, TaskStatus
+from cadence.models import Enrollment, Role, Task, TaskStatus
 from workflows.contracts import EnrollmentState, TaskDone
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -71,7 +71,10 @@ async def _close(
             notes=body.notes if body else None,
             by_user_id=user.id,
         )
-    return await update_enrollment(temporal, task.workflow_id, "complete_task", done)
+    row = session.get(Enrollment, task.enrollment_id)
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"Task {task_id} has no enrollment")
+    return await update_enrollment(session, temporal, row, "complete_task", done)
 
 
 @router.post("/{task_id}/complete")

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from temporalio.service import RPCError
+from temporalio.exceptions import TemporalError
 
 from api.deps import PUBLIC, SessionDep, TemporalDep
 from cadence.activity_log import record_activity
@@ -108,6 +108,6 @@ async def unsubscribe(token: str, session: SessionDep, temporal: TemporalDep) ->
         handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, row.workflow_id)
         try:
             await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind="unsubscribe"))
-        except RPCError:
+        except TemporalError:
             pass  # ended meanwhile; the send-time guard stops anything left
     return _page("You are unsubscribed", f"{person.email} gets no more sales emails from us.")
