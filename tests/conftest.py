@@ -4,7 +4,6 @@ packages installed beside this Python; nothing is downloaded."""
 from __future__ import annotations
 
 import asyncio
-import os
 import secrets
 import socket
 import sys
@@ -44,8 +43,8 @@ def free_port() -> int:
 @pytest.fixture(autouse=True)
 def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test sets the settings it needs: none comes from the shell or a .env file."""
-    for key in [k for k in os.environ if k.startswith("CADENCE_")]:
-        monkeypatch.delenv(key)
+    for field in Settings.model_fields:
+        monkeypatch.delenv(f"CADENCE_{field.upper()}", raising=False)
     monkeypatch.setitem(Settings.model_config, "env_file", None)
     get_settings.cache_clear()
     yield

@@ -3,6 +3,11 @@
 Histories live in tests/histories/*.json. After a deliberate change to the workflow, guard it
 with `workflow.patched(...)`, then record new histories beside the old ones (never replace
 them): `CADENCE_RECORD_HISTORIES=1 .venv/bin/pytest tests/test_replay.py`.
+
+The shipper and mailbox-poller histories include `*_v1_signals_to_old_code.json`: runs of the
+code from before the ``reconfigure`` and ``stop`` signals that got them anyway (a worker of
+the new code reconciling while old workers still ran them); the new code must ignore them
+there (``workflow.patched``), as the old code did.
 """
 
 from __future__ import annotations
@@ -35,12 +40,14 @@ from workflows.contracts import (
     InboundSignal,
     MailboxPollInput,
     MailboxPollResult,
+    MailboxPollSettings,
     PauseRequest,
     RemoveRequest,
     ResumeRequest,
     ShipBatchInput,
     ShipBatchResult,
     ShipperInput,
+    ShipperSettings,
     TaskDone,
 )
 from workflows.enrollment import EnrollmentWorkflow
@@ -117,7 +124,8 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
 )
 async def test_record_background_histories(time_env: WorkflowEnvironment) -> None:
     """The long-running workflows: a shipper that drains, fails once and is woken, and a
-    mailbox poller that hands a message to processing; both stopped by terminate."""
+    mailbox poller that hands a message to processing; both then get new settings and are
+    stopped (v1, before those signals existed: terminated)."""
     version = os.environ.get("CADENCE_HISTORY_VERSION", "v1")
     answers = iter([300, 0, -1, 0, 0, 0, 0, 0])
 
@@ -161,7 +169,12 @@ async def test_record_background_histories(time_env: WorkflowEnvironment) -> Non
         await time_env.sleep(timedelta(minutes=2))
         await shipper.signal(ActivityShipperWorkflow.wake)
         await time_env.sleep(timedelta(minutes=2))
+        await shipper.signal(ActivityShipperWorkflow.reconfigure, ShipperSettings(batch_size=50,
+                             poll_seconds=10))  # fmt: skip
+        await poller.signal(MailboxPollerWorkflow.reconfigure, MailboxPollSettings(poll_seconds=5))
+        await time_env.sleep(timedelta(seconds=30))
         for handle, name in ((shipper, "shipper"), (poller, "mailbox_poller")):
-            await handle.terminate("recorded")
+            await handle.signal("stop")
+            await handle.result()
             history = await handle.fetch_history()
             (HISTORIES / f"{name}_{version}.json").write_text(history.to_json())
