@@ -21,6 +21,7 @@ start with USE_EXISTING, signal-with-start); each action is logged.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, PendingWorkflowTaskState
 from temporalio.client import (
     Client,
     Schedule,
@@ -51,6 +52,7 @@ log = logging.getLogger("cadence.worker")
 RECONFIGURE = "reconfigure"  # the signal carrying new settings to a long-running workflow
 STOP = "stop"  # the signal ending it after its current round
 MEMO_KEY = "cadence.settings"  # where a schedule's action keeps what it was made from
+TASK_WAITS, TASK_WAIT_S = 10, 0.1  # how long to wait for a workflow task in flight to end
 
 
 @dataclass(frozen=True)
@@ -124,6 +126,9 @@ class _Current:
     start: BaseModel | None  # the latest run's input
     settings: BaseModel | None  # what it uses, or will at its next round
     stopping: bool
+    # A workflow task was in flight throughout: signals sent meanwhile are held back from the
+    # history until it ends (a worker that died holding it: its timeout), so send anyway.
+    unsure: bool = False
 
 
 async def reconcile(
@@ -206,7 +211,7 @@ async def _workflow(client: Client, wanted: WantedWorkflow) -> list[str]:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
         return [f"{wanted.workflow_id} started ({_show(wanted.settings)}, run {handle.run_id})"]
-    if current.settings == wanted.settings and not current.stopping:
+    if current.settings == wanted.settings and not current.stopping and not current.unsure:
         return []
     # Signal-with-start: should the run end meanwhile, a new one starts with the settings.
     await client.start_workflow(
@@ -224,7 +229,7 @@ async def _workflow(client: Client, wanted: WantedWorkflow) -> list[str]:
 
 async def _stop(client: Client, workflow_id: str) -> list[str]:
     current = await _read(client, workflow_id, None, None)
-    if current is None or not current.running or current.stopping:
+    if current is None or not current.running or (current.stopping and not current.unsure):
         return []
     try:
         await client.get_workflow_handle(workflow_id).signal(STOP)
@@ -243,17 +248,24 @@ async def _read(
 ) -> _Current | None:
     """The latest run of ``workflow_id`` as its history tells it: running or not, its start
     input, and the settings it uses once the signals it was sent are applied."""
-    try:
-        described = await client.get_workflow_handle(workflow_id).describe()
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            return None
-        raise
+    for attempt in range(TASK_WAITS + 1):
+        try:
+            described = await client.get_workflow_handle(workflow_id).describe()
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return None
+            raise
+        task = described.raw_description.pending_workflow_task
+        in_flight = task.state == PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED
+        if not in_flight or attempt == TASK_WAITS:
+            break
+        await asyncio.sleep(TASK_WAIT_S)  # a task in flight usually ends within milliseconds
     current = _Current(
         running=described.status == WorkflowExecutionStatus.RUNNING,
         start=None,
         settings=None,
         stopping=False,
+        unsure=in_flight,
     )
     run = client.get_workflow_handle(workflow_id, run_id=described.run_id)
     async for event in run.fetch_history_events():

@@ -7,11 +7,16 @@ time-skipping server."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -20,6 +25,7 @@ from temporalio import activity
 from temporalio.api.workflowservice.v1 import RegisterNamespaceRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -43,6 +49,7 @@ from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow
 from workflows.shipper import ActivityShipperWorkflow
 
 T = TypeVar("T")
+CADENCE = Path(sys.executable).parent / "cadence"
 RITA, BOB = "rita@seller.test", "bob@seller.test"
 
 
@@ -303,3 +310,97 @@ async def test_a_shipper_told_new_settings_ships_with_them_and_stops_when_told(
         await handle.signal(ActivityShipperWorkflow.stop)
         await handle.result()  # ends at once, without another round
         assert len(calls.shipped) == 4
+
+
+def run_worker(env: dict[str, str], log: Path) -> str:
+    """Start `cadence worker`, wait until it runs, stop it (SIGTERM); its log."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")}
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(CADENCE), "worker"], env={**base, **env}, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while "worker running on" not in log.read_text():
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0, log.read_text()
+    return log.read_text()
+
+
+async def test_restarting_the_worker_with_changed_settings_changes_the_background_work(
+    client: Client, database: str, tmp_path: Path
+) -> None:
+    env = {
+        "CADENCE_DATABASE_URL": database,
+        "CADENCE_TEMPORAL_ADDRESS": client.service_client.config.target_host,
+        "CADENCE_TEMPORAL_NAMESPACE": client.namespace,
+        "CADENCE_MARKETO_BASE_URL": "http://127.0.0.1:9",  # nobody listens: nothing ships
+        "CADENCE_MARKETO_CLIENT_ID": "mk",
+        "CADENCE_MARKETO_CLIENT_SECRET": "mk-secret",
+        "CADENCE_SHIPPER_POLL_SECONDS": "3600",
+    }
+    first = await asyncio.to_thread(run_worker, env, tmp_path / "first.log")
+    assert "marketo: on" in first and "salesforce: off (set CADENCE_SALESFORCE_BASE_URL" in first
+    assert "smtp: off (set CADENCE_SMTP_HOST" in first and "mk-secret" not in first
+    assert "background: schedule people-sync-schedule created (every 0:05:00)" in first
+    assert "background: shipper/marketo started (batch_size 300" in first
+
+    changed = {**env, "CADENCE_PEOPLE_SYNC_MINUTES": "7", "CADENCE_SHIPPER_BATCH_MARKETO": "40"}
+    second = await asyncio.to_thread(run_worker, changed, tmp_path / "second.log")
+    assert "background: schedule people-sync-schedule updated (every 0:07:00)" in second
+    assert "background: shipper/marketo reconfigured (batch_size 300, poll_seconds 3600.0 -> " \
+        "batch_size 40, poll_seconds 3600.0)" in second  # fmt: skip
+    people = await client.get_schedule_handle("people-sync-schedule").describe()
+    assert [i.every for i in people.schedule.spec.intervals] == [timedelta(minutes=7)]
+
+    off = {k: v for k, v in changed.items() if "MARKETO" not in k}
+    third = await asyncio.to_thread(run_worker, off, tmp_path / "third.log")
+    assert "background: schedule people-sync-schedule deleted (not configured)" in third
+    assert "background: shipper/marketo asked to stop (no longer configured)" in third
+    assert "marketo: off" in third
+    assert not await schedule_exists(client, "people-sync-schedule")
+    # A worker stopped at once may leave a workflow task in flight until its timeout; the
+    # signals sent meanwhile reach the history then.
+    await eventually(lambda: _signals(client, "shipper/marketo", ["reconfigure", "stop"]))
+
+
+async def _signals(client: Client, workflow_id: str, expected: list[str]) -> bool:
+    history = await client.get_workflow_handle(workflow_id).fetch_history()
+    signalled = "workflow_execution_signaled_event_attributes"
+    names = [getattr(e, signalled).signal_name for e in history.events if e.HasField(signalled)]
+    return names == expected
+
+
+async def test_a_shipper_stopped_during_a_batch_ends_when_the_batch_is_over(
+    time_env: WorkflowEnvironment,
+) -> None:
+    """The destination is turned off while a batch is on its way: the batch fails (the
+    worker no longer has the integration) and the shipper ends there, without first waiting
+    out its pause after a failure."""
+    release = asyncio.Event()
+
+    @activity.defn(name="ship_to_marketo")
+    async def ship_to_marketo(inp: ShipBatchInput) -> ShipBatchResult:
+        await release.wait()
+        raise ApplicationError("Marketo is off", type="NotConfigured", non_retryable=True)
+
+    queue = f"shipper-{uuid.uuid4()}"
+    async with (
+        Worker(time_env.client, task_queue=queue, workflows=[ActivityShipperWorkflow]),
+        Worker(time_env.client, task_queue=MARKETO_QUEUE, activities=[ship_to_marketo]),
+    ):
+        handle = await time_env.client.start_workflow(
+            ActivityShipperWorkflow.run,
+            ShipperInput(destination="marketo", batch_size=300, poll_seconds=3600),
+            id=f"shipper/{uuid.uuid4()}",
+            task_queue=queue,
+        )
+        await handle.signal(ActivityShipperWorkflow.stop)
+        release.set()
+        await handle.result()
+    events = (await handle.fetch_history()).events
+    failed = next(e for e in events if e.HasField("activity_task_failed_event_attributes"))
+    ended = events[-1].event_time.ToDatetime() - failed.event_time.ToDatetime()
+    assert ended < timedelta(seconds=5)  # not the minute's pause after a failure

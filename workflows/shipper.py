@@ -81,8 +81,11 @@ class ActivityShipperWorkflow:
                 workflow.logger.warning("shipping to %s failed: %s", inp.destination, err)
                 pause = PAUSE_AFTER_FAILURE
             self.woken = False
-            try:
-                await workflow.wait_condition(lambda: self.woken, timeout=pause)
+            try:  # new settings or a stop that came during the batch end the pause at once
+                await workflow.wait_condition(
+                    lambda: self.woken or self.stopping or self.new_settings is not None,
+                    timeout=pause,
+                )
             except TimeoutError:
                 pass
 
