@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
@@ -53,6 +53,7 @@ RECONFIGURE = "reconfigure"  # the signal carrying new settings to a long-runnin
 STOP = "stop"  # the signal ending it after its current round
 MEMO_KEY = "cadence.settings"  # where a schedule's action keeps what it was made from
 TASK_WAITS, TASK_WAIT_S = 10, 0.1  # how long to wait for a workflow task in flight to end
+PARALLEL = 8  # schedules and workflows looked at at once
 
 
 @dataclass(frozen=True)
@@ -140,20 +141,26 @@ async def reconcile(
     """Bring the namespace in line; the actions taken, as logged. ``managed_types``: the
     workflow types whose running workflows are stopped when nothing in ``workflows`` wants
     them (a mailbox removed from the settings, an integration turned off)."""
-    done: list[str] = []
-    for wanted in schedules:
-        done += await _schedule(client, wanted)
+    limit = asyncio.Semaphore(PARALLEL)
+
+    async def one(step: Awaitable[list[str]]) -> list[str]:
+        async with limit:
+            lines = await step
+        for line in lines:
+            log.info("background: %s", line)
+        return lines
+
     wanted_ids = {w.workflow_id for w in workflows}
-    for workflow in workflows:
-        done += await _workflow(client, workflow)
+    unwanted = []
     for type_name in managed_types:
         query = f"WorkflowType = '{type_name}' AND ExecutionStatus = 'Running'"
-        async for running in client.list_workflows(query):
-            if running.id not in wanted_ids:
-                done += await _stop(client, running.id)
-    for line in done:
-        log.info("background: %s", line)
-    return done
+        unwanted += [w.id async for w in client.list_workflows(query) if w.id not in wanted_ids]
+    steps = [
+        *(_schedule(client, wanted) for wanted in schedules),
+        *(_workflow(client, wanted) for wanted in workflows),
+        *(_stop(client, workflow_id) for workflow_id in unwanted),
+    ]
+    return [line for lines in await asyncio.gather(*map(one, steps)) for line in lines]
 
 
 async def _schedule(client: Client, wanted: WantedSchedule) -> list[str]:
@@ -210,7 +217,9 @@ async def _workflow(client: Client, wanted: WantedWorkflow) -> list[str]:
             task_queue=wanted.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-        return [f"{wanted.workflow_id} started ({_show(wanted.settings)}, run {handle.run_id})"]
+        return [
+            f"{wanted.workflow_id} started ({_show(wanted.settings)}, run {handle.result_run_id})"
+        ]
     if current.settings == wanted.settings and not current.stopping and not current.unsure:
         return []
     # Signal-with-start: should the run end meanwhile, a new one starts with the settings.

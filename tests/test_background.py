@@ -167,11 +167,12 @@ async def test_a_worker_started_with_changed_settings_brings_everything_in_line(
     calls = Calls()
     running = workers(client, calls)
     async with running[0], running[1], running[2], running[3]:
-        # Two workers start at once with the same settings: one of everything.
+        # Two workers start at once with the same settings: one of everything (both may
+        # report a start that Temporal made once).
         first, second = await asyncio.gather(
             reconcile_background(client, settings()), reconcile_background(client, settings())
         )
-        started = sorted(line.split(" (")[0] for line in first + second)
+        started = sorted({line.split(" (")[0] for line in first + second})
         assert started == [
             "mailbox-poll/bob@seller.test started",
             "mailbox-poll/rita@seller.test started",

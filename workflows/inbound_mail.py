@@ -32,7 +32,8 @@ IMAP_RETRY = RetryPolicy(
     maximum_interval=timedelta(minutes=5), non_retryable_error_types=["NotConfigured"]
 )
 POLLS_PER_RUN = 200  # then continue-as-new, keeping the history short
-# Runs started before the reconfigure and stop signals existed ignore them (see the handlers).
+# Guards the reconfigure and stop handlers: a signal that a worker of the code before them
+# got (and ignored) is ignored again when the history is replayed.
 SETTINGS_SIGNALS_PATCH = "settings-signals"
 
 

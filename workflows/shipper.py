@@ -31,7 +31,8 @@ SHIP_RETRY = RetryPolicy(
     non_retryable_error_types=["NotConfigured"],
 )
 PAUSE_AFTER_FAILURE = timedelta(minutes=1)
-# Runs started before the reconfigure and stop signals existed ignore them (see the handlers).
+# Guards the reconfigure and stop handlers: a signal that a worker of the code before them
+# got (and ignored) is ignored again when the history is replayed.
 SETTINGS_SIGNALS_PATCH = "settings-signals"
 
 
