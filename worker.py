@@ -1,8 +1,10 @@
 """The Temporal worker: registers every workflow and activity, one task queue per external system.
 
-Run with ``cadence worker`` (or ``python worker.py``). On start it also makes sure the
-background workflows exist: one activity-log shipper per configured destination, the
-people-sync schedule and the enrollment sweep's.
+Run with ``cadence worker`` (or ``python worker.py``). On start it says which integrations
+are on and reconciles the background work with the settings: the schedules (people, opt-out
+and task syncs, the enrollment sweep) and the long-running workflows (a shipper per
+destination, a poller per mailbox) are created, updated, reconfigured or stopped to match
+(cadence/background.py).
 """
 
 from __future__ import annotations
@@ -10,20 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Literal
 
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-)
-from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.email import send_email
@@ -35,7 +29,8 @@ from activities.people import sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
 from activities.task_sync import TaskSync
 from activities.tasks import close_task, create_task
-from cadence.config import Settings, get_settings
+from cadence.background import WantedSchedule, WantedWorkflow, reconcile
+from cadence.config import ConfigError, Settings, get_settings, off_hint
 from cadence.logs import configure_logging
 from cadence.temporal import connect
 from workflows.contracts import (
@@ -46,9 +41,11 @@ from workflows.contracts import (
     TASK_QUEUE,
     EnrollmentSweepInput,
     MailboxPollInput,
+    MailboxPollSettings,
     OptOutSyncInput,
     PeopleSyncInput,
     ShipperInput,
+    ShipperSettings,
     TaskSyncInput,
 )
 from workflows.enrollment import EnrollmentWorkflow
@@ -141,123 +138,94 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
     ]
 
 
-async def ensure_background_workflows(client: Client, settings: Settings) -> None:
-    """Start the shippers, the mailbox pollers and the people-sync schedule if they are not
-    there yet."""
-    for address, mailbox in settings.inboxes().items():
-        await client.start_workflow(
-            MailboxPollerWorkflow.run,
-            MailboxPollInput(mailbox=address, poll_seconds=mailbox.poll_seconds),
-            id=poller_workflow_id(address),
-            task_queue=TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    destinations = [
+def background_schedules(settings: Settings) -> list[WantedSchedule]:
+    """Every schedule the worker looks after, each wanted or not by the settings (one not
+    wanted is deleted). To add one, add an entry."""
+    sf_on, mk_on = settings.salesforce_configured, settings.marketo_configured
+    return [
+        WantedSchedule(
+            id=OPT_OUT_SYNC_SCHEDULE_ID, enabled=sf_on, workflow=OptOutSyncWorkflow.run,
+            input=OptOutSyncInput(), workflow_id=OPT_OUT_SYNC_ID, task_queue=TASK_QUEUE,
+            cron=settings.opt_out_sync_cron,
+        ),
+        WantedSchedule(
+            id=TASK_SYNC_SCHEDULE_ID, enabled=sf_on and "tasks" in settings.salesforce_log,
+            workflow=TaskSyncWorkflow.run, input=TaskSyncInput(), workflow_id=TASK_SYNC_ID,
+            task_queue=TASK_QUEUE, every=timedelta(minutes=settings.task_sync_minutes),
+        ),
+        WantedSchedule(
+            id=PEOPLE_SYNC_SCHEDULE_ID, enabled=mk_on, workflow=PeopleSyncWorkflow.run,
+            input=PeopleSyncInput(), workflow_id=PEOPLE_SYNC_ID, task_queue=TASK_QUEUE,
+            every=timedelta(minutes=settings.people_sync_minutes),
+        ),
+        WantedSchedule(  # runs that stopped without finishing are recorded as ended
+            id=ENROLLMENT_SWEEP_SCHEDULE_ID, enabled=True, workflow=EnrollmentSweepWorkflow.run,
+            input=EnrollmentSweepInput(start_grace_seconds=settings.enrollment_start_grace_seconds),
+            workflow_id=ENROLLMENT_SWEEP_ID, task_queue=TASK_QUEUE,
+            every=timedelta(minutes=settings.enrollment_sweep_minutes),
+        ),
+    ]  # fmt: skip
+
+
+def background_workflows(settings: Settings) -> list[WantedWorkflow]:
+    """The long-running workflows the settings want: a shipper per configured destination, a
+    poller per mailbox with an inbox. Running ones of these types not listed are stopped."""
+    wanted = []
+    shippers: list[tuple[Literal["marketo", "salesforce"], bool, int]] = [
         ("marketo", settings.marketo_configured, settings.shipper_batch_marketo),
         ("salesforce", settings.salesforce_configured, settings.shipper_batch_salesforce),
     ]
-    for destination, configured, batch in destinations:
-        if not configured:
-            log.warning("%s is not configured: its activity log is kept, not shipped", destination)
-            continue
-        await client.start_workflow(
-            ActivityShipperWorkflow.run,
-            ShipperInput(
-                destination=destination,
-                batch_size=batch,
-                poll_seconds=settings.shipper_poll_seconds,
-            ),
-            id=shipper_workflow_id(destination),
-            task_queue=TASK_QUEUE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-        )
-    if settings.salesforce_configured:
-        await _ensure_schedule(
-            client,
-            OPT_OUT_SYNC_SCHEDULE_ID,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    OptOutSyncWorkflow.run,
-                    OptOutSyncInput(),
-                    id=OPT_OUT_SYNC_ID,
-                    task_queue=TASK_QUEUE,
-                ),
-                spec=ScheduleSpec(cron_expressions=[settings.opt_out_sync_cron]),
-                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-            ),
-        )
-    if settings.salesforce_configured and "tasks" in settings.salesforce_log:
-        await _ensure_schedule(
-            client,
-            TASK_SYNC_SCHEDULE_ID,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    TaskSyncWorkflow.run, TaskSyncInput(), id=TASK_SYNC_ID, task_queue=TASK_QUEUE
-                ),
-                spec=ScheduleSpec(
-                    intervals=[
-                        ScheduleIntervalSpec(every=timedelta(minutes=settings.task_sync_minutes))
-                    ]
-                ),
-                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-            ),
-        )
-    if settings.marketo_configured:
-        await _ensure_schedule(
-            client,
-            PEOPLE_SYNC_SCHEDULE_ID,
-            Schedule(
-                action=ScheduleActionStartWorkflow(
-                    PeopleSyncWorkflow.run,
-                    PeopleSyncInput(),
-                    id=PEOPLE_SYNC_ID,
-                    task_queue=TASK_QUEUE,
-                ),
-                spec=ScheduleSpec(
-                    intervals=[
-                        ScheduleIntervalSpec(every=timedelta(minutes=settings.people_sync_minutes))
-                    ]
-                ),
-                policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-            ),
-        )
-
-    await ensure_enrollment_sweep(client, settings)
+    for destination, configured, batch in shippers:
+        if configured:
+            shipping = ShipperSettings(batch_size=batch, poll_seconds=settings.shipper_poll_seconds)
+            wanted.append(WantedWorkflow(
+                shipper_workflow_id(destination), ActivityShipperWorkflow.run,
+                ShipperInput(destination=destination, **shipping.model_dump()), shipping,
+                TASK_QUEUE,
+            ))  # fmt: skip
+    for address, mailbox in settings.inboxes().items():
+        polling = MailboxPollSettings(poll_seconds=mailbox.poll_seconds)
+        wanted.append(WantedWorkflow(
+            poller_workflow_id(address), MailboxPollerWorkflow.run,
+            MailboxPollInput(mailbox=address, **polling.model_dump()), polling, TASK_QUEUE,
+        ))  # fmt: skip
+    return wanted
 
 
-async def ensure_enrollment_sweep(client: Client, settings: Settings) -> None:
-    """The enrollment sweep's schedule: runs that stopped without finishing are recorded."""
-    await _ensure_schedule(
+MANAGED_WORKFLOW_TYPES = [ActivityShipperWorkflow.__name__, MailboxPollerWorkflow.__name__]
+
+
+async def reconcile_background(client: Client, settings: Settings) -> list[str]:
+    """Make the schedules and long-running workflows what the settings say (see
+    cadence/background.py); the actions taken."""
+    return await reconcile(
         client,
-        ENROLLMENT_SWEEP_SCHEDULE_ID,
-        Schedule(
-            action=ScheduleActionStartWorkflow(
-                EnrollmentSweepWorkflow.run,
-                EnrollmentSweepInput(start_grace_seconds=settings.enrollment_start_grace_seconds),
-                id=ENROLLMENT_SWEEP_ID,
-                task_queue=TASK_QUEUE,
-            ),
-            spec=ScheduleSpec(
-                intervals=[
-                    ScheduleIntervalSpec(every=timedelta(minutes=settings.enrollment_sweep_minutes))
-                ]
-            ),
-            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-        ),
+        background_schedules(settings),
+        background_workflows(settings),
+        MANAGED_WORKFLOW_TYPES,
     )
 
 
-async def _ensure_schedule(client: Client, schedule_id: str, schedule: Schedule) -> None:
-    try:
-        await client.create_schedule(schedule_id, schedule)
-    except ScheduleAlreadyRunningError:
-        pass
+def log_integrations(settings: Settings) -> None:
+    """Say which integrations are on; an integration that is off is not used at all."""
+    effect = {
+        "marketo": "activities are kept in the log, not shipped; no people sync",
+        "salesforce": "activities are kept in the log, not shipped; no opt-out or task sync",
+        "smtp": "emails from senders without their own mailbox wait until it is configured",
+    }
+    for name, on in settings.integrations().items():
+        if on:
+            log.info("%s: on", name)
+        else:
+            log.warning("%s: off (set %s to turn it on): %s", name, off_hint(name), effect[name])
 
 
 async def run(settings: Settings | None = None) -> None:
     settings = settings or get_settings()
+    settings.require_database_url()
+    log_integrations(settings)
     client = await connect(settings, wait_s=60)
-    await ensure_background_workflows(client, settings)
+    await reconcile_background(client, settings)
     workers = build_workers(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -276,4 +244,7 @@ async def run(settings: Settings | None = None) -> None:
 
 if __name__ == "__main__":
     configure_logging()
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except ConfigError as err:
+        sys.exit(f"worker: configuration error: {err}")

@@ -6,20 +6,23 @@ from datetime import timedelta
 
 from temporalio.exceptions import ApplicationError
 
-from cadence.config import get_settings
+from cadence.config import get_settings, off_hint
 from cadence.integrations.marketo import MarketoClient, MarketoError
 from cadence.integrations.salesforce import SalesforceClient, SalesforceError
 
 
+def _off(name: str) -> ApplicationError:
+    return ApplicationError(
+        f"{name} is off: set {off_hint(name.lower())}", type="NotConfigured", non_retryable=True
+    )
+
+
 def marketo_client() -> MarketoClient:
     settings = get_settings()
-    if not (settings.marketo_client_id and settings.marketo_client_secret):
-        raise ApplicationError(
-            "Marketo is not configured: set CADENCE_MARKETO_CLIENT_ID and "
-            "CADENCE_MARKETO_CLIENT_SECRET",
-            type="NotConfigured",
-            non_retryable=True,
-        )
+    if not (
+        settings.marketo_base_url and settings.marketo_client_id and settings.marketo_client_secret
+    ):
+        raise _off("Marketo")
     return MarketoClient(
         settings.marketo_base_url,
         settings.marketo_client_id,
@@ -30,13 +33,12 @@ def marketo_client() -> MarketoClient:
 
 def salesforce_client() -> SalesforceClient:
     settings = get_settings()
-    if not (settings.salesforce_client_id and settings.salesforce_client_secret):
-        raise ApplicationError(
-            "Salesforce is not configured: set CADENCE_SALESFORCE_CLIENT_ID and "
-            "CADENCE_SALESFORCE_CLIENT_SECRET",
-            type="NotConfigured",
-            non_retryable=True,
-        )
+    if not (
+        settings.salesforce_base_url
+        and settings.salesforce_client_id
+        and settings.salesforce_client_secret
+    ):
+        raise _off("Salesforce")
     return SalesforceClient(
         settings.salesforce_base_url,
         settings.salesforce_client_id,

@@ -371,6 +371,15 @@ def _heartbeating(enabled: bool) -> Iterator[None]:
 def send_email(inp: SendEmailInput) -> SendEmailResult:
     """Synchronous: runs on the SMTP worker's thread pool (see worker.py)."""
     settings = get_settings()
+    if not settings.mailbox_for(inp.owner.email).host:
+        # Outbound email is off for this sender: nothing is claimed or written, and the
+        # send is retried (visible in the Temporal UI) until a server is configured.
+        raise ApplicationError(
+            f"outbound email is off: no SMTP server for {inp.owner.email}; set "
+            "CADENCE_SMTP_HOST (or give this sender a mailbox with a host in "
+            "CADENCE_MAILBOXES) and restart the worker",
+            type="SmtpNotConfigured",
+        )
     message_id = message_id_for(inp.workflow_id, inp.step_id, settings.message_id_domain)
     try:
         try:  # the common case first: nothing was attempted yet

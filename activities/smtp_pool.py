@@ -112,6 +112,8 @@ class SmtpPool:
 
     def _connect(self) -> smtplib.SMTP:
         box = self.mailbox
+        if not box.host:
+            raise OSError("no SMTP server configured")
         conn: smtplib.SMTP
         context = (
             ssl.create_default_context(cafile=box.ca_file) if box.tls or box.starttls else None

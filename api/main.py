@@ -23,10 +23,12 @@ from api.routes import (
     users,
 )
 from api.workflow_calls import install_error_handler
+from cadence.config import get_settings
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    get_settings().require_database_url()  # a setting missing or set by halves stops the start
     app.state.temporal = None
     app.state.temporal_lock = asyncio.Lock()
     yield

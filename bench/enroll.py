@@ -213,6 +213,7 @@ async def main() -> None:
         smtp_port, http_port = free_port(), free_port()
         os.environ.update(
             CADENCE_DATABASE_URL=f"sqlite:///{data / 'cadence.db'}",
+            CADENCE_SMTP_HOST="127.0.0.1",
             CADENCE_SMTP_PORT=str(smtp_port),
             # One benchmark sender sends everything: lift its mailbox quota (still checked).
             CADENCE_MAILBOX_RATE_COUNT="1000000",

@@ -133,6 +133,7 @@ async def main() -> None:
         smtp_port, http_port = free_port(), free_port()
         os.environ.update(
             CADENCE_DATABASE_URL=f"sqlite:///{data / 'cadence.db'}",
+            CADENCE_SMTP_HOST="127.0.0.1",
             CADENCE_SMTP_PORT=str(smtp_port),
             CADENCE_TRACKING_SECRET="bench-secret",
             CADENCE_SENT_CHECK_URL=f"http://127.0.0.1:{http_port}/api/messages",

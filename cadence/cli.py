@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cadence.config import ROOT
+from cadence.config import ROOT, ConfigError, get_settings
 
 app = typer.Typer(help="Sales cadence engine on Temporal.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage users and their API tokens.", no_args_is_help=True)
@@ -38,6 +38,12 @@ def _logging() -> None:
     from cadence.logs import configure_logging
 
     configure_logging()
+
+
+@app.callback()
+def _check_settings() -> None:
+    """Every command starts by reading the settings: a setting given by halves stops it."""
+    get_settings()
 
 
 @app.command()
@@ -68,9 +74,8 @@ def api(
     """Run the HTTP API."""
     import uvicorn
 
-    from cadence.config import get_settings
-
     settings = get_settings()
+    settings.require_database_url()
     uvicorn.run(
         "api.main:app",
         host=host or settings.api_host,
@@ -275,21 +280,21 @@ def marketo_provision() -> None:
     Uses CADENCE_MARKETO_BASE_URL, CADENCE_MARKETO_CLIENT_ID and ..._CLIENT_SECRET."""
     import asyncio
 
-    from cadence.config import get_settings
+    from cadence.config import off_hint
     from cadence.integrations.marketo import MarketoClient, MarketoError
     from cadence.integrations.marketo_types import TYPES_BY_KIND, ensure_activity_types
 
     settings = get_settings()
-    if not (settings.marketo_client_id and settings.marketo_client_secret):
-        typer.echo("Marketo is not configured: set CADENCE_MARKETO_CLIENT_ID and "
-                   "CADENCE_MARKETO_CLIENT_SECRET", err=True)  # fmt: skip
+    base_url, client_id, secret_str = (
+        settings.marketo_base_url, settings.marketo_client_id, settings.marketo_client_secret
+    )  # fmt: skip
+    if not (base_url and client_id and secret_str):
+        typer.echo(f"Marketo is off: set {off_hint('marketo')}", err=True)
         raise typer.Exit(1)
-    secret = settings.marketo_client_secret.get_secret_value()
+    secret = secret_str.get_secret_value()
 
     async def provision() -> dict[str, int]:
-        async with MarketoClient(
-            settings.marketo_base_url, settings.marketo_client_id or "", secret
-        ) as client:
+        async with MarketoClient(base_url, client_id, secret) as client:
             return await ensure_activity_types(client)
 
     try:
@@ -374,7 +379,11 @@ def playbook_schema() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ConfigError as err:
+        typer.echo(f"cadence: configuration error: {err}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """Process settings, read from the environment (prefix ``CADENCE_``) or a ``.env`` file.
 
-Defaults point at the local stack that ``make run`` starts. Credentials have no defaults:
-they come from the environment (``cadence dev`` sets the local fakes' ones).
+Nothing defaults to the local stack: the fakes' and the sink's addresses, their credentials
+and the database come from ``cadence dev`` (temporal-dev.yaml), which also writes them to
+``.data/cadence.env`` for commands run by hand. An integration left unset is off; one set by
+halves is refused at start (`ConfigError` names the missing settings).
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cadence.integrations.salesforce_tasks import (
@@ -21,6 +23,11 @@ from cadence.integrations.salesforce_tasks import (
 
 ROOT = Path(__file__).resolve().parent.parent
 TEAM_INBOX = "team"  # the name of the team server's inbox among the mailboxes
+LOCAL_ENV_FILE = ".data/cadence.env"  # what `cadence dev` writes for commands run by hand
+
+
+class ConfigError(Exception):
+    """The settings cannot work as given; the message names the settings to set."""
 
 
 class Mailbox(BaseModel):
@@ -29,10 +36,12 @@ class Mailbox(BaseModel):
     ``sent_check_url`` makes delivery exactly-once when a worker dies mid-send: an IMAP
     folder (``imaps://user@host:993/Sent``; the login defaults to the SMTP one) or an HTTP
     endpoint answering ``?message_id=`` with ``{"count": n}`` (the local sink's API).
+    A mailbox without a ``host`` only reads replies (``inbox_url``); its sender sends through
+    the team server.
     """
 
-    host: str = "127.0.0.1"
-    port: int = 2525
+    host: str | None = None
+    port: int = 587
     username: str | None = None
     password: SecretStr | None = None
     starttls: bool = False
@@ -45,6 +54,50 @@ class Mailbox(BaseModel):
     inbox_url: str | None = None
     inbox_password: SecretStr | None = None
     poll_seconds: float = Field(default=60.0, ge=5)
+
+    def problems(self, name: str) -> list[str]:
+        """What is missing for this mailbox to work, ``name`` being how to call it."""
+        smtp_only = {"port", "starttls", "tls", "sent_check_url", "sent_check_password"}
+        if self.host is None:
+            if given := sorted(smtp_only & self.model_fields_set):
+                return [f"{name}.host is missing ({', '.join(given)} given)"]
+            if not self.inbox_url:
+                return [f"{name} needs a host (to send) or an inbox_url (to read replies)"]
+            return []
+        return _pair(f"{name}.username", self.username, f"{name}.password", self.password)
+
+
+def _pair(a_name: str, a: object, b_name: str, b: object) -> list[str]:
+    """Two settings that only work together (a login and its password)."""
+    if a and not b:
+        return [f"{b_name} is missing ({a_name} is set)"]
+    if b and not a:
+        return [f"{a_name} is missing ({b_name} is set)"]
+    return []
+
+
+def _env(field: str) -> str:
+    return f"CADENCE_{field.upper()}"
+
+
+# Each integration is on when all its settings are set, off when none is; anything between
+# is refused at start.
+INTEGRATIONS: dict[str, tuple[str, ...]] = {
+    "marketo": ("marketo_base_url", "marketo_client_id", "marketo_client_secret"),
+    "salesforce": ("salesforce_base_url", "salesforce_client_id", "salesforce_client_secret"),
+    "smtp": ("smtp_host",),
+}
+
+
+def off_hint(name: str) -> str:
+    """The settings that turn an integration on: ``A, B and C``."""
+    names = [_env(f) for f in INTEGRATIONS[name]]
+    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+
+
+# Settings of the team SMTP server that mean nothing without its host.
+_SMTP_DETAILS = ("smtp_port", "smtp_starttls", "smtp_tls", "smtp_ca_file", "sent_check_url",
+                 "sent_check_password")  # fmt: skip
 
 
 class Settings(BaseSettings):
@@ -61,8 +114,9 @@ class Settings(BaseSettings):
     marketo_add_timeout_seconds: float = Field(default=95.0, gt=0)
     salesforce_activities_per_second: float = 10.0
 
-    # App database (SQLite by default; PostgreSQL by URL, e.g. postgresql+psycopg://...)
-    database_url: str = f"sqlite:///{ROOT / '.data' / 'cadence.db'}"
+    # App database: SQLite (sqlite:////var/lib/cadence/cadence.db) or PostgreSQL
+    # (postgresql+psycopg://...). No default: see require_database_url.
+    database_url: str | None = None
     # Threads that run activities' database work. Few is faster: SQLite takes one writer at
     # a time and more threads only fight over the GIL with the worker's event loop.
     db_threads: int = Field(default=2, ge=1, le=64)
@@ -74,9 +128,9 @@ class Settings(BaseSettings):
     # Signs open, click and unsubscribe links; without it emails carry no tracking.
     tracking_secret: SecretStr | None = None
 
-    # Outbound email
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = 2525
+    # Outbound email: the team SMTP server (off without a host)
+    smtp_host: str | None = None
+    smtp_port: int = 587
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
@@ -108,10 +162,10 @@ class Settings(BaseSettings):
     inbound_token: SecretStr | None = None
 
     # Marketo and Salesforce
-    marketo_base_url: str = "http://127.0.0.1:8101"
+    marketo_base_url: str | None = None  # https://<munchkin>.mktorest.com
     marketo_client_id: str | None = None
     marketo_client_secret: SecretStr | None = None
-    salesforce_base_url: str = "http://127.0.0.1:8102"
+    salesforce_base_url: str | None = None  # the My Domain URL
     salesforce_client_id: str | None = None
     salesforce_client_secret: SecretStr | None = None
     salesforce_api_version: str = "62.0"
@@ -160,10 +214,53 @@ class Settings(BaseSettings):
     # A younger enrollment without a workflow may still be starting: not declared gone.
     enrollment_start_grace_seconds: float = Field(default=300.0, ge=0)
 
-    def mailbox_for(self, sender: str) -> Mailbox:
-        """The sender's own mailbox, else the team SMTP server."""
+    @model_validator(mode="after")
+    def _nothing_by_halves(self) -> Settings:
+        problems: list[str] = []
+        for name, fields in INTEGRATIONS.items():
+            missing = [f for f in fields if not getattr(self, f)]
+            if 0 < len(missing) < len(fields):
+                given = [_env(f) for f in fields if f not in missing]
+                problems.append(
+                    f"{name} is configured by halves: {', '.join(map(_env, missing))} "
+                    f"{'is' if len(missing) == 1 else 'are'} missing ({', '.join(given)} set); "
+                    f"set all of them, or none to leave {name} off"
+                )
+        if self.smtp_host:
+            problems += _pair(_env("smtp_username"), self.smtp_username,
+                              _env("smtp_password"), self.smtp_password)  # fmt: skip
+        else:
+            details = [_env(f) for f in _SMTP_DETAILS if f in self.model_fields_set]
+            if not self.inbox_url:  # without a team inbox the login is only for SMTP
+                details += [_env(f) for f in ("smtp_username", "smtp_password")
+                            if getattr(self, f)]  # fmt: skip
+            if details:
+                problems.append(f"CADENCE_SMTP_HOST is missing ({', '.join(details)} set)")
         for address, mailbox in self.mailboxes.items():
-            if address.lower() == sender.lower():
+            problems += mailbox.problems(f'CADENCE_MAILBOXES["{address}"]')
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def integrations(self) -> dict[str, bool]:
+        """Which integrations are on (every setting they need is set)."""
+        return {name: all(getattr(self, f) for f in fields)
+                for name, fields in INTEGRATIONS.items()}  # fmt: skip
+
+    def require_database_url(self) -> str:
+        url = self.database_url
+        if not url:
+            raise ConfigError(
+                "CADENCE_DATABASE_URL is not set: name the app database, e.g. "
+                "sqlite:////var/lib/cadence/cadence.db or postgresql+psycopg://user@host/db "
+                f"(for the local stack that `cadence dev` runs: `. {LOCAL_ENV_FILE}`)"
+            )
+        return url
+
+    def mailbox_for(self, sender: str) -> Mailbox:
+        """The sender's own mailbox (one with a host), else the team SMTP server."""
+        for address, mailbox in self.mailboxes.items():
+            if address.lower() == sender.lower() and mailbox.host:
                 return mailbox
         return Mailbox(
             host=self.smtp_host,
@@ -190,13 +287,31 @@ class Settings(BaseSettings):
 
     @property
     def marketo_configured(self) -> bool:
-        return bool(self.marketo_client_id and self.marketo_client_secret)
+        return self.integrations()["marketo"]
 
     @property
     def salesforce_configured(self) -> bool:
-        return bool(self.salesforce_client_id and self.salesforce_client_secret)
+        return self.integrations()["salesforce"]
 
 
 @lru_cache
 def get_settings() -> Settings:
-    return Settings()
+    """The process's settings; `ConfigError` (naming the settings) when they cannot work."""
+    try:
+        return Settings()
+    except ValidationError as err:
+        raise ConfigError(describe(err)) from None
+
+
+def describe(err: ValidationError) -> str:
+    """A validation error in the settings' own names (``CADENCE_SMTP_PORT: Input should
+    be ...``), without the values given (they may be secrets)."""
+    lines = []
+    for item in err.errors():
+        message = item["msg"].removeprefix("Value error, ")
+        field, *inner = item["loc"] or ("",)
+        where = _env(str(field)) if field else ""
+        for depth, part in enumerate(inner):  # a key of a dict setting, then its fields
+            where += f'["{part}"]' if depth == 0 and isinstance(part, str) else f".{part}"
+        lines.append(f"{where}: {message}" if where else message)
+    return "; ".join(lines)

@@ -34,7 +34,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 def get_engine(url: str | None = None) -> Engine:
     """The engine for ``url`` (default: the configured database), one per URL."""
-    return _engine_for(url or get_settings().database_url)
+    return _engine_for(url or get_settings().require_database_url())
 
 
 @lru_cache(maxsize=8)
@@ -64,13 +64,13 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
-    cfg.set_main_option("sqlalchemy.url", url or get_settings().database_url)
+    cfg.set_main_option("sqlalchemy.url", url or get_settings().require_database_url())
     return cfg
 
 
 def migrate(url: str | None = None) -> None:
     """Bring the schema to the newest revision (idempotent)."""
-    url = url or get_settings().database_url
+    url = url or get_settings().require_database_url()
     get_engine(url)  # creates the SQLite folder
     command.upgrade(alembic_config(url), "head")
 

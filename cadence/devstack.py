@@ -7,6 +7,7 @@ import asyncio
 import ctypes
 import os
 import secrets
+import shlex
 import signal
 import socket
 import subprocess
@@ -218,6 +219,17 @@ def _kept_secret(cfg: StackConfig, name: str) -> str:
     return path.read_text().strip()
 
 
+def write_env_file(cfg: StackConfig, env: dict[str, str]) -> Path:
+    """The settings the stack's processes run with, as a shell file (mode 600) to source
+    before running `cadence` commands or a process by hand against this stack."""
+    path = cfg.data_dir / "cadence.env"
+    path.touch(mode=0o600)
+    lines = ["# Written by `cadence dev`: `. .data/cadence.env` to use the local stack's settings."]
+    lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items())]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def admin_token(cfg: StackConfig) -> str:
     """The local admin's API token, created on first run and kept in .data/admin-token."""
     from cadence.auth import create_user, issue_token, user_for_token
@@ -275,6 +287,7 @@ def run(config_path: Path, ready_timeout: float = 90.0) -> int:
         asyncio.run(register_attributes(cfg))
         migrate(cfg.resolved_database_url())
         token = admin_token(cfg)
+        write_env_file(cfg, {**app_env, "CADENCE_TOKEN": token})
         for proc in apps:
             proc.start(log_dir, base_env)
             started.append(proc)
@@ -317,6 +330,7 @@ def print_banner(cfg: StackConfig, token: str, seconds: float, log_dir: Path) ->
         "",
         f"  Admin API token  {token}",
         f'  export CADENCE_TOKEN="{token}"',
+        f"  Settings         . {cfg.data_dir / 'cadence.env'}  (for cadence commands by hand)",
         "",
     ]
     print("\n".join(lines), flush=True)

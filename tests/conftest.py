@@ -20,7 +20,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from cadence.auth import create_user
-from cadence.config import get_settings
+from cadence.config import Settings, get_settings
 from cadence.db import get_engine, migrate
 from cadence.models import Person, Role
 from cadence.smtp_sink import serve
@@ -38,6 +38,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.fixture(autouse=True)
+def clean_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test sets the settings it needs: none comes from the shell or a .env file."""
+    for field in Settings.model_fields:
+        monkeypatch.delenv(f"CADENCE_{field.upper()}", raising=False)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -98,6 +109,7 @@ async def api(
     database: str, dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Api]:
     smtp_port, http_port = free_port(), free_port()
+    monkeypatch.setenv("CADENCE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
     get_settings.cache_clear()
     sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))

@@ -7,6 +7,7 @@ start keeps everything and Ctrl-C stops every process."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -222,4 +223,18 @@ def test_enrollment_to_inbox_to_marketo_and_salesforce(stack: Stack) -> None:
     kept = api.get(f"/enrollments/{result['enrollment_id']}").json()
     assert kept["end_reason"] == "replied" and kept["live"]["steps"][0]["status"] == "sent"
     assert len(inbox()) == 1
+
+    # Commands run by hand use the stack's settings from the file it wrote (nothing defaults
+    # to the local stack): a user made that way can call the running API.
+    env_file = stack.config.parent / ".data" / "cadence.env"
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")}
+    made = subprocess.run(
+        ["sh", "-c", f'. "{env_file}" && "{CADENCE}" users create --name Rita '
+         "--email rita@example.com --role rep"],
+        env=clean, capture_output=True, text=True, timeout=60, cwd=stack.config.parent,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    rita = json.loads(made.stdout)["token"]
+    me = httpx.get(f"{stack.api}/users/me", headers={"Authorization": f"Bearer {rita}"})
+    assert me.json()["email"] == "rita@example.com"
     assert stack.stop() == 0

@@ -99,6 +99,7 @@ async def mail(
 ) -> AsyncIterator[Mail]:
     smtp_port, http_port = free_port(), free_port()
     sink = f"http://127.0.0.1:{http_port}"
+    monkeypatch.setenv("CADENCE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
     monkeypatch.setenv("CADENCE_SENT_CHECK_URL", f"{sink}/api/messages")
     get_settings.cache_clear()
@@ -247,7 +248,7 @@ async def test_a_refused_connection_releases_the_claim_for_the_retry(
 
 
 async def test_the_final_dot_never_goes_after_the_lease(mail: Mail) -> None:
-    pool = SmtpPool(Mailbox(port=mail.smtp_port), size=1)
+    pool = SmtpPool(Mailbox(host="127.0.0.1", port=mail.smtp_port), size=1)
     msg = MimeMessage()
     msg["Message-ID"] = mail.message_id
     msg.set_content("late")
@@ -318,7 +319,12 @@ async def test_a_rep_with_a_mailbox_sends_through_it_with_their_login(
                      auth_require_tls=False, auth_exclude_mechanism=["LOGIN"]),
         host="127.0.0.1", port=port,
     )  # fmt: skip
-    box = {"port": port, "username": "rita@seller.example", "password": "rita-s3cret"}
+    box = {
+        "host": "127.0.0.1",
+        "port": port,
+        "username": "rita@seller.example",
+        "password": "rita-s3cret",
+    }
     monkeypatch.setenv("CADENCE_MAILBOXES", json.dumps({"Rita@Seller.example": box}))
     get_settings.cache_clear()
     try:
@@ -337,3 +343,19 @@ async def test_a_rep_with_a_mailbox_sends_through_it_with_their_login(
         assert len(own.messages) == 1
     finally:
         server.close()
+
+
+async def test_without_an_smtp_server_a_send_waits_with_the_reason_and_writes_nothing(
+    mail: Mail, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outbound email is off when no server is configured for the sender: the send fails,
+    to be retried, saying what to set; nothing is claimed, sent or logged."""
+    monkeypatch.delenv("CADENCE_SMTP_HOST")
+    monkeypatch.delenv("CADENCE_SMTP_PORT")
+    monkeypatch.delenv("CADENCE_SENT_CHECK_URL")
+    get_settings.cache_clear()
+    with pytest.raises(ApplicationError) as err:
+        await run_send(mail.inp)
+    assert err.value.type == "SmtpNotConfigured" and not err.value.non_retryable
+    assert "CADENCE_SMTP_HOST" in str(err.value)
+    assert mail.row() is None and send_activities() == 0 and await mail.copies() == 0

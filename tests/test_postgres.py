@@ -150,6 +150,7 @@ async def test_an_enrollment_runs_end_to_end_on_postgres(
     pg_database: str, dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     smtp_port, http_port = free_port(), free_port()
+    monkeypatch.setenv("CADENCE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
     get_settings.cache_clear()
     sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))

@@ -98,6 +98,7 @@ async def test_simulate_agrees_with_the_running_system(
         "     body: y}\n"
     )
     smtp_port, http_port = free_port(), free_port()
+    monkeypatch.setenv("CADENCE_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CADENCE_SMTP_PORT", str(smtp_port))
     get_settings.cache_clear()
     sink = asyncio.create_task(serve(tmp_path / "mail", smtp_port, http_port))

@@ -110,6 +110,7 @@ async def test_killing_the_worker_mid_send_never_duplicates_or_loses_an_email(
         **{k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")},
         "CADENCE_DATABASE_URL": database,
         "CADENCE_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "CADENCE_SMTP_HOST": "127.0.0.1",
         "CADENCE_SMTP_PORT": str(smtp_port),
         "CADENCE_SENT_CHECK_URL": f"http://127.0.0.1:{http_port}/api/messages",
         "CADENCE_SEND_LEASE_SECONDS": "2",

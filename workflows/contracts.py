@@ -222,6 +222,12 @@ class MailboxPollInput(BaseModel):
     poll_seconds: float = 60.0
 
 
+class MailboxPollSettings(BaseModel):
+    """What a running poller takes from the settings (its ``reconfigure`` signal)."""
+
+    poll_seconds: float
+
+
 class MailboxPollResult(BaseModel):
     uidvalidity: int | None
     last_uid: int
@@ -398,6 +404,13 @@ class ShipperInput(BaseModel):
     destination: Literal["marketo", "salesforce"]
     batch_size: int = 300
     poll_seconds: float = 2.0
+
+
+class ShipperSettings(BaseModel):
+    """What a running shipper takes from the settings (its ``reconfigure`` signal)."""
+
+    batch_size: int
+    poll_seconds: float
 
 
 class ShipBatchInput(BaseModel):

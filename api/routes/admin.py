@@ -10,7 +10,7 @@ from temporalio.exceptions import TemporalError
 
 from api.deps import AdminUser, SessionDep, TemporalDep
 from api.schemas import BlockedDomainIn, BlockedDomainPublic, ShippingStatus
-from cadence.config import get_settings
+from cadence.config import get_settings, off_hint
 from cadence.models import ActivityLog, BlockedDomain, ShipCursor, ShipOutcome
 from workflows.contracts import TASK_QUEUE, OptOutSyncInput
 from workflows.opt_out_sync import OptOutSyncWorkflow
@@ -109,7 +109,7 @@ async def opt_out_sync_now(temporal: TemporalDep, _admin: AdminUser) -> dict[str
     if not get_settings().salesforce_configured:
         raise HTTPException(
             status.HTTP_409_CONFLICT,
-            "Salesforce is not configured: set CADENCE_SALESFORCE_CLIENT_ID and ..._SECRET",
+            f"Salesforce is off: set {off_hint('salesforce')}",
         )
     handle = await temporal.start_workflow(
         OptOutSyncWorkflow.run,
