@@ -176,6 +176,7 @@ async def test_a_worker_started_with_changed_settings_brings_everything_in_line(
         assert started == [
             "mailbox-poll/bob@seller.test started",
             "mailbox-poll/rita@seller.test started",
+            "schedule enrollment-sweep-schedule created",
             "schedule opt-out-sync-schedule created",
             "schedule people-sync-schedule created",
             "schedule task-sync-schedule created",
@@ -193,6 +194,7 @@ async def test_a_worker_started_with_changed_settings_brings_everything_in_line(
             opt_out_sync_cron="30 3 * * *",
             people_sync_minutes=10,
             task_sync_minutes=2,
+            enrollment_sweep_minutes=30,
             shipper_batch_marketo=50,
             mailboxes={RITA: {"inbox_url": "imap://127.0.0.1:1/INBOX", "poll_seconds": 5}},
         )
@@ -200,6 +202,7 @@ async def test_a_worker_started_with_changed_settings_brings_everything_in_line(
         assert sorted(actions) == [
             "mailbox-poll/bob@seller.test asked to stop (no longer configured)",
             "mailbox-poll/rita@seller.test reconfigured (poll_seconds 3600.0 -> poll_seconds 5.0)",
+            "schedule enrollment-sweep-schedule updated (every 0:30:00)",
             "schedule opt-out-sync-schedule updated (cron '30 3 * * *' UTC)",
             "schedule people-sync-schedule updated (every 0:10:00)",
             "schedule task-sync-schedule updated (every 0:02:00)",
@@ -212,6 +215,8 @@ async def test_a_worker_started_with_changed_settings_brings_everything_in_line(
         assert [i.every for i in people.schedule.spec.intervals] == [timedelta(minutes=10)]
         tasks = await client.get_schedule_handle("task-sync-schedule").describe()
         assert [i.every for i in tasks.schedule.spec.intervals] == [timedelta(minutes=2)]
+        sweep = await client.get_schedule_handle("enrollment-sweep-schedule").describe()
+        assert [i.every for i in sweep.schedule.spec.intervals] == [timedelta(minutes=30)]
 
         # The running workflows use the new settings: the shipper its batch size at once,
         # Rita's poller its new rate; Bob's poller ends.
@@ -239,6 +244,7 @@ async def test_a_worker_started_with_changed_settings_brings_everything_in_line(
         assert not await schedule_exists(client, "opt-out-sync-schedule")
         assert not await schedule_exists(client, "task-sync-schedule")
         assert await schedule_exists(client, "people-sync-schedule")
+        assert await schedule_exists(client, "enrollment-sweep-schedule")  # no integration needed
 
         # Bob's mailbox comes back: a new poller.
         back = await reconcile_background(client, off.model_copy(update={"mailboxes": {
