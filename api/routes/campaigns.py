@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlmodel import select
 from temporalio.client import WorkflowUpdateFailedError
@@ -12,7 +13,14 @@ from temporalio.service import RPCError
 from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep
 from api.schemas import CampaignPublic, MigrationResult, PreviewRequest, PreviewResponse
 from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStatus, Person
-from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml, split_step_path
+from cadence.playbooks import (
+    MAX_ISSUES,
+    PlaybookError,
+    limit_issues,
+    parse_playbook,
+    playbook_to_yaml,
+    split_step_path,
+)
 from cadence.templates import TemplateError, person_values, render
 from workflows.contracts import MigrateRequest
 from workflows.enrollment import EnrollmentWorkflow
@@ -33,7 +41,19 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
+def _issues_detail(err: PlaybookError, positions: bool) -> list[dict[str, Any]]:
+    """The 422 detail for a playbook's issues: loc, msg and (YAML) line and column."""
+    detail = []
+    for issue in err.issues:
+        loc = ["body", *issue.path.split(".")] if issue.path else ["body"]
+        detail.append({"loc": loc, **issue.as_dict()} if positions else
+                      {"loc": loc, "msg": issue.message})  # fmt: skip
+    return detail
+
+
 async def _read_playbook(request: Request) -> tuple[Playbook, str]:
+    """The playbook in the body (its size is bounded by api/limits.py); parsed on a thread,
+    since a playbook at the size limit takes a moment of CPU."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     if content_type in YAML_TYPES:
@@ -42,16 +62,14 @@ async def _read_playbook(request: Request) -> tuple[Playbook, str]:
         except UnicodeDecodeError as err:
             raise HTTPException(422, "The playbook must be UTF-8 text") from err
         try:
-            return parse_playbook(text), text
+            return await run_in_threadpool(parse_playbook, text), text
         except PlaybookError as err:
-            detail = [
-                {"loc": ["body", *i.path.split(".")] if i.path else ["body"], **i.as_dict()}
-                for i in err.issues
-            ]
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, _issues_detail(err, positions=True)
+            ) from err
     if content_type == "application/json":
         try:
-            playbook = Playbook.model_validate_json(raw)
+            playbook = await run_in_threadpool(Playbook.model_validate_json, raw)
         except ValidationError as err:
             detail = []
             for e in err.errors(include_url=False):
@@ -59,7 +77,16 @@ async def _read_playbook(request: Request) -> tuple[Playbook, str]:
                     path, text = split_step_path(message)
                     loc = ["body", *(path or e["loc"])]
                     detail.append({"loc": loc, "msg": text, "type": e["type"]})
+            if len(detail) > MAX_ISSUES:
+                more = f"and {len(detail) - MAX_ISSUES} more problems"
+                detail = [*detail[:MAX_ISSUES], {"loc": ["body"], "msg": more}]
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
+        over = limit_issues(playbook)
+        if over:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                _issues_detail(PlaybookError(over), positions=False),
+            )
         return playbook, playbook_to_yaml(playbook)
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
