@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.limits import BodyLimit
 from api.routes import (
     activities,
     admin,
@@ -44,6 +45,7 @@ def create_app() -> FastAPI:
     )  # fmt: skip
     for module in routers:
         app.include_router(module.router)
+    app.add_middleware(BodyLimit)
     return app
 
 

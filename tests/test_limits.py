@@ -7,19 +7,33 @@ eating the machine."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import re
+import select
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlmodel import Session
 from typer.testing import CliRunner
 
+from api.limits import BODY_LIMITS, DEFAULT_BODY_BYTES
+from api.main import create_app
+from cadence.auth import create_user
 from cadence.cli import app
+from cadence.db import get_engine
+from cadence.models import MAX_ATTACHMENTS_BYTES, Role
 from cadence.playbooks import MAX_ISSUES, PlaybookError, parse_playbook
 from cadence.templates import template_problems
+from tests.conftest import free_port
 from workflows.playbook import (
     MAX_ADDRESSES,
     MAX_DEPTH,
@@ -224,3 +238,193 @@ def test_template_tags_mean_what_they_meant(text: str) -> None:
     expected = [(m.span(), m.groups()) for m in _BACKTRACKING_TAG.finditer(text)]
     assert [(m.span(), m.groups()) for m in _TAG.finditer(text)] == expected
     template_problems(text, prompts_allowed=True)
+
+
+# -- Request bodies ----------------------------------------------------------------------------
+
+
+class Light:
+    """The API in process, without Temporal (the calls here never reach a workflow)."""
+
+    def __init__(self, http: httpx.AsyncClient, tokens: dict[str, str]) -> None:
+        self.http, self.tokens = http, tokens
+
+    async def call(
+        self, method: str, url: str, role: str = "admin", **kw: object
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.tokens[role]}", **kw.pop("headers", {})}  # type: ignore[dict-item]
+        return await self.http.request(method, url, headers=headers, **kw)  # type: ignore[arg-type]
+
+
+def make_users(database: str) -> dict[str, str]:
+    tokens: dict[str, str] = {}
+    with Session(get_engine(database)) as session:
+        for role in Role:
+            _, tokens[role.value] = create_user(
+                session, name=f"{role.value} user", email=f"{role.value}@seller.test", role=role
+            )
+        session.commit()
+    return tokens
+
+
+@pytest.fixture
+async def light(database: str) -> AsyncIterator[Light]:
+    tokens = make_users(database)
+    api = create_app()
+    api.state.temporal, api.state.temporal_lock = object(), asyncio.Lock()  # never called
+    transport = httpx.ASGITransport(app=api)
+    async with httpx.AsyncClient(transport=transport, base_url="http://api") as http:
+        yield Light(http, tokens)
+
+
+class Counted:
+    """A chunked request body of ``total`` bytes that counts how much of it was read."""
+
+    def __init__(self, head: bytes, item: bytes, total: int, tail: bytes = b"") -> None:
+        self.head, self.item, self.total, self.tail, self.read = head, item, total, tail, 0
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        chunk = self.item * max(1, 65536 // len(self.item))
+        yield self.head
+        while self.read < self.total:
+            self.read += len(chunk)
+            yield chunk
+        yield self.tail
+
+
+async def test_a_two_million_item_enrollment_is_refused_before_it_is_read_whole(
+    light: Light,
+) -> None:
+    body = Counted(b'{"emails": [', b'"a@example.com", ', 2_000_000 * 17, b'"a@example.com"]}')
+    resp = await light.call("POST", "/campaigns/1/enrollments", content=body,
+                            headers={"Content-Type": "application/json"})  # fmt: skip
+    assert resp.status_code == 413 and len(resp.content) < 500
+    assert resp.json() == {
+        "detail": f"the request body is over {DEFAULT_BODY_BYTES} bytes; POST "
+        f"/campaigns/1/enrollments takes at most 1 MB ({DEFAULT_BODY_BYTES} bytes)"
+    }
+    assert body.read <= DEFAULT_BODY_BYTES + 65536  # stopped at the limit
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_reading(light: Light) -> None:
+    body = Counted(b"", b"z", 100)
+    size = MAX_ATTACHMENTS_BYTES + 1
+    resp = await light.call("POST", "/attachments", params={"filename": "big.zip"}, content=body,
+                            headers={"Content-Length": str(size)})  # fmt: skip
+    assert resp.status_code == 413 and body.read == 0
+    assert resp.json()["detail"] == (
+        f"the request body is {size} bytes; POST /attachments takes at most 23 MB "
+        f"({MAX_ATTACHMENTS_BYTES} bytes)"
+    )
+
+
+async def test_each_route_has_its_own_body_limit(light: Light) -> None:
+    yaml_type = {"Content-Type": "application/yaml"}
+    big_playbook = PLAYBOOK + "#" * MAX_PLAYBOOK_BYTES
+    resp = await light.call("POST", "/campaigns", content=big_playbook, headers=yaml_type)
+    assert resp.status_code == 413 and "POST /campaigns takes at most 256 KB" in resp.text
+    created = await light.call("POST", "/campaigns", content=PLAYBOOK, headers=yaml_type)
+    assert created.status_code == 201
+    version = await light.call("POST", f"/campaigns/{created.json()['id']}/versions",
+                               content=big_playbook, headers=yaml_type)  # fmt: skip
+    assert version.status_code == 413
+    listed = await light.call("GET", "/campaigns")
+    assert [c["current_version"] for c in listed.json()] == [1]  # nothing half-written
+    two_mb = await light.call("POST", "/attachments", params={"filename": "deck.pdf"},
+                              content=b"%PDF" + b"x" * (2 * DEFAULT_BODY_BYTES))  # fmt: skip
+    assert two_mb.status_code == 201  # attachments keep their 23 MB
+    signature = await light.call("PATCH", "/users/me", json={"signature": "x" * DEFAULT_BODY_BYTES})
+    assert signature.status_code == 413  # JSON everywhere else: 1 MB
+
+
+def test_every_route_in_the_limits_table_exists() -> None:
+    paths = create_app().openapi()["paths"]
+    for method, path in BODY_LIMITS:
+        assert method.lower() in paths.get(path, {}), (method, path)
+
+
+# -- Over real HTTP, in a process with its memory capped ---------------------------------------
+
+
+@pytest.fixture
+def served(database: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`cadence api` as a process on a free port, its address space capped at 2 GB."""
+    tokens = make_users(database)
+    port = free_port()
+    env = {**os.environ, "CADENCE_API_PORT": str(port)}
+    cap = (
+        "import os, resource, sys; resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30)); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", cap, str(CADENCE), "api"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                httpx.get(f"{base}/health", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield base, tokens
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def raw_request(port: int, head: str, chunks: Iterator[bytes]) -> tuple[bytes, int]:
+    """Send a request's head, then body chunks until the server answers (or stops reading);
+    the answer's first bytes and how many body bytes went out before it."""
+    sent = 0
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as sock:
+        sock.sendall(head.encode())
+        for chunk in chunks:
+            if select.select([sock], [], [], 0)[0]:
+                break
+            try:
+                sock.sendall(chunk)
+            except (TimeoutError, ConnectionError):
+                break
+            sent += len(chunk)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            more = sock.recv(65536)
+            if not more:
+                break
+            answer += more
+        return answer, sent
+
+
+def test_a_real_server_refuses_the_billion_laughs_and_oversized_bodies(
+    served: tuple[str, dict[str, str]],
+) -> None:
+    base, tokens = served
+    auth = {"Authorization": f"Bearer {tokens['author']}"}
+    started = time.monotonic()
+    laughs = httpx.post(f"{base}/campaigns", content=LAUGHS.read_bytes(), timeout=30,
+                        headers={**auth, "Content-Type": "application/yaml"})  # fmt: skip
+    assert laughs.status_code == 422, laughs.text[:2000]
+    [issue] = laughs.json()["detail"]
+    assert LAUGHS.read_text().splitlines()[issue["line"] - 1][issue["column"] - 1] == "*"
+    assert issue["msg"].startswith("alias *")
+    as_json = httpx.post(f"{base}/campaigns", content=LAUGHS.read_bytes(), timeout=30,
+                         headers={**auth, "Content-Type": "application/json"})  # fmt: skip
+    assert as_json.status_code == 422 and "JSON" in as_json.text  # JSON has no aliases
+    assert time.monotonic() - started < 20
+
+    port = int(base.rsplit(":", 1)[1])
+    head = (
+        "POST /campaigns HTTP/1.1\r\nHost: api\r\nContent-Type: application/yaml\r\n"
+        f"Authorization: Bearer {tokens['author']}\r\n"
+    )
+    answer, sent = raw_request(port, head + "Content-Length: 30000000\r\n\r\n",
+                               iter([b"#" * 65536] * 458))  # fmt: skip
+    assert answer.startswith(b"HTTP/1.1 413") and b"256 KB" in answer
+    assert sent < 30_000_000  # answered before the 30 MB were sent
+    chunked = (b"%x\r\n%s\r\n" % (65536, b"#" * 65536) for _ in range(2000))  # 128 MB
+    answer, sent = raw_request(port, head + "Transfer-Encoding: chunked\r\n\r\n", chunked)
+    assert answer.startswith(b"HTTP/1.1 413") and b"256 KB" in answer
+    assert sent < 64 * DEFAULT_BODY_BYTES  # not read whole
+    assert httpx.get(f"{base}/health").status_code == 200  # still up

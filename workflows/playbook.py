@@ -34,8 +34,8 @@ with workflow.unsafe.imports_passed_through():
 MAX_PLAYBOOK_BYTES = 256 * 1024
 MAX_DEPTH = 10  # nesting of mappings and lists (a playbook needs 5)
 MAX_NODES = 25_000  # keys, values and lists, counted after aliases are expanded
-MAX_TEXT_CHARS = 20_000  # any string: a body, notes
-MAX_LINE_CHARS = 500  # a subject, a task title
+MAX_TEXT_CHARS = 100_000  # any string: a body, notes (as a one-off email's body)
+MAX_LINE_CHARS = 255  # a subject, a task title (as a one-off email's subject)
 MAX_DESCRIPTION_CHARS = 2_000
 MAX_STEPS = 100
 MAX_ADDRESSES = 50  # cc, and bcc, per step
