@@ -1,4 +1,6 @@
-"""Request body limits: one table, per route, enforced while the body streams in.
+"""Limits on requests and on what errors send back.
+
+Request body limits: one table, per route, enforced while the body streams in.
 
 A request that declares a larger Content-Length is refused before any of its body is read;
 one without (chunked) or that sends more than it declared is refused as soon as the bytes
@@ -10,16 +12,21 @@ usual JSON error, ``413 {"detail": "..."}``, naming the route's limit. (FastAPI'
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
+from fastapi.exceptions import RequestValidationError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cadence.inbound import MAX_INBOUND_BYTES
 from cadence.models import MAX_ATTACHMENTS_BYTES
+from cadence.text import cut
 from workflows.playbook import MAX_PLAYBOOK_BYTES
 
 MB = 1024 * 1024
@@ -107,3 +114,50 @@ class BodyLimit:
 async def _answer(refusal: BodyTooLarge, scope: Scope, receive: Receive, send: Send) -> None:
     response = JSONResponse({"detail": refusal.detail}, status_code=refusal.status_code)
     await response(scope, receive, send)
+
+
+# -- What a validation error may echo ----------------------------------------------------------
+
+MAX_ERRORS = 20
+"""Validation errors listed in a 422; the rest are counted in a last one."""
+
+
+def _scalar(value: Any) -> Any:
+    """A short scalar as it is, a long string cut; anything else is not echoed (None)."""
+    if isinstance(value, str):
+        return cut(value)
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return None
+
+
+def brief_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """FastAPI's validation errors with their place and message, but never large input:
+    ``input`` only when it is a scalar (strings cut), ``ctx`` only its short scalars, at most
+    ``MAX_ERRORS`` of them. A 2-million-item body gets a 422 of a few hundred bytes."""
+    detail: list[dict[str, Any]] = []
+    for error in errors[:MAX_ERRORS]:
+        item: dict[str, Any] = {
+            "type": error.get("type", "value_error"),
+            "loc": [p if isinstance(p, int) else cut(str(p)) for p in error.get("loc", ())],
+            "msg": cut(str(error.get("msg", ""))),
+        }
+        if "input" in error:
+            echoed = _scalar(error["input"])
+            if echoed is not None or error["input"] is None:
+                item["input"] = echoed
+        ctx = {k: _scalar(v) for k, v in (error.get("ctx") or {}).items()}
+        if any(v is not None for v in ctx.values()):
+            item["ctx"] = {k: v for k, v in ctx.items() if v is not None}
+        detail.append(item)
+    if len(errors) > MAX_ERRORS:
+        more = f"and {len(errors) - MAX_ERRORS} more problems"
+        detail.append({"type": "too_many_errors", "loc": ["body"], "msg": more})
+    return detail
+
+
+async def validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """The 422 for a request that does not validate (replaces FastAPI's, which echoes the
+    whole input)."""
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": brief_errors(exc.errors())}, status_code=422)

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
-from api.limits import BodyLimit
+from api.limits import BodyLimit, validation_error
 from api.routes import (
     activities,
     admin,
@@ -46,6 +47,7 @@ def create_app() -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(BodyLimit)
+    app.add_exception_handler(RequestValidationError, validation_error)
     return app
 
 

@@ -337,6 +337,33 @@ async def test_each_route_has_its_own_body_limit(light: Light) -> None:
     assert signature.status_code == 413  # JSON everywhere else: 1 MB
 
 
+async def test_a_large_bad_body_gets_a_short_answer_that_says_where(light: Light) -> None:
+    long = await light.call("PATCH", "/users/me", json={"signature": "x" * 900_000})
+    assert long.status_code == 422 and len(long.content) < 1000
+    [error] = long.json()["detail"]
+    assert error["loc"] == ["body", "signature"] and "5000 characters" in error["msg"]
+    assert error["input"] == "x" * 99 + "…"
+
+    many = await light.call(
+        "POST", "/campaigns/1/enrollments", json={"emails": ["a@b.co"] * 90_000}
+    )
+    assert many.status_code == 422 and len(many.content) < 1000
+    [error] = many.json()["detail"]
+    assert error["loc"] == ["body", "emails"] and error["type"] == "too_long"
+    assert "input" not in error  # the list is not echoed
+
+    bad = await light.call("POST", "/campaigns/1/enrollments", json={"person_ids": ["x"] * 900})
+    assert bad.status_code == 422 and len(bad.content) < 5000
+    detail = bad.json()["detail"]
+    assert [d["loc"] for d in detail[:2]] == [["body", "person_ids", 0], ["body", "person_ids", 1]]
+    assert detail[0]["input"] == "x"
+    assert detail[-1] == {
+        "type": "too_many_errors",
+        "loc": ["body"],
+        "msg": "and 880 more problems",
+    }
+
+
 def test_every_route_in_the_limits_table_exists() -> None:
     paths = create_app().openapi()["paths"]
     for method, path in BODY_LIMITS:
