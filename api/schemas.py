@@ -71,6 +71,23 @@ class CampaignPublic(BaseModel):
     created_at: UtcDatetime
 
 
+class StepOutline(BaseModel):
+    id: str
+    day: int
+    type: str
+
+
+class CampaignSummary(BaseModel):
+    """A campaign in the list: its steps in outline (``GET /campaigns/{id}`` has them whole)."""
+
+    id: int
+    name: str
+    description: str | None
+    current_version: int
+    steps: list[StepOutline]
+    created_at: UtcDatetime
+
+
 class EnrollRequest(BaseModel):
     person_ids: list[int] = Field(default_factory=list, max_length=1000)
     emails: list[EmailStr] = Field(default_factory=list, max_length=1000)

@@ -364,6 +364,32 @@ async def test_a_large_bad_body_gets_a_short_answer_that_says_where(light: Light
     }
 
 
+async def test_the_campaign_list_stays_small_however_long_the_emails(light: Light) -> None:
+    long_body = "word " * (MAX_TEXT_CHARS // 5)
+    playbook = PLAYBOOK.replace("Hi there.", long_body) + (
+        f"  - id: bump\n    day: 3\n    type: auto_email\n    thread: true\n    body: {long_body}\n"
+    )
+    ids = []
+    for _ in range(3):
+        created = await light.call("POST", "/campaigns", content=playbook,
+                                   headers={"Content-Type": "application/yaml"})  # fmt: skip
+        assert created.status_code == 201, created.text[:500]
+        ids.append(created.json()["id"])
+    listed = await light.call("GET", "/campaigns")
+    assert listed.status_code == 200 and len(listed.content) < 2000
+    assert [c["id"] for c in listed.json()] == ids
+    assert listed.json()[0]["steps"] == [
+        {"id": "intro", "day": 1, "type": "auto_email"},
+        {"id": "bump", "day": 3, "type": "auto_email"},
+    ]
+    whole = await light.call("GET", f"/campaigns/{ids[0]}")
+    assert whole.json()["steps"][1]["body"] == long_body.strip()
+    first = await light.call("GET", "/campaigns", params={"limit": 2})
+    rest = await light.call("GET", "/campaigns", params={"after_id": ids[1]})
+    assert [c["id"] for c in first.json()] == ids[:2]
+    assert [c["id"] for c in rest.json()] == ids[2:]
+
+
 def test_every_route_in_the_limits_table_exists() -> None:
     paths = create_app().openapi()["paths"]
     for method, path in BODY_LIMITS:

@@ -2,16 +2,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
-from sqlmodel import select
+from sqlmodel import col, select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep
-from api.schemas import CampaignPublic, MigrationResult, PreviewRequest, PreviewResponse
+from api.schemas import (
+    CampaignPublic,
+    CampaignSummary,
+    MigrationResult,
+    PreviewRequest,
+    PreviewResponse,
+)
 from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStatus, Person
 from cadence.playbooks import (
     MAX_ISSUES,
@@ -181,9 +187,25 @@ async def publish_version(
 
 
 @router.get("")
-def list_campaigns(session: SessionDep, _user: CurrentUser) -> list[CampaignPublic]:
-    campaigns = session.exec(select(Campaign).order_by(Campaign.id)).all()  # type: ignore[arg-type]
-    return [_public(c, _current_version(session, c)) for c in campaigns]
+def list_campaigns(
+    session: SessionDep,
+    _user: CurrentUser,
+    limit: int = Query(default=100, ge=1, le=200),
+    after_id: int = 0,
+) -> list[CampaignSummary]:
+    """Campaigns by id, with each one's steps in outline (id, day, type): the list stays small
+    however long the emails are; ``GET /campaigns/{id}`` has the steps whole."""
+    campaigns = session.exec(
+        select(Campaign).where(col(Campaign.id) > after_id).order_by(col(Campaign.id)).limit(limit)
+    ).all()
+    return [
+        CampaignSummary.model_validate({
+            **campaign.model_dump(include={"id", "name", "description", "current_version",
+                                           "created_at"}),
+            "steps": _current_version(session, campaign).playbook["steps"],
+        })
+        for campaign in campaigns
+    ]  # fmt: skip
 
 
 @router.get("/{campaign_id}")
