@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from cadence.text import cut
 from workflows.playbook import (
     MAX_DEPTH,
     MAX_NODES,
@@ -239,7 +240,8 @@ def parse_playbook(text: str) -> Playbook:
                 step_loc, text = split_step_path(line_message)
                 where = step_loc or loc
                 line, col = _locate(where, marks, text)
-                issues.append(PlaybookIssue(line, col, ".".join(str(p) for p in where), text))
+                path = ".".join(cut(str(p), 60) for p in where)  # (an unknown key may be long)
+                issues.append(PlaybookIssue(line, col, path, text))
         raise PlaybookError(issues) from exc
     over = limit_issues(playbook, marks)
     if over:

@@ -209,6 +209,21 @@ def test_an_error_never_echoes_a_long_value() -> None:
     assert len(message) < 100
 
 
+def test_a_long_unknown_key_is_named_briefly() -> None:
+    text = PLAYBOOK + "k" * 1000 + ": 1\n"  # (PyYAML takes keys of up to 1024 characters)
+    [(line, col, path, message)] = issues(text)
+    assert (line, col) == position(text, "kkk") and "Extra inputs" in message
+    assert path == "k" * 59 + "…"
+
+
+def test_a_file_that_is_not_utf8_is_reported_with_its_place(tmp_path: Path) -> None:
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(PLAYBOOK.replace("Hi there.", "Gr\xfc\xdfe").encode("latin-1"))
+    result = runner.invoke(app, ["playbook", "validate", str(latin)])
+    assert result.exit_code == 1
+    assert result.output == f"{latin}:7:13: not UTF-8 text\n"
+
+
 # -- Templates: matching stays linear ---------------------------------------------------------
 
 
