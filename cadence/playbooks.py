@@ -196,23 +196,27 @@ def load_yaml(text: str) -> tuple[yaml.Node | None, Any]:
         raise PlaybookError([PlaybookIssue(line, col, "", message)]) from exc
 
 
+def decode_playbook(data: bytes) -> str:
+    """The playbook's bytes as text; PlaybookError at the first byte that is not UTF-8."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line, col = _position(data[: exc.start].decode("utf-8"), exc.start)
+        raise PlaybookError([PlaybookIssue(line, col, "", "not UTF-8 text")]) from exc
+
+
 def read_playbook_file(path: Path) -> str:
     """A playbook file's text, read no further than the size limit (a huge file is refused,
     not loaded). OSError if it cannot be read, PlaybookError if it is too big or not UTF-8."""
     with path.open("rb") as handle:
         data = handle.read(MAX_PLAYBOOK_BYTES + 1)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < MAX_PLAYBOOK_BYTES:  # (a character cut at the limit is not an error)
-            line, col = _position(data[: exc.start].decode("utf-8"), exc.start)
-            raise PlaybookError([PlaybookIssue(line, col, "", "not UTF-8 text")]) from exc
-        text = data[: exc.start].decode("utf-8")
     if len(data) > MAX_PLAYBOOK_BYTES:
-        line, col = _position(text, len(data[:MAX_PLAYBOOK_BYTES].decode("utf-8", "ignore")))
+        line, col = _position(
+            text := data[:MAX_PLAYBOOK_BYTES].decode("utf-8", "ignore"), len(text)
+        )
         message = f"too large: more than {MAX_PLAYBOOK_BYTES} bytes"
         raise PlaybookError([PlaybookIssue(line, col, "", message)])
-    return text
+    return decode_playbook(data)
 
 
 def parse_playbook(text: str) -> Playbook:

@@ -405,6 +405,16 @@ async def test_the_campaign_list_stays_small_however_long_the_emails(light: Ligh
     assert [c["id"] for c in rest.json()] == ids[2:]
 
 
+async def test_a_playbook_that_is_not_utf8_gets_its_place_over_http(light: Light) -> None:
+    latin = PLAYBOOK.replace("Hi there.", "Gr\xfc\xdfe").encode("latin-1")
+    resp = await light.call("POST", "/campaigns", content=latin,
+                            headers={"Content-Type": "application/yaml"})  # fmt: skip
+    assert resp.status_code == 422
+    assert resp.json()["detail"] == [
+        {"loc": ["body"], "line": 7, "column": 13, "path": "", "msg": "not UTF-8 text"}
+    ]
+
+
 def test_every_route_in_the_limits_table_exists() -> None:
     paths = create_app().openapi()["paths"]
     for method, path in BODY_LIMITS:

@@ -22,6 +22,7 @@ from cadence.models import Campaign, CampaignVersion, Enrollment, EnrollmentStat
 from cadence.playbooks import (
     MAX_ISSUES,
     PlaybookError,
+    decode_playbook,
     limit_issues,
     parse_playbook,
     playbook_to_yaml,
@@ -64,10 +65,7 @@ async def _read_playbook(request: Request) -> tuple[Playbook, str]:
     raw = await request.body()
     if content_type in YAML_TYPES:
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise HTTPException(422, "The playbook must be UTF-8 text") from err
-        try:
+            text = decode_playbook(raw)
             return await run_in_threadpool(parse_playbook, text), text
         except PlaybookError as err:
             raise HTTPException(
