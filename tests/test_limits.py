@@ -405,6 +405,15 @@ async def test_the_campaign_list_stays_small_however_long_the_emails(light: Ligh
     assert [c["id"] for c in rest.json()] == ids[2:]
 
 
+async def test_an_unknown_step_is_named_briefly(light: Light) -> None:
+    created = await light.call("POST", "/campaigns", content=PLAYBOOK,
+                               headers={"Content-Type": "application/yaml"})  # fmt: skip
+    resp = await light.call("POST", f"/campaigns/{created.json()['id']}/preview",
+                            json={"step_id": "s" * 500_000, "person_id": 1})  # fmt: skip
+    assert resp.status_code == 404 and len(resp.content) < 200
+    assert resp.json()["detail"].endswith("…; the steps are intro")
+
+
 async def test_a_playbook_that_is_not_utf8_gets_its_place_over_http(light: Light) -> None:
     latin = PLAYBOOK.replace("Hi there.", "Gr\xfc\xdfe").encode("latin-1")
     resp = await light.call("POST", "/campaigns", content=latin,

@@ -29,6 +29,7 @@ from cadence.playbooks import (
     split_step_path,
 )
 from cadence.templates import TemplateError, person_values, render
+from cadence.text import brief
 from workflows.contracts import MigrateRequest
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.playbook import EmailStep, Playbook
@@ -273,7 +274,7 @@ def preview(
     if step is None:
         known = ", ".join(s.id for s in playbook.steps)
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"No step {body.step_id!r}; the steps are {known}"
+            status.HTTP_404_NOT_FOUND, f"No step {brief(body.step_id)}; the steps are {known}"
         )
     person = session.get(Person, body.person_id)
     if person is None:
