@@ -189,6 +189,11 @@ def test_a_control_character_is_reported_with_its_place() -> None:
     ]
 
 
+def test_a_list_as_a_key_is_an_error_with_its_place() -> None:
+    text = PLAYBOOK + "? [a, b]\n: c\n"
+    assert issues(text) == [(*position(text, "[a, b]"), "", "invalid YAML: found unhashable key")]
+
+
 def test_many_problems_are_reported_up_to_a_cap() -> None:
     steps = "".join(
         f"  - {{id: s{i}, day: 1, type: auto_email, subject: S, body: B, x{i}: 1, y{i}: 2}}\n"
