@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 
+from api.limits import BodyLimit, validation_error
 from api.routes import (
     activities,
     admin,
@@ -48,6 +50,8 @@ def create_app() -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     install_error_handler(app)
+    app.add_middleware(BodyLimit)
+    app.add_exception_handler(RequestValidationError, validation_error)
     return app
 
 

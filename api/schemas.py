@@ -118,6 +118,23 @@ class CampaignPublic(BaseModel):
     created_at: UtcDatetime
 
 
+class StepOutline(BaseModel):
+    id: str
+    day: int
+    type: str
+
+
+class CampaignSummary(BaseModel):
+    """A campaign in the list: its steps in outline (``GET /campaigns/{id}`` has them whole)."""
+
+    id: int
+    name: str
+    description: str | None
+    current_version: int
+    steps: list[StepOutline]
+    created_at: UtcDatetime
+
+
 class EnrollRequest(PeopleRequest):
     pass
 

@@ -198,18 +198,16 @@ def users_create(
 @playbook_app.command("validate")
 def playbook_validate(files: Annotated[list[Path], typer.Argument(exists=False)]) -> None:
     """Check playbooks; errors print as file:line:col: message. Exit 1 on any error."""
-    from cadence.playbooks import PlaybookError, parse_playbook
+    from cadence.playbooks import PlaybookError, parse_playbook, read_playbook_file
 
     failed = False
     for path in files:
         try:
-            text = path.read_text(encoding="utf-8")
+            playbook = parse_playbook(read_playbook_file(path))
         except OSError as err:
             typer.echo(f"{path}:1:1: cannot read: {err.strerror}", err=True)
             failed = True
             continue
-        try:
-            playbook = parse_playbook(text)
         except PlaybookError as err:
             for issue in err.issues:
                 typer.echo(issue.format(str(path)), err=True)
@@ -233,13 +231,11 @@ def playbook_simulate(
 ) -> None:
     """Run the real enrollment workflow on the time-skipping test server and show when each
     step would run. Nothing is sent."""
-    import yaml
-
-    from cadence.playbooks import PlaybookError, parse_playbook
+    from cadence.playbooks import PlaybookError, parse_playbook, read_playbook_file
     from cadence.simulate import load_events, parse_instant, simulate
 
     try:
-        playbook = parse_playbook(file.read_text(encoding="utf-8"))
+        playbook = parse_playbook(read_playbook_file(file))
         instant = parse_instant(start)
     except OSError as err:
         typer.echo(f"{file}:1:1: cannot read: {err.strerror}", err=True)
@@ -252,8 +248,12 @@ def playbook_simulate(
         typer.echo(f"--start: {err}", err=True)
         raise typer.Exit(1) from None
     try:
-        happenings = load_events(events.read_text(encoding="utf-8")) if events else []
-    except (OSError, ValueError, yaml.YAMLError) as err:
+        happenings = load_events(read_playbook_file(events)) if events else []
+    except PlaybookError as err:
+        for issue in err.issues:
+            typer.echo(issue.format(str(events)), err=True)
+        raise typer.Exit(1) from None
+    except (OSError, ValueError) as err:
         typer.echo(f"{events}: {err}", err=True)
         raise typer.Exit(1) from None
     try:

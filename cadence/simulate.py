@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pendulum
-import yaml
 from pydantic import AwareDatetime, BaseModel, ValidationError, model_validator
 from temporalio import activity
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -27,6 +26,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from cadence.enrolling import holiday_dates
+from cadence.playbooks import load_yaml
 from cadence.temporal import register_search_attributes
 from workflows.calendar import resolve_timezone
 from workflows.contracts import (
@@ -101,8 +101,9 @@ class SimulationEvent(BaseModel):
 
 
 def load_events(text: str) -> list[SimulationEvent]:
-    """A YAML or JSON list of events, in any order; returned by time."""
-    data = yaml.safe_load(text) or []
+    """A YAML or JSON list of events, in any order; returned by time. Read within the
+    playbook limits (PlaybookError with the place when over)."""
+    data = load_yaml(text)[1] or []
     if not isinstance(data, list):
         raise ValueError("the events file is a list of {at, type, step?, note?}")
     events = []

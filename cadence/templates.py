@@ -7,7 +7,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-_TAG = re.compile(r"\{\{\s*(!)?\s*([^{}|]*?)\s*(?:\|\s*default:\s*\"([^\"]*)\"\s*)?\}\}")
+# {{field}}, {{field | default: "text"}}, {{! prompt}}. Possessive quantifiers and a name that
+# neither starts nor ends with a space keep matching linear: the lazy form backtracked through
+# every split of a run of spaces ("{{" and 400 spaces took a minute).
+_TAG = re.compile(
+    r"\{\{\s*+(?:(!)\s*+)?((?:[^{}|\s]|\s++(?=[^{}|\s]))*+)\s*+"
+    r"(?:\|\s*+default:\s*+\"([^\"]*+)\"\s*+)?\}\}"
+)
 
 FIELDS = frozenset(
     {

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from cadence import inbound
+from api.limits import BODY_LIMITS
 from cadence.config import get_settings
 from cadence.db import get_engine
 from cadence.integrations.salesforce_tasks import DEFAULT_SUBJECT_TEMPLATE, task_fields
@@ -122,7 +122,7 @@ async def test_the_intake_refuses_what_it_cannot_take(
     assert "empty" in empty.json()["detail"][0]["msg"]
     prose = await post_mail(api, "just some words, no header fields\r\n")
     assert prose.status_code == 422 and "header fields" in prose.json()["detail"][0]["msg"]
-    monkeypatch.setattr(inbound, "MAX_INBOUND_BYTES", 1000)
+    monkeypatch.setitem(BODY_LIMITS, ("POST", "/inbound/email"), 1000)
     big = await post_mail(api, message + "x" * 2000)
     assert big.status_code == 413 and "at most 1000 bytes" in big.json()["detail"]
     with Session(get_engine()) as session:

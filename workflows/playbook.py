@@ -25,6 +25,21 @@ with workflow.unsafe.imports_passed_through():
     import pendulum  # validators run inside the sandbox when inputs are decoded
 
     from cadence.templates import template_problems
+    from cadence.text import brief
+
+# What a playbook may be, checked when one is published (cadence.playbooks, POST /campaigns),
+# never when a stored one is decoded, so running enrollments are never refused. Every
+# enrollment carries its playbook in its workflow input, well under Temporal's 2 MB payload
+# limit at this size. docs/playbooks.md ("Limits") lists them.
+MAX_PLAYBOOK_BYTES = 256 * 1024
+MAX_DEPTH = 10  # nesting of mappings and lists (a playbook needs 5)
+MAX_NODES = 25_000  # keys, values and lists, counted after aliases are expanded
+MAX_TEXT_CHARS = 100_000  # any string: a body, notes (as a one-off email's body)
+MAX_LINE_CHARS = 255  # a subject, a task title (as a one-off email's subject)
+MAX_DESCRIPTION_CHARS = 2_000
+MAX_STEPS = 100
+MAX_ADDRESSES = 50  # cc, and bcc, per step
+MAX_BLACKOUT_DATES = 366
 
 _ADDRESS = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -33,7 +48,7 @@ _DURATION = re.compile(r"^(\d+)\s*(m|h|d)$")
 
 def _address(value: str) -> str:
     if not _ADDRESS.match(value):
-        raise ValueError(f"not an email address: {value!r}")
+        raise ValueError(f"not an email address: {brief(value)}")
     return value
 
 
@@ -45,7 +60,7 @@ def parse_hhmm(value: Any) -> time:
     if isinstance(value, time):
         return value
     if not isinstance(value, str) or not _HHMM.match(value):
-        raise ValueError(f'expected a local time as "HH:MM" (24-hour), got {value!r}')
+        raise ValueError(f'expected a local time as "HH:MM" (24-hour), got {brief(value)}')
     hour, minute = value.split(":")
     return time(int(hour), int(minute))
 
@@ -114,7 +129,7 @@ class PlaybookSettings(_Model):
             try:
                 pendulum.timezone(value)
             except Exception as exc:
-                raise ValueError(f"unknown time zone {value!r}") from exc
+                raise ValueError(f"unknown time zone {brief(value)}") from exc
         return value
 
 
@@ -182,7 +197,7 @@ class Playbook(_Model):
     name: str = Field(min_length=1, max_length=200)
     description: str | None = None
     settings: PlaybookSettings = Field(default_factory=PlaybookSettings)
-    steps: list[Step] = Field(min_length=1, max_length=100)
+    steps: list[Step] = Field(min_length=1, max_length=MAX_STEPS)
 
     @model_validator(mode="after")
     def _coherent(self) -> Playbook:
@@ -200,7 +215,7 @@ class Playbook(_Model):
         for index, step in enumerate(self.steps):
             where = f"steps.{index}"
             if step.id in seen:
-                found.append((f"{where}.id", f"duplicate step id {step.id!r}"))
+                found.append((f"{where}.id", f"duplicate step id {brief(step.id)}"))
             seen.add(step.id)
             if step.day < previous_day:
                 found.append((
@@ -226,6 +241,37 @@ class Playbook(_Model):
             else:
                 for message in template_problems(step.title, prompts_allowed=False):
                     found.append((f"{where}.title", message))
+        return found
+
+    def limit_problems(self) -> list[tuple[str, str]]:
+        """What is over the publishing limits above, as (path, message). Not a validator:
+        stored playbooks and running enrollments stay readable if a limit ever shrinks."""
+        found: list[tuple[str, str]] = []
+
+        def text(path: str, value: str | None, limit: int) -> None:
+            if value is not None and len(value) > limit:
+                found.append((path, f"{len(value)} characters; at most {limit}"))
+
+        text("description", self.description, MAX_DESCRIPTION_CHARS)
+        if len(self.settings.blackout_dates) > MAX_BLACKOUT_DATES:
+            count = len(self.settings.blackout_dates)
+            found.append(
+                ("settings.blackout_dates", f"{count} dates; at most {MAX_BLACKOUT_DATES}")
+            )
+        for index, step in enumerate(self.steps):
+            where = f"steps.{index}"
+            if isinstance(step, EmailStep):
+                text(f"{where}.subject", step.subject, MAX_LINE_CHARS)
+                text(f"{where}.body", step.body, MAX_TEXT_CHARS)
+                for name in ("cc", "bcc"):
+                    count = len(getattr(step, name))
+                    if count > MAX_ADDRESSES:
+                        found.append(
+                            (f"{where}.{name}", f"{count} addresses; at most {MAX_ADDRESSES}")
+                        )
+            else:
+                text(f"{where}.title", step.title, MAX_LINE_CHARS)
+                text(f"{where}.notes", step.notes, MAX_TEXT_CHARS)
         return found
 
     def unsupported_steps(self) -> list[tuple[int, str]]:

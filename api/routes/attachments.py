@@ -56,14 +56,7 @@ async def upload(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["query", "filename"], "msg": "a file name, without folders or controls"}],
         )
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_ATTACHMENTS_BYTES:
-        raise too_large(int(declared), "the file")
-    data = bytearray()
-    async for chunk in request.stream():  # never hold more than the limit
-        data += chunk
-        if len(data) > MAX_ATTACHMENTS_BYTES:
-            raise too_large(len(data), "the file")
+    data = await request.body()  # at most MAX_ATTACHMENTS_BYTES (api/limits.py)
     if not data:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
@@ -77,7 +70,7 @@ async def upload(
         content_type=content_type,
         size=len(data),
         sha256=hashlib.sha256(data).hexdigest(),
-        data=bytes(data),
+        data=data,
         owner_id=user.id or 0,
     )
     session.add(attachment)

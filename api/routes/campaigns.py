@@ -2,16 +2,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 from pydantic import ValidationError
 from sqlmodel import col, select
 
 from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep, not_found
 from api.enrollment_calls import update_enrollment
-from api.schemas import CampaignPublic, IdParam, MigrationResult, PreviewRequest, PreviewResponse
+from api.schemas import (
+    CampaignPublic,
+    CampaignSummary,
+    CursorParam,
+    IdParam,
+    MigrationResult,
+    PreviewRequest,
+    PreviewResponse,
+)
 from cadence.models import Campaign, CampaignVersion, Enrollment, Person
-from cadence.playbooks import PlaybookError, parse_playbook, playbook_to_yaml, split_step_path
+from cadence.playbooks import (
+    MAX_ISSUES,
+    PlaybookError,
+    decode_playbook,
+    limit_issues,
+    parse_playbook,
+    playbook_to_yaml,
+    split_step_path,
+)
 from cadence.templates import TemplateError, person_values, render
+from cadence.text import brief
 from workflows.contracts import RUNNING_STATUSES, MigrateRequest
 from workflows.playbook import EmailStep, Playbook
 
@@ -30,25 +48,32 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
+def _issues_detail(err: PlaybookError, positions: bool) -> list[dict[str, Any]]:
+    """The 422 detail for a playbook's issues: loc, msg and (YAML) line and column."""
+    detail = []
+    for issue in err.issues:
+        loc = ["body", *issue.path.split(".")] if issue.path else ["body"]
+        detail.append({"loc": loc, **issue.as_dict()} if positions else
+                      {"loc": loc, "msg": issue.message})  # fmt: skip
+    return detail
+
+
 async def _read_playbook(request: Request) -> tuple[Playbook, str]:
+    """The playbook in the body (its size is bounded by api/limits.py); parsed on a thread,
+    since a playbook at the size limit takes a moment of CPU."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     raw = await request.body()
     if content_type in YAML_TYPES:
         try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise HTTPException(422, "The playbook must be UTF-8 text") from err
-        try:
-            return parse_playbook(text), text
+            text = decode_playbook(raw)
+            return await run_in_threadpool(parse_playbook, text), text
         except PlaybookError as err:
-            detail = [
-                {"loc": ["body", *i.path.split(".")] if i.path else ["body"], **i.as_dict()}
-                for i in err.issues
-            ]
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT, _issues_detail(err, positions=True)
+            ) from err
     if content_type == "application/json":
         try:
-            playbook = Playbook.model_validate_json(raw)
+            playbook = await run_in_threadpool(Playbook.model_validate_json, raw)
         except ValidationError as err:
             detail = []
             for e in err.errors(include_url=False):
@@ -56,7 +81,16 @@ async def _read_playbook(request: Request) -> tuple[Playbook, str]:
                     path, text = split_step_path(message)
                     loc = ["body", *(path or e["loc"])]
                     detail.append({"loc": loc, "msg": text, "type": e["type"]})
+            if len(detail) > MAX_ISSUES:
+                more = f"and {len(detail) - MAX_ISSUES} more problems"
+                detail = [*detail[:MAX_ISSUES], {"loc": ["body"], "msg": more}]
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
+        over = limit_issues(playbook)
+        if over:
+            raise HTTPException(
+                status.HTTP_422_UNPROCESSABLE_CONTENT,
+                _issues_detail(PlaybookError(over), positions=False),
+            )
         return playbook, playbook_to_yaml(playbook)
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
@@ -151,9 +185,25 @@ async def publish_version(
 
 
 @router.get("")
-def list_campaigns(session: SessionDep, _user: CurrentUser) -> list[CampaignPublic]:
-    campaigns = session.exec(select(Campaign).order_by(Campaign.id)).all()  # type: ignore[arg-type]
-    return [_public(c, _current_version(session, c)) for c in campaigns]
+def list_campaigns(
+    session: SessionDep,
+    _user: CurrentUser,
+    limit: int = Query(default=100, ge=1, le=200),
+    after_id: CursorParam = 0,
+) -> list[CampaignSummary]:
+    """Campaigns by id, with each one's steps in outline (id, day, type): the list stays small
+    however long the emails are; ``GET /campaigns/{id}`` has the steps whole."""
+    campaigns = session.exec(
+        select(Campaign).where(col(Campaign.id) > after_id).order_by(col(Campaign.id)).limit(limit)
+    ).all()
+    return [
+        CampaignSummary.model_validate({
+            **campaign.model_dump(include={"id", "name", "description", "current_version",
+                                           "created_at"}),
+            "steps": _current_version(session, campaign).playbook["steps"],
+        })
+        for campaign in campaigns
+    ]  # fmt: skip
 
 
 @router.get("/{campaign_id}")
@@ -224,7 +274,7 @@ def preview(
     if step is None:
         known = ", ".join(s.id for s in playbook.steps)
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"No step {body.step_id!r}; the steps are {known}"
+            status.HTTP_404_NOT_FOUND, f"No step {brief(body.step_id)}; the steps are {known}"
         )
     person = session.get(Person, body.person_id)
     if person is None:

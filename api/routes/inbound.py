@@ -55,14 +55,6 @@ class InboundToken(Rule):
 InboundAuth = Depends(InboundToken(Access.intake))
 
 
-def _too_large(size: int) -> HTTPException:
-    return HTTPException(
-        status.HTTP_413_CONTENT_TOO_LARGE,
-        f"the message is {size} bytes; inbound messages may be at most "
-        f"{inbound.MAX_INBOUND_BYTES} bytes",
-    )
-
-
 async def start_processing(temporal: TemporalDep, message: InboundMailInput) -> str:
     """Start the message's InboundMailWorkflow, once (a repeat finds it started)."""
     workflow_id = inbound_workflow_id(message)
@@ -95,22 +87,15 @@ async def receive(
     """The body is one raw RFC 822 message (``Content-Type: message/rfc822``). It is stored
     before anything else, then classified, matched and acted on in the background; the same
     message sent twice is kept once."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > inbound.MAX_INBOUND_BYTES:
-        raise _too_large(int(declared))
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > inbound.MAX_INBOUND_BYTES:
-            raise _too_large(len(raw))
-    head = bytes(raw[:8192]).lstrip()
+    raw = await request.body()  # at most MAX_INBOUND_BYTES (api/limits.py)
+    head = raw[:8192].lstrip()
     if not head or not _HEADER.match(head):
         what = "the body is empty" if not raw else "the body does not start with header fields"
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             [{"loc": ["body"], "msg": f"not an RFC 822 message: {what}"}],
         )
-    message, new = inbound.store(session, bytes(raw), "api", mailbox)
+    message, new = inbound.store(session, raw, "api", mailbox)
     workflow_id = await start_processing(temporal, message)
     return InboundAccepted(id=message.inbound_id, duplicate=not new, workflow_id=workflow_id)
 
