@@ -97,7 +97,7 @@ class OooSettings(_Model):
 class PlaybookSettings(_Model):
     skip_weekends: bool = True
     holidays: str = "lead_country"
-    blackout_dates: list[date] = Field(default_factory=list, max_length=1000)
+    blackout_dates: list[date] = Field(default_factory=list)
     timezone: str | None = None
     send_window: SendWindow = Field(default_factory=SendWindow)
     default_send_time: LocalTime = time(9, 0)
@@ -144,8 +144,8 @@ class EmailStep(_Step):
     body: str
     send_at: str | None = None
     thread: bool = False
-    cc: list[EmailAddress] = Field(default_factory=list, max_length=50)  # as POST /emails
-    bcc: list[EmailAddress] = Field(default_factory=list, max_length=50)
+    cc: list[EmailAddress] = Field(default_factory=list)
+    bcc: list[EmailAddress] = Field(default_factory=list)
     # Transactional mail: no unsubscribe footer or List-Unsubscribe headers, and (as in the
     # product we follow) no unsubscribe check; blocked domains and bounces still apply.
     non_commercial: bool = False

@@ -52,7 +52,8 @@ def _issues_detail(err: PlaybookError, positions: bool) -> list[dict[str, Any]]:
     """The 422 detail for a playbook's issues: loc, msg and (YAML) line and column."""
     detail = []
     for issue in err.issues:
-        loc = ["body", *issue.path.split(".")] if issue.path else ["body"]
+        parts = issue.path.split(".") if issue.path else []
+        loc = ["body", *(int(part) if part.isdigit() else part for part in parts)]
         detail.append({"loc": loc, **issue.as_dict()} if positions else
                       {"loc": loc, "msg": issue.message})  # fmt: skip
     return detail
