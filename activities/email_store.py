@@ -13,9 +13,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from cadence.models import EmailMessage
+from cadence.models import EmailMessage, UtcDateTime
 
-_WHEN = sa.DateTime(timezone=True)
+_WHEN = UtcDateTime()
 
 # The person, the sender's signature, what became of this Message-ID, and the guards.
 _READ = sa.text(

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection
 from temporalio.exceptions import ApplicationError
 
 from cadence.config import Settings
-from cadence.models import utcnow
+from cadence.models import UtcDateTime, utcnow
 
 
 class QuotaWait(Exception):
@@ -26,7 +26,7 @@ class QuotaWait(Exception):
         self.reason, self.wait = reason, wait
 
 
-_WHEN = sa.DateTime(timezone=True)
+_WHEN = UtcDateTime()
 _LOCK = sa.text("SELECT pg_advisory_xact_lock(hashtext(:sender))")
 _INSERT = sa.text("INSERT INTO send_slot (sender, at) VALUES (:sender, :at)").bindparams(
     sa.bindparam("at", type_=_WHEN)
@@ -79,7 +79,7 @@ def take_slot_in(
         cap = settings.mailbox_daily_cap
         raise QuotaWait(f"waiting for mailbox quota: {cap} emails today", wait)
     if (counts.recent or 0) > settings.mailbox_rate_count:
-        oldest = counts.oldest if counts.oldest.tzinfo else counts.oldest.replace(tzinfo=UTC)
+        oldest = counts.oldest  # aware: the column is a UtcDateTime
         wait = max(oldest + window - now, timedelta(milliseconds=100))
         count, seconds = settings.mailbox_rate_count, settings.mailbox_rate_seconds
         raise QuotaWait(f"waiting for mailbox quota: {count} emails in {seconds:g} s", wait)

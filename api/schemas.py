@@ -18,7 +18,8 @@ from pydantic import (
 from cadence.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
 from workflows.contracts import EndReason, EnrollmentState
 
-# SQLite hands datetimes back without a zone; every stored one is UTC.
+# Every time the API answers with from the database: an instant, given in UTC ("...Z").
+# The workflow's own models (EnrollmentState, TimelineEntry) carry instants with an offset too.
 UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
 
 MAX_ID = 2**63 - 1  # ids are signed 64-bit integers in the database

@@ -9,14 +9,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from cadence.models import ActivityKind, utcnow
+from cadence.models import ActivityKind, UtcDateTime, utcnow
 
 _INSERT = sa.text(
     "INSERT INTO activitylog (key, kind, occurred_at, person_id, campaign_id, enrollment_id, "
     "user_id, subject, details) VALUES (:key, :kind, :occurred_at, :person_id, :campaign_id, "
     ":enrollment_id, :user_id, :subject, :details) ON CONFLICT (key) DO NOTHING"
 ).bindparams(
-    sa.bindparam("occurred_at", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("occurred_at", type_=UtcDateTime()),
     sa.bindparam("details", type_=sa.JSON),
 )
 _CAMPAIGN_OF = sa.text("SELECT campaign_id FROM enrollment WHERE id = :id")

@@ -22,12 +22,27 @@ def utcnow() -> datetime:
 
 
 def as_utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored here is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    """The same instant in UTC; a naive value (SQLite hands them back) is taken as UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """An instant: written in UTC, read back aware in UTC. SQLite keeps a datetime as text
+    without its offset, so a value in another zone (a task due at 09:00 in New York) must be
+    converted first, or its local clock would later be read as UTC."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else as_utc(value)
 
 
 def _ts(**kw: Any) -> Any:
-    return Field(default_factory=utcnow, sa_type=sa.DateTime(timezone=True), **kw)
+    return Field(default_factory=utcnow, sa_type=UtcDateTime(), **kw)
 
 
 class EnumText(sa.TypeDecorator[StrEnum]):
@@ -154,7 +169,7 @@ class Enrollment(SQLModel, table=True):
     end_reason: str | None = Field(default=None, index=True)  # workflows.contracts.EndReason
     end_note: str | None = None
     created_at: datetime = _ts()
-    ended_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    ended_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
 
 
 class BlockedDomain(SQLModel, table=True):
@@ -173,7 +188,7 @@ class SendSlot(SQLModel, table=True):
     __tablename__ = "send_slot"
     id: int | None = Field(default=None, primary_key=True)
     sender: str = Field(index=True)
-    at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    at: datetime = Field(sa_type=UtcDateTime(), index=True)
 
 
 class TaskStatus(StrEnum):
@@ -198,16 +213,16 @@ class Task(SQLModel, table=True):
     priority: str = "normal"
     person_id: int = Field(foreign_key="person.id", index=True)
     owner_id: int = Field(foreign_key="user.id", index=True)
-    due_at: datetime = Field(sa_type=sa.DateTime(timezone=True), index=True)
+    due_at: datetime = Field(sa_type=UtcDateTime(), index=True)
     status: TaskStatus = Field(default=TaskStatus.open, sa_type=EnumText(TaskStatus, 16))
     outcome: str | None = None
     outcome_notes: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = _ts()
-    closed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     # Reminder-task sync with Salesforce: the Task there, and what it has seen of this one.
     sfdc_task_id: str | None = Field(default=None, index=True)
     updated_at: datetime = _ts()
-    synced_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    synced_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
 
 
 class ActivityKind(StrEnum):
@@ -266,9 +281,9 @@ class EmailMessage(SQLModel, table=True):
     # retry sends), unconfirmed (an attempt died mid-send and no Sent-folder check could
     # tell), bounced.
     status: str = "sending"
-    sent_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     # Until when the sending attempt may still finish the SMTP transaction.
-    lease_until: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime())
     cc: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
     bcc: list[str] = Field(default_factory=list, sa_column=Column(sa.JSON, nullable=False))
     attachment_ids: list[int] = Field(
@@ -318,7 +333,7 @@ class InboundMessage(SQLModel, table=True):
     enrollment_ids: list[int] = Field(
         default_factory=list, sa_column=Column(sa.JSON, nullable=False)
     )
-    processed_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    processed_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
 
 
 class InvalidAddress(SQLModel, table=True):
@@ -344,7 +359,7 @@ class ShipCursor(SQLModel, table=True):
     # The highest id seen at ``watermark_at``: once a commit grace has passed, the cursor may
     # move up to it (see activities/shipping.py).
     watermark_id: int = 0
-    watermark_at: datetime | None = Field(default=None, sa_type=sa.DateTime(timezone=True))
+    watermark_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     updated_at: datetime = _ts()
 
 

@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from cadence.playbooks import parse_playbook
+from tests.conftest import skip_to_local
 from tests.factories import THREE_EMAILS, enrollment_input
 from workflows.contracts import (
     SMTP_QUEUE,
@@ -345,9 +346,16 @@ async def _wait_for_task(env: WorkflowEnvironment, recorder: Recorder) -> None:
     raise AssertionError("no task was created")
 
 
+TUESDAY = 1
+
+
 async def test_a_call_completed_late_moves_later_steps_by_the_delay(
     time_env: WorkflowEnvironment,
 ) -> None:
+    # Enrolled on a Tuesday at 22:30, after the send window: the first email waits for
+    # Wednesday morning, but Day 1 is still the Tuesday.
+    start = await skip_to_local(time_env, "America/New_York", TUESDAY, time(22, 30))
+    day1 = start.date()
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
     async with main, smtp:
@@ -372,8 +380,10 @@ async def test_a_call_completed_late_moves_later_steps_by_the_delay(
     late = (completed.at.astimezone(NY).date() - due_day).days
     assert late == 2 and completed.status == "completed" and completed.reason == "connected"
     assert recorder.closed[0].status == "completed" and recorder.closed[0].notes == "interested"
+    intro_at = next(at for s, at in recorder.sends if s.step_id == "intro").astimezone(NY)
+    assert intro_at.date() == day1 + timedelta(days=1) and intro_at.hour == 8  # the window opens
+    assert due_day == day1 + timedelta(days=1)  # Day 2
     bump_at = next(at for s, at in recorder.sends if s.step_id == "bump").astimezone(NY)
-    day1 = next(at for s, at in recorder.sends if s.step_id == "intro").astimezone(NY).date()
     assert bump_at.date() == day1 + timedelta(days=3 + late)  # Day 4, moved by the delay
     assert bump_at.time().replace(microsecond=0) == time(10, 0)
     assert final.day_shift == late
@@ -407,6 +417,7 @@ async def test_removal_cancels_the_open_task(time_env: WorkflowEnvironment) -> N
 
 
 async def test_the_timeline_shows_done_due_and_planned_steps(time_env: WorkflowEnvironment) -> None:
+    start = await skip_to_local(time_env, "America/New_York", TUESDAY, time(10, 0))
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
     async with main, smtp:
@@ -417,10 +428,13 @@ async def test_the_timeline_shows_done_due_and_planned_steps(time_env: WorkflowE
         ]  # fmt: skip
         intro, call, bump = timeline
         task, _ = recorder.tasks[0]
-        assert call.at == task.due_at
-        assert bump.at is not None and bump.at.astimezone(NY).time() == time(10, 0)
-        day1 = intro.at.astimezone(NY).date() if intro.at else None
-        assert day1 is not None and bump.at.astimezone(NY).date() >= day1 + timedelta(days=3)
+        assert intro.at is not None and abs(intro.at - start) < timedelta(seconds=5)
+        assert (
+            call.at
+            == task.due_at
+            == datetime.combine(start.date() + timedelta(days=1), time(9), NY)
+        )
+        assert bump.at == datetime.combine(start.date() + timedelta(days=3), time(10, 0), NY)
         await handle.signal(EnrollmentWorkflow.remove, RemoveRequest())
         await handle.result()
         ended = await handle.query(EnrollmentWorkflow.timeline)
@@ -509,6 +523,7 @@ steps:
 async def test_a_migrated_enrollment_continues_on_the_new_version_by_step_id(
     time_env: WorkflowEnvironment,
 ) -> None:
+    start = await skip_to_local(time_env, "America/New_York", TUESDAY, time(10, 0))
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(THREE_OPEN))
     v2 = parse_playbook(VERSION_2)
@@ -528,7 +543,8 @@ async def test_a_migrated_enrollment_continues_on_the_new_version_by_step_id(
     # still runs. v2 then goes on after its last step already done, "a": b2 is new (and
     # overdue, so it goes at once), then "c" on its v2 day.
     assert list(sent) == ["a", "b", "b2", "c"]
-    day1 = sent["a"].date()
+    day1 = start.date()
+    assert abs(sent["a"] - start) < timedelta(seconds=5)
     assert sent["b2"] - sent["b"] < timedelta(minutes=1)
     assert sent["c"].date() == day1 + timedelta(days=5) and sent["c"].time().hour == 11
     assert [r.step_id for r in final.steps] == ["a", "b", "b2", "c"]
@@ -641,12 +657,13 @@ async def test_out_of_office_pauses_until_the_morning_after_the_return_date(
 ) -> None:
     recorder = Recorder()
     extra = "on_ooo: {action: pause_until_return, default_days: 7, max_days: 21}"
+    start = await skip_to_local(time_env, "America/New_York", TUESDAY, time(10, 0))
     handle, main, smtp = await run_enrollment(
         time_env, recorder, enrollment_input(_settings_playbook(extra))
     )
     async with main, smtp:
         await _wait_for_send(time_env, recorder, "a")
-        today = (await time_env.get_current_time()).astimezone(NY).date()
+        today = start.date()
         back = today + timedelta(days=4)
         await handle.signal(
             EnrollmentWorkflow.inbound, InboundEvent(kind="out_of_office", return_date=back)

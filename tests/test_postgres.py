@@ -10,7 +10,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -20,6 +22,7 @@ from sqlmodel import Session, select
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
+from cadence.activity_log import record_activity
 from cadence.auth import create_user
 from cadence.config import get_settings
 from cadence.db import get_engine, migrate
@@ -144,6 +147,23 @@ def test_a_person_is_enrolled_once_per_campaign_unless_the_run_failed(pg_databas
         session.add(enrollment(2))
         session.commit()  # the failed one stays, beside the new one
         assert len(session.exec(select(Enrollment)).all()) == 2
+
+
+def test_a_time_in_any_zone_is_stored_and_read_back_as_the_instant(pg_database: str) -> None:
+    pinned = datetime(2026, 12, 4, 22, 32, 52, tzinfo=ZoneInfo("America/New_York"))
+    with Session(get_engine(pg_database)) as session:
+        session.connection().execute(text("SET TIME ZONE 'Asia/Tokyo'"))  # no help from it
+        person = Person(id=unique_person_id(), email="grace@example.com", updated_at=pinned)
+        session.add(person)
+        session.flush()
+        assert person.id is not None
+        record_activity(session, key="pg/times", kind=ActivityKind.call, person_id=person.id,
+                        occurred_at=pinned)  # fmt: skip
+        session.commit()
+        updated = select(Person.updated_at).where(Person.id == person.id)
+        stored = [session.exec(select(ActivityLog.occurred_at)).one(), session.exec(updated).one()]
+    assert stored == [pinned, pinned]
+    assert all(t.utcoffset() == timedelta(0) for t in stored)  # given in UTC, as on SQLite
 
 
 async def test_an_enrollment_runs_end_to_end_on_postgres(

@@ -65,6 +65,40 @@ def test_cli_table_and_errors() -> None:
     assert bad.returncode == 1 and "--start" in bad.stderr and "offset" in bad.stderr
 
 
+TASK_STEPS = """\
+name: Every kind of step
+settings: {timezone: Europe/Berlin, holidays: "off"}
+steps:
+  - {id: intro, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
+  - {id: note, day: 2, type: manual_email, thread: true, body: "{{! a personal opener}}"}
+  - {id: ring, day: 3, type: call, title: Call}
+  - {id: bump, day: 4, type: auto_email, send_at: same_as_previous, thread: true, body: Bump}
+"""
+
+
+def test_each_step_is_listed_once_in_order(tmp_path: Path) -> None:
+    """A manual email is a task that then sends: still one entry, when it fell due."""
+    playbook = tmp_path / "steps.yaml"
+    playbook.write_text(TASK_STEPS)
+    start = ("--start", "2026-11-23T06:30:00Z")  # Monday, 07:30 in Berlin
+    as_json = run_cli(str(playbook), *start, "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == [
+        {"step": "intro", "type": "auto_email", "at": "2026-11-23T08:00:00+01:00"},
+        {"step": "note", "type": "manual_email", "at": "2026-11-24T09:00:00+01:00"},
+        {"step": "ring", "type": "call", "at": "2026-11-25T09:00:00+01:00"},
+        {"step": "bump", "type": "auto_email", "at": "2026-11-26T09:00:00+01:00"},
+    ]
+    table = run_cli(str(playbook), *start)
+    assert table.returncode == 0, table.stderr
+    rows = [line.split() for line in table.stdout.splitlines()[1:-1]]
+    assert [(row[2], row[4], row[5]) for row in rows] == [
+        ("08:00", "intro", "auto_email"), ("09:00", "note", "manual_email"),
+        ("09:00", "ring", "call"), ("09:00", "bump", "auto_email"),
+    ]  # fmt: skip
+    assert [row[1] for row in rows] == ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"]
+
+
 async def test_a_future_start_matches_the_calendar() -> None:
     playbook = parse_playbook(OUTBOUND.read_text())
     start = (datetime.now(UTC) + timedelta(days=9)).replace(microsecond=0)
