@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Literal
+from typing import Literal, NoReturn
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -242,9 +243,26 @@ async def run(settings: Settings | None = None) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-if __name__ == "__main__":
+def exit_cleanly() -> NoReturn:
+    """Leave the process once the worker has shut down. The SDK's Rust threads can abort
+    the interpreter's own finalization ("Fatal Python error: PyGILState_Release", exit code
+    -6 instead of 0) after everything is done, so the logs and streams are flushed and the
+    process exits without finalizing."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def main() -> NoReturn:
+    """``cadence worker`` and ``python worker.py``."""
     configure_logging()
     try:
         asyncio.run(run())
     except ConfigError as err:
         sys.exit(f"worker: configuration error: {err}")
+    exit_cleanly()
+
+
+if __name__ == "__main__":
+    main()

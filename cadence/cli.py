@@ -64,6 +64,7 @@ def worker() -> None:
 
     _logging()
     asyncio.run(worker_module.run())
+    worker_module.exit_cleanly()
 
 
 @app.command()
