@@ -18,7 +18,11 @@ log = logging.getLogger("cadence.enrollments")
 def _finish(inp: FinishEnrollmentInput) -> None:
     with session_scope() as session:
         enrollment = session.get(Enrollment, inp.enrollment_id)
-        if enrollment is None:
+        if enrollment is None or enrollment.workflow_id != inp.workflow_id:
+            # Not this run's row (a database restored or replaced under a running workflow):
+            # writing to it would end someone else's enrollment.
+            log.warning("enrollment %s is not run by %s; its end is not recorded",
+                        inp.enrollment_id, inp.workflow_id)  # fmt: skip
             return
         if enrollment.status == EnrollmentStatus.failed:
             # Declared gone while this run still lived (its start took longer than the
@@ -55,12 +59,13 @@ async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
     await run_db(_finish, inp)
 
 
-def _record_status(inp: RecordStatusInput) -> None:
+def _record_status(inp: RecordStatusInput, workflow_id: str) -> None:
     with session_scope() as session:
         session.exec(
             update(Enrollment)
             .where(
                 col(Enrollment.id) == inp.enrollment_id,
+                col(Enrollment.workflow_id) == workflow_id,  # this run's row only
                 col(Enrollment.status).in_(RUNNING_STATUSES),  # never over an end
             )
             .values(status=EnrollmentStatus(inp.status))
@@ -70,4 +75,4 @@ def _record_status(inp: RecordStatusInput) -> None:
 @activity.defn
 async def record_enrollment_status(inp: RecordStatusInput) -> None:
     """Write a running enrollment's status (paused, or active again) to its row."""
-    await run_db(_record_status, inp)
+    await run_db(_record_status, inp, activity.info().workflow_id or "")

@@ -50,8 +50,8 @@ def _create(inp: CreateTaskInput) -> CreateTaskResult:
 def _close(inp: CloseTaskInput) -> None:
     with session_scope() as session:
         task = session.get(Task, inp.task_id)
-        if task is None or task.status != TaskStatus.open:
-            return  # closed already (a retry)
+        if task is None or task.workflow_id != inp.workflow_id or task.status != TaskStatus.open:
+            return  # closed already (a retry), or not this run's task
         task.status = TaskStatus(inp.status)
         task.outcome, task.outcome_notes, task.closed_at = inp.outcome, inp.notes, inp.closed_at
         task.updated_at = utcnow()  # the reminder-task sync pushes the change

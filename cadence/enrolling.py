@@ -70,14 +70,17 @@ class EnrollmentOutcome:
 
 
 def holiday_dates(playbook: Playbook, country: str | None, start: date) -> list[date]:
-    """Public holidays for the enrollment's calendar, this year and the next two."""
+    """Public holidays for the enrollment's calendar: the year before ``start`` (a UTC date:
+    the lead's own date may still be in that year, on New Year's Eve in America, and an
+    observed holiday may fall there, e.g. 31 December for a Saturday New Year's Day), its
+    year and the next two."""
     setting = playbook.settings.holidays
     code = country if setting == "lead_country" else (None if setting == "off" else setting)
     if not code:
         return []
     try:
         calendar = holidays_lib.country_holidays(
-            code.upper(), years=range(start.year, start.year + 3)
+            code.upper(), years=range(start.year - 1, start.year + 3)
         )
     except NotImplementedError:
         return []

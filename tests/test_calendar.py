@@ -121,6 +121,21 @@ def test_year_end_holidays_and_blackouts_are_not_days() -> None:
     ]
 
 
+def test_new_years_eve_in_america_is_already_next_year_in_utc() -> None:
+    """An enrollment starts at 19:30 on Friday 31 December 2027 in New York, when the UTC date
+    (from which the holidays are looked up) is already 1 January 2028. That Friday is the
+    observed New Year's Day (1 January is a Saturday): not Day 1."""
+    playbook = book([email("a", 1, "10:00"), email("b", 2, "10:00")], holidays="lead_country",
+                    skip_weekends=False)  # fmt: skip
+    start = datetime(2028, 1, 1, 0, 30, tzinfo=UTC)
+    assert date(2027, 12, 31) in holiday_dates(playbook, "US", start.date())
+    dues = [
+        local(d, "America/New_York") for d in schedule(playbook, start, "America/New_York", "US")
+    ]
+    # 31 December observed and 1 January: holidays; Sunday 2 January is Day 1.
+    assert [d.date() for d in dues] == [date(2028, 1, 2), date(2028, 1, 3)]
+
+
 def test_29_february_is_an_ordinary_sending_day() -> None:
     playbook = book([email("a", 1, "09:00"), email("b", 2, "09:00"), email("c", 3, "09:00")],
                     holidays="off")  # fmt: skip

@@ -13,8 +13,9 @@ from typing import Any
 
 from sqlmodel import Session, select
 
+from cadence.auth import create_user
 from cadence.db import get_engine
-from cadence.models import Enrollment, Person, Task
+from cadence.models import Campaign, Enrollment, Person, Role, Task
 from tests.conftest import Api, unique_person_id
 from workflows.contracts import TASK_QUEUE
 
@@ -289,3 +290,54 @@ async def test_a_recent_enrollment_without_a_run_is_left_alone(api: Api) -> None
     assert enrollment_id is not None
     body = await _get(api, enrollment_id)
     assert body["status"] == "active" and body["live"] is None
+
+
+def test_a_run_writes_only_to_its_own_enrollment_row(database: str) -> None:
+    """A workflow whose enrollment id now names another run's row (a database restored or
+    replaced while it ran) records nothing there: no end, no status, no closed task."""
+    from activities.enrollments import _finish, _record_status
+    from activities.tasks import _close
+    from workflows.contracts import (
+        CloseTaskInput,
+        EndReason,
+        EnrollmentStatus,
+        FinishEnrollmentInput,
+        RecordStatusInput,
+    )
+
+    with Session(get_engine()) as session:
+        user, _ = create_user(session, name="Rep", email="rep@seller.test", role=Role.rep)
+        person = Person(id=unique_person_id(), email="ada@example.com")
+        campaign = Campaign(name="C")
+        session.add_all([person, campaign])
+        session.flush()
+        assert user.id is not None and person.id is not None and campaign.id is not None
+        row = Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=person.id,
+                         owner_id=user.id, workflow_id="enrollment/1/mine")  # fmt: skip
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        task = Task(key="enrollment/1/mine/call", enrollment_id=row.id, step_id="call",
+                    workflow_id="enrollment/1/mine", type="call", title="Call",
+                    person_id=person.id, owner_id=user.id,
+                    due_at=datetime(2026, 12, 7, tzinfo=UTC))  # fmt: skip
+        session.add(task)
+        session.commit()
+        enrollment_id, task_id = row.id, task.id
+        assert task_id is not None
+
+    other = "enrollment/9/someone-else"
+    removed = EnrollmentStatus.removed
+    _finish(FinishEnrollmentInput(workflow_id=other, enrollment_id=enrollment_id,
+                                  status=removed, end_reason=EndReason.removed))  # fmt: skip
+    _record_status(RecordStatusInput(enrollment_id=enrollment_id,
+                                     status=EnrollmentStatus.paused), other)  # fmt: skip
+    _close(CloseTaskInput(task_id=task_id, workflow_id=other, status="cancelled",
+                          closed_at=datetime(2026, 12, 7, tzinfo=UTC)))  # fmt: skip
+    assert (_row(enrollment_id).status, _row(enrollment_id).end_reason) == ("active", None)
+    with Session(get_engine()) as session:
+        assert session.get(Task, task_id).status == "open"  # type: ignore[union-attr]
+
+    paused = RecordStatusInput(enrollment_id=enrollment_id, status=EnrollmentStatus.paused)
+    _record_status(paused, "enrollment/1/mine")
+    assert _row(enrollment_id).status == "paused"  # its own run writes as before
