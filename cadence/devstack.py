@@ -1,5 +1,6 @@
 """`cadence dev`: start the whole local stack from temporal-dev.yaml, wait until every process
-answers, print where things are, and stop everything cleanly on Ctrl-C."""
+answers, print where things are, restart a process that dies (the others keep running), and
+stop everything cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -254,6 +255,53 @@ def admin_token(cfg: StackConfig) -> str:
     return token
 
 
+@dataclass
+class RestartBudget:
+    """How often a process that stops by itself is started again: a crash loop (more than
+    ``limit`` restarts within ``window_s``) gives up rather than spin."""
+
+    limit: int = 5
+    window_s: float = 60.0
+    restarts: dict[str, list[float]] = field(default_factory=dict)
+
+    def allow(self, name: str, now: float) -> bool:
+        recent = [t for t in self.restarts.get(name, []) if now - t < self.window_s]
+        self.restarts[name] = recent
+        if len(recent) >= self.limit:
+            return False
+        recent.append(now)
+        return True
+
+
+def supervise(
+    processes: list[Process],
+    log_dir: Path,
+    base_env: dict[str, str],
+    stopping: Callable[[], bool],
+    budget: RestartBudget | None = None,
+    interval_s: float = 0.5,
+) -> int:
+    """Keep the stack running until ``stopping()``: a process that stops unexpectedly (killed
+    for its memory, say) is reported with its log's tail and started again, so one crash does
+    not take down the rest. 0 when asked to stop, 1 when a process keeps crashing."""
+    budget = budget or RestartBudget()
+    while not stopping():
+        for proc in processes:
+            if proc.alive():
+                continue
+            code = proc.popen.returncode if proc.popen is not None else None
+            print(f"\n{proc.name} stopped unexpectedly (exit {code}):\n{proc.log_tail()}",
+                  flush=True)  # fmt: skip
+            if not budget.allow(proc.name, time.monotonic()):
+                print(f"{proc.name} stopped {budget.limit} times within {budget.window_s:.0f} s;"
+                      f" see {proc.log_path}", flush=True)  # fmt: skip
+                return 1
+            print(f"Starting {proc.name} again.", flush=True)
+            proc.start(log_dir, base_env)
+        time.sleep(interval_s)
+    return 0
+
+
 def run(config_path: Path, ready_timeout: float = 90.0) -> int:
     cfg = StackConfig.load(config_path)
     log_dir = cfg.data_dir / "logs"
@@ -293,12 +341,7 @@ def run(config_path: Path, ready_timeout: float = 90.0) -> int:
             started.append(proc)
         asyncio.run(wait_ready(apps, ready_timeout))
         print_banner(cfg, token, time.monotonic() - t0, log_dir)
-        while not stopping:
-            for proc in started:
-                if not proc.alive():
-                    print(f"\n{proc.name} stopped unexpectedly:\n{proc.log_tail()}", flush=True)
-                    stopping, code = True, 1
-            time.sleep(0.5)
+        code = supervise(started, log_dir, base_env, lambda: stopping)
     except RuntimeError as err:
         print(f"cadence dev: {err}", file=sys.stderr, flush=True)
         code = 1

@@ -1,0 +1,59 @@
+"""`cadence dev` keeps the local stack up: a process that dies (killed for its memory, say) is
+started again while the others go on; a process that keeps dying stops the stack."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+from cadence.devstack import Process, RestartBudget, supervise
+
+
+async def _never() -> bool:
+    return True
+
+
+def _process(name: str, code: str) -> Process:
+    return Process(name=name, cmd=[sys.executable, "-c", code], ready=_never)
+
+
+def test_a_process_that_dies_is_started_again_and_the_others_go_on(tmp_path: Path) -> None:
+    marker = tmp_path / "crashed-once"
+    crashes_once = _process(
+        "api",
+        f"import pathlib, sys, time\nm = pathlib.Path({str(marker)!r})\n"
+        "if not m.exists():\n    m.write_text('x'); sys.exit(3)\ntime.sleep(60)",
+    )
+    steady = _process("worker", "import time; time.sleep(60)")
+    for proc in (crashes_once, steady):
+        proc.start(tmp_path, {})
+    first_worker = steady.popen
+    end = time.monotonic() + 3
+    try:
+        code = supervise([crashes_once, steady], tmp_path, {}, lambda: time.monotonic() > end,
+                         interval_s=0.1)  # fmt: skip
+        assert code == 0
+        assert crashes_once.alive() and marker.exists()  # started again, and running now
+        assert steady.popen is first_worker and steady.alive()  # never touched
+    finally:
+        crashes_once.stop()
+        steady.stop()
+
+
+def test_a_process_that_keeps_dying_stops_the_stack(tmp_path: Path) -> None:
+    broken = _process("api", "import sys; sys.exit(3)")
+    broken.start(tmp_path, {})
+    end = time.monotonic() + 20
+    started = time.monotonic()
+    code = supervise([broken], tmp_path, {}, lambda: time.monotonic() > end,
+                     budget=RestartBudget(limit=3, window_s=60), interval_s=0.05)  # fmt: skip
+    assert code == 1 and time.monotonic() - started < 10  # gave up, did not spin to the end
+
+
+def test_the_restart_budget_forgets_old_crashes() -> None:
+    budget = RestartBudget(limit=2, window_s=60)
+    assert budget.allow("api", 0) and budget.allow("api", 10)
+    assert not budget.allow("api", 20)  # a third within the minute
+    assert budget.allow("api", 75)  # the first two are more than a minute old
+    assert budget.allow("worker", 20)  # each process has its own
