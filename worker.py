@@ -213,6 +213,7 @@ def log_integrations(settings: Settings) -> None:
         "marketo": "activities are kept in the log, not shipped; no people sync",
         "salesforce": "activities are kept in the log, not shipped; no opt-out or task sync",
         "smtp": "emails from senders without their own mailbox wait until it is configured",
+        "tracking": "emails carry no tracked links, open pixel or unsubscribe link",
     }
     for name, on in settings.integrations().items():
         if on:

@@ -23,7 +23,7 @@ class Links:
     base: dict[str, Any]  # message id, person, enrollment, campaign, subject
 
     def _url(self, path: str, payload: dict[str, Any]) -> str:
-        root = self.settings.public_base_url.rstrip("/")
+        root = (self.settings.public_base_url or "").rstrip("/")  # set when tracking is on
         return f"{root}/{path}/{sign({**self.base, **payload}, self.settings)}"
 
     @property

@@ -136,6 +136,7 @@ async def main() -> None:
             CADENCE_SMTP_HOST="127.0.0.1",
             CADENCE_SMTP_PORT=str(smtp_port),
             CADENCE_TRACKING_SECRET="bench-secret",
+            CADENCE_PUBLIC_BASE_URL="https://cadence.example.com",
             CADENCE_SENT_CHECK_URL=f"http://127.0.0.1:{http_port}/api/messages",
             # One sender sends everything: lift its mailbox quota (still checked).
             CADENCE_MAILBOX_RATE_COUNT="1000000",

@@ -87,11 +87,17 @@ INTEGRATIONS: dict[str, tuple[str, ...]] = {
     "salesforce": ("salesforce_base_url", "salesforce_client_id", "salesforce_client_secret"),
     "smtp": ("smtp_host",),
 }
+# What is on when all its settings are set: the integrations (never set by halves), and the
+# tracking links (a public URL alone is harmless; a secret alone is refused).
+SWITCHES: dict[str, tuple[str, ...]] = {
+    **INTEGRATIONS,
+    "tracking": ("tracking_secret", "public_base_url"),
+}
 
 
 def off_hint(name: str) -> str:
     """The settings that turn an integration on: ``A, B and C``."""
-    names = [_env(f) for f in INTEGRATIONS[name]]
+    names = [_env(f) for f in SWITCHES[name]]
     return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
@@ -124,7 +130,9 @@ class Settings(BaseSettings):
     # API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    public_base_url: str = "http://127.0.0.1:8000"
+    # The API as recipients' browsers reach it: the root of tracking and unsubscribe links
+    # (needed with a tracking secret; the local stack sets its own).
+    public_base_url: str | None = None
     # Signs open, click and unsubscribe links; without it emails carry no tracking.
     tracking_secret: SecretStr | None = None
 
@@ -238,14 +246,18 @@ class Settings(BaseSettings):
                 problems.append(f"CADENCE_SMTP_HOST is missing ({', '.join(details)} set)")
         for address, mailbox in self.mailboxes.items():
             problems += mailbox.problems(f'CADENCE_MAILBOXES["{address}"]')
+        if self.tracking_secret and not self.public_base_url:
+            problems.append(
+                "CADENCE_PUBLIC_BASE_URL is missing (CADENCE_TRACKING_SECRET set): tracking and "
+                "unsubscribe links need the address recipients' browsers reach the API at"
+            )
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
     def integrations(self) -> dict[str, bool]:
-        """Which integrations are on (every setting they need is set)."""
-        return {name: all(getattr(self, f) for f in fields)
-                for name, fields in INTEGRATIONS.items()}  # fmt: skip
+        """Which integrations (and tracking) are on: every setting they need is set."""
+        return {name: all(getattr(self, f) for f in fields) for name, fields in SWITCHES.items()}
 
     def require_database_url(self) -> str:
         url = self.database_url

@@ -53,4 +53,5 @@ def verify(token: str, settings: Settings | None = None) -> dict[str, Any] | Non
 
 
 def tracking_enabled(settings: Settings | None = None) -> bool:
-    return (settings or get_settings()).tracking_secret is not None
+    settings = settings or get_settings()
+    return settings.tracking_secret is not None and bool(settings.public_base_url)

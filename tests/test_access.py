@@ -359,6 +359,7 @@ async def build_world(api: Api) -> World:
 @pytest.fixture
 def secrets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CADENCE_TRACKING_SECRET", "access-test-secret")
+    monkeypatch.setenv("CADENCE_PUBLIC_BASE_URL", "https://cadence.example.com")
     monkeypatch.setenv("CADENCE_INBOUND_TOKEN", INBOUND_TOKEN)
     get_settings.cache_clear()
 

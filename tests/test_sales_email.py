@@ -24,6 +24,7 @@ from tests.conftest import Api, unique_person_id
 @pytest.fixture(autouse=True)
 def tracking(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CADENCE_TRACKING_SECRET", "test-secret-for-links")
+    monkeypatch.setenv("CADENCE_PUBLIC_BASE_URL", "https://cadence.example.com")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -17,7 +17,7 @@ from cadence.stack import StackConfig
 from tests.conftest import Api
 
 CADENCE = Path(sys.executable).parent / "cadence"
-LOCAL_STACK = ("127.0.0.1:8101", "127.0.0.1:8102", "127.0.0.1:2525", ":2525")
+LOCAL_STACK = ("127.0.0.1:8101", "127.0.0.1:8102", "127.0.0.1:2525", ":2525", "127.0.0.1:8000")
 runner = CliRunner()
 
 
@@ -27,7 +27,10 @@ def test_production_defaults_never_point_at_the_local_stack_or_the_source_tree()
     assert not [address for address in LOCAL_STACK if address in values]
     assert settings.marketo_base_url is None and settings.salesforce_base_url is None
     assert settings.smtp_host is None and Mailbox().host is None
-    assert settings.integrations() == {"marketo": False, "salesforce": False, "smtp": False}
+    assert settings.public_base_url is None  # links to a local address would reach nobody
+    assert settings.integrations() == {
+        "marketo": False, "salesforce": False, "smtp": False, "tracking": False,
+    }  # fmt: skip
     url = settings.database_url
     assert url is None or str(ROOT) not in url
     with pytest.raises(ConfigError, match="CADENCE_DATABASE_URL"):
@@ -40,7 +43,11 @@ def test_only_the_local_stack_sets_the_fakes_addresses() -> None:
     assert local.marketo_base_url == "http://127.0.0.1:8101"
     assert local.salesforce_base_url == "http://127.0.0.1:8102"
     assert (local.smtp_host, local.smtp_port) == ("127.0.0.1", 2525)
-    assert local.integrations() == {"marketo": True, "salesforce": True, "smtp": True}
+    assert local.public_base_url == "http://127.0.0.1:8000"
+    # (tracking: `cadence dev` adds a secret of its own, kept in .data/)
+    assert local.integrations() == {
+        "marketo": True, "salesforce": True, "smtp": True, "tracking": False,
+    }  # fmt: skip
     assert local.database_url == f"sqlite:///{ROOT / '.data' / 'cadence.db'}"
 
 
@@ -56,6 +63,7 @@ HALVES = [
      ['CADENCE_MAILBOXES["rita@example.com"].username']),
     ({"MAILBOXES": '{"rita@example.com": {"port": 465, "tls": true}}'},
      ['CADENCE_MAILBOXES["rita@example.com"].host']),
+    ({"TRACKING_SECRET": "s3cret"}, ["CADENCE_PUBLIC_BASE_URL"]),
 ]  # fmt: skip
 
 
@@ -108,7 +116,9 @@ def test_commands_that_need_the_database_say_how_to_name_it(tmp_path: Path) -> N
 async def test_health_says_which_integrations_are_on(api: Api) -> None:
     health = (await api.http.get("/health")).json()
     # the api fixture has the sink as its SMTP server and neither Marketo nor Salesforce
-    assert health["integrations"] == {"marketo": "off", "salesforce": "off", "smtp": "on"}
+    assert health["integrations"] == {
+        "marketo": "off", "salesforce": "off", "smtp": "on", "tracking": "off",
+    }  # fmt: skip
     assert "secret" not in str(health).lower()
 
 

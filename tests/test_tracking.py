@@ -24,6 +24,7 @@ from tests.test_api import PLAYBOOK
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("CADENCE_TRACKING_SECRET", "test-secret-for-links")
+    monkeypatch.setenv("CADENCE_PUBLIC_BASE_URL", "https://cadence.example.com")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -136,13 +137,13 @@ async def test_sent_emails_carry_tracked_links_a_pixel_and_one_click_unsubscribe
     headers = message["headers"]
     assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     https, mailto = [h.strip("<> ") for h in headers["List-Unsubscribe"].split(",")]
-    assert https.startswith("http://127.0.0.1:8000/u/") and mailto.startswith("mailto:")
+    assert https.startswith("https://cadence.example.com/u/") and mailto.startswith("mailto:")
     assert f"To stop receiving these emails: {https}" in message["text"]
     assert "https://example.com/pricing?x=1" in message["text"]  # the text part stays plain
 
     page = message["html"]
-    tracked = re.search(r'href="http://127\.0\.0\.1:8000(/t/c/[^"]+)"', page)
-    pixel = re.search(r'src="http://127\.0\.0\.1:8000(/t/o/[^"]+)"', page)
+    tracked = re.search(r'href="https://cadence\.example\.com(/t/c/[^"]+)"', page)
+    pixel = re.search(r'src="https://cadence\.example\.com(/t/o/[^"]+)"', page)
     assert tracked and pixel
     clicked = await api.http.get(html.unescape(tracked.group(1)))
     assert clicked.status_code == 302
@@ -151,7 +152,7 @@ async def test_sent_emails_carry_tracked_links_a_pixel_and_one_click_unsubscribe
     clicks = logged(ActivityKind.click_email)
     assert clicks[0].details["message_id"] == message["message_id"]
     assert len(logged(ActivityKind.open_email)) == 1
-    one_click = await api.http.post(https.removeprefix("http://127.0.0.1:8000"))
+    one_click = await api.http.post(https.removeprefix("https://cadence.example.com"))
     assert one_click.status_code == 200 and len(logged(ActivityKind.unsubscribe)) == 1
 
     # The Email tab: the rep sees the email, opened and clicked, not replied.

@@ -115,6 +115,7 @@ async def test_killing_the_worker_mid_send_never_duplicates_or_loses_an_email(
         "CADENCE_SENT_CHECK_URL": f"http://127.0.0.1:{http_port}/api/messages",
         "CADENCE_SEND_LEASE_SECONDS": "2",
         "CADENCE_TRACKING_SECRET": "kill-test-secret",
+        "CADENCE_PUBLIC_BASE_URL": "https://cadence.example.com",
         "CADENCE_MAILBOX_RATE_COUNT": "1000000",
         "CADENCE_MAILBOX_DAILY_CAP": "1000000",
     }
