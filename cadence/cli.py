@@ -373,10 +373,11 @@ def _exit_now(code: int) -> None:
 
 @playbook_app.command("schema")
 def playbook_schema() -> None:
-    """Print the playbook JSON Schema (for editors)."""
-    from workflows.playbook import Playbook
+    """Print the playbook JSON Schema, for editors: `cadence playbook schema >
+    playbook.schema.json` (docs/playbooks.md says how to use it in VS Code)."""
+    from cadence.playbooks import playbook_json_schema
 
-    typer.echo(json.dumps(Playbook.model_json_schema(), indent=2))
+    typer.echo(json.dumps(playbook_json_schema(), indent=2))
 
 
 def main() -> None:

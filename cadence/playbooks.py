@@ -9,21 +9,37 @@ limits on fields (subject, body, cc, ...).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic_core import ErrorDetails
 
-from cadence.text import cut
+from cadence.text import brief, closest, cut, one_of
 from workflows.playbook import (
+    FIELDS_ONLY,
+    MAX_ADDRESSES,
+    MAX_BLACKOUT_DATES,
     MAX_DEPTH,
+    MAX_DESCRIPTION_CHARS,
+    MAX_LINE_CHARS,
     MAX_NODES,
     MAX_PLAYBOOK_BYTES,
     MAX_TEXT_CHARS,
+    STEP_MODELS,
+    EmailStep,
+    Loc,
+    OooSettings,
     Playbook,
+    PlaybookSettings,
+    SendWindow,
+    StepFacts,
+    TaskStep,
+    cross_step_problems,
 )
 
 MAX_ISSUES = 50  # reported per playbook; the rest are counted
@@ -120,7 +136,7 @@ _Loader.add_implicit_resolver(
     list("-+0123456789"),
 )
 
-Marks = dict[tuple[str | int, ...], tuple[int, int]]
+Marks = dict[Loc, tuple[int, int]]
 
 
 def _walk(node: yaml.Node, path: tuple[str | int, ...], marks: Marks) -> None:
@@ -138,19 +154,9 @@ def _walk(node: yaml.Node, path: tuple[str | int, ...], marks: Marks) -> None:
             _walk(item, (*path, index), marks)
 
 
-def split_step_path(message: str) -> tuple[tuple[str | int, ...], str]:
-    """Problems found across steps come as "steps.2.day: message": split the path off."""
-    found = re.match(r"^steps\.(\d+)(?:\.(\w+))?: (.*)$", message, re.DOTALL)
-    if found is None:
-        return (), message
-    path: tuple[str | int, ...] = ("steps", int(found.group(1)))
-    if found.group(2):
-        path = (*path, found.group(2))
-    return path, found.group(3)
-
-
-def _locate(loc: tuple[str | int, ...], marks: Marks, message: str) -> tuple[int, int]:
-    if "Extra inputs are not permitted" in message and (*loc, "__key__") in marks:
+def _locate(loc: Loc, marks: Marks, at_key: bool = False) -> tuple[int, int]:
+    """Where ``loc`` is (its key's place when ``at_key``), else where its nearest parent is."""
+    if at_key and (*loc, "__key__") in marks:
         return marks[(*loc, "__key__")]
     for end in range(len(loc), -1, -1):
         if loc[:end] in marks:
@@ -220,7 +226,8 @@ def read_playbook_file(path: Path) -> str:
 
 
 def parse_playbook(text: str) -> Playbook:
-    """Parse and validate; raise PlaybookError with positions for anything wrong."""
+    """Parse and validate; raise PlaybookError with every problem, in the order of the file,
+    each at its line and column."""
     node, data = load_yaml(text)
     if node is None or not isinstance(node, yaml.MappingNode):
         raise PlaybookError(
@@ -228,40 +235,225 @@ def parse_playbook(text: str) -> Playbook:
         )
     marks: Marks = {}
     _walk(node, (), marks)
-    try:
-        playbook = Playbook.model_validate(data)
-    except ValidationError as exc:
+    playbook, problems = check_playbook(data)
+    if playbook is None:
         issues = []
-        for err in exc.errors():
-            loc = tuple(
-                p
-                for p in err["loc"]
-                if p not in ("auto_email", "manual_email")
-                and p not in ("call", "linkedin", "inmail", "custom")
-            )
-            message = err["msg"].removeprefix("Value error, ")
-            for line_message in message.split("\n"):
-                step_loc, text = split_step_path(line_message)
-                where = step_loc or loc
-                line, col = _locate(where, marks, text)
-                path = ".".join(cut(str(p), 60) for p in where)  # (an unknown key may be long)
-                issues.append(PlaybookIssue(line, col, path, text))
-        raise PlaybookError(issues) from exc
-    over = limit_issues(playbook, marks)
-    if over:
-        raise PlaybookError(over)
+        for problem in problems:
+            line, col = _locate(problem.loc, marks, problem.at_key)
+            path = ".".join(cut(str(p), 60) for p in problem.loc)  # (a key may be long)
+            issues.append(PlaybookIssue(line, col, path, problem.message))
+        raise PlaybookError(sorted(issues, key=lambda i: (i.line, i.column)))
     return playbook
 
 
-def limit_issues(playbook: Playbook, marks: Marks | None = None) -> list[PlaybookIssue]:
-    """The playbook's fields over the publishing limits, placed by ``marks`` (YAML) or at
-    1:1 (JSON, which has no places)."""
-    issues = []
-    for path, message in playbook.limit_problems():
-        loc = tuple(int(p) if p.isdigit() else p for p in path.split("."))
-        line, col = _locate(loc, marks or {}, message)
-        issues.append(PlaybookIssue(line, col, path, message))
-    return issues
+def in_document_order(problems: list[Problem], data: Any) -> list[Problem]:
+    """``problems`` of a playbook that came as JSON (no lines) in the order of its keys."""
+    marks: Marks = {}
+    pending: list[tuple[Loc, Any]] = [((), data)]
+    while pending:  # depth first, keys in their order
+        path, value = pending.pop()
+        marks[path] = (len(marks), 0)
+        if isinstance(value, dict):
+            children: list[tuple[Loc, Any]] = [((*path, k), v) for k, v in value.items()]
+        elif isinstance(value, list):
+            children = [((*path, i), v) for i, v in enumerate(value)]
+        else:
+            continue
+        pending.extend(reversed(children))
+    return sorted(problems, key=lambda p: _locate(p.loc, marks))
+
+
+# -- Checking: every problem in one pass ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of a playbook's data, at ``loc`` (keys and list indexes)."""
+
+    loc: Loc
+    message: str
+    type: str = "value_error"  # pydantic's error type, for the API's JSON answers
+    at_key: bool = False  # placed at the key (one that is not allowed), not at its value
+
+
+def check_playbook(data: Any) -> tuple[Playbook | None, list[Problem]]:
+    """Every problem of a playbook's data (as loaded from YAML or JSON) in one pass: each
+    field of every setting and step, the checks across steps, run over whatever of the steps
+    is readable, so that a mistake never hides another, and the publishing limits. The
+    Playbook when there is no problem."""
+    playbook: Playbook | None
+    try:
+        playbook = Playbook.model_validate(data, context=FIELDS_ONLY)
+    except ValidationError as exc:
+        playbook = None
+        problems = [_field_problem(error) for error in exc.errors(include_url=False)]
+        steps = data.get("steps") if isinstance(data, dict) else None
+        facts = [_facts(step) for step in steps] if isinstance(steps, list) else []
+    else:
+        problems = []
+        facts = [StepFacts.of(step) for step in playbook.steps]
+    problems += [Problem(loc, message) for loc, message in cross_step_problems(facts)]
+    problems += limit_problems(data)
+    return (None if problems else playbook), problems
+
+
+_STEP_KINDS = {EmailStep: "email steps", TaskStep: "task steps"}
+_SECTIONS: dict[Loc, type[BaseModel]] = {
+    (): Playbook,
+    ("settings",): PlaybookSettings,
+    ("settings", "send_window"): SendWindow,
+    ("settings", "on_ooo"): OooSettings,
+}
+
+
+def _field_problem(error: ErrorDetails) -> Problem:
+    """A pydantic error as an author reads it: the step type's tag out of the place, and
+    the messages that would not say what to do said again."""
+    loc, kind = tuple(error["loc"]), error["type"]
+    step_type = None
+    if len(loc) > 2 and loc[0] == "steps" and isinstance(loc[1], int) and loc[2] in STEP_MODELS:
+        step_type, loc = str(loc[2]), (*loc[:2], *loc[3:])
+    types = ", ".join(STEP_MODELS)
+    if kind == "extra_forbidden":
+        return Problem(loc, _unknown_key(loc[-1], loc[:-1], step_type), kind, at_key=True)
+    if kind == "union_tag_invalid":
+        tag = (error.get("ctx") or {}).get("tag", "")
+        meant = closest(tag, STEP_MODELS) if isinstance(tag, str) else []
+        hint = (
+            f"did you mean {one_of([repr(m) for m in meant])}?"
+            if meant
+            else f"the step types are {types}"
+        )
+        return Problem((*loc, "type"), f"unknown step type {brief(tag)}; {hint}", kind)
+    if kind == "union_tag_not_found":
+        return Problem(loc, f"a step needs a type: {types}", kind)
+    if kind == "model_attributes_type" and len(loc) == 2 and loc[0] == "steps":
+        return Problem(loc, "a step is a mapping: id, day, type and the type's keys", kind)
+    if kind == "missing":
+        return Problem(loc, f"{brief(loc[-1])} is required", kind)
+    return Problem(loc, error["msg"].removeprefix("Value error, "), kind)
+
+
+def _unknown_key(key: str | int, where: Loc, step_type: str | None) -> str:
+    """A key that is not allowed: a key of another step type says so, and a misspelt one
+    gets a "did you mean"."""
+    if step_type is not None:
+        model = STEP_MODELS[step_type]
+        others = [t for t, m in STEP_MODELS.items() if m is not model and key in m.model_fields]
+        if others:
+            kind = _STEP_KINDS[STEP_MODELS[others[0]]]
+            return f"{key!r} is for {kind} ({', '.join(others)}), not {step_type} steps"
+    section = STEP_MODELS[step_type] if step_type else _SECTIONS.get(where)
+    known = list(section.model_fields) if section is not None else []
+    meant = closest(key, known) if isinstance(key, str) else []
+    if meant:
+        return f"unknown key {brief(key)}; did you mean {one_of([repr(m) for m in meant])}?"
+    if known:
+        return f"unknown key {brief(key)} (known keys: {', '.join(known)})"
+    return f"unknown key {brief(key)}"
+
+
+_annotated: Any = Annotated
+
+
+@functools.cache
+def _field_adapter(model: type[BaseModel], name: str) -> TypeAdapter[Any]:
+    """Validates one field of ``model`` alone (its type and constraints)."""
+    info = model.model_fields[name]
+    annotation: Any = info.annotation
+    return TypeAdapter(_annotated[(annotation, *info.metadata)] if info.metadata else annotation)
+
+
+def _read(model: type[BaseModel], name: str, step: dict[Any, Any]) -> tuple[bool, Any]:
+    """(readable, value) of the field ``name`` of a step as written: its default when it is
+    left out, and not readable when it does not validate (or a required one is missing)."""
+    if name not in step:
+        info = model.model_fields[name]
+        return not info.is_required(), info.get_default(call_default_factory=True)
+    try:
+        return True, _field_adapter(model, name).validate_python(step[name])
+    except ValidationError:
+        return False, None
+
+
+def _facts(step: Any) -> StepFacts:
+    """What the checks across steps can read of a step that does not validate as a whole."""
+    if not isinstance(step, dict):
+        return StepFacts()
+    step_type = step.get("type")
+    model = STEP_MODELS.get(step_type) if isinstance(step_type, str) else None
+
+    def read(name: str) -> Any:
+        readable, value = _read(model or EmailStep, name, step)  # (id and day: every step's)
+        return value if readable else None
+
+    step_id, day = read("id"), read("day")
+    if model is None:  # an unknown type: its templates are still templates
+        texts = tuple(
+            (name, text)
+            for name in ("subject", "body", "title")
+            if isinstance(text := step.get(name), str)
+        )
+        return StepFacts(step_id, day, texts=texts)
+    if model is TaskStep:
+        title = read("title")
+        return StepFacts(step_id, day, step_type, texts=(("title", title),) if title else ())
+    subject_ok, subject = _read(model, "subject", step)
+    body, send_at = read("body"), step.get("send_at")
+    return StepFacts(
+        step_id,
+        day,
+        step_type,
+        thread=read("thread"),
+        has_subject=bool(subject) if subject_ok else None,
+        send_at=send_at if isinstance(send_at, str) else None,
+        texts=(
+            *((("subject", subject or ""),) if subject_ok else ()),
+            *((("body", body),) if body is not None else ()),
+        ),
+    )
+
+
+_STEP_TEXT_LIMITS = {
+    "subject": MAX_LINE_CHARS, "title": MAX_LINE_CHARS,
+    "body": MAX_TEXT_CHARS, "notes": MAX_TEXT_CHARS,
+}  # fmt: skip
+
+
+def limit_problems(data: Any) -> list[Problem]:
+    """The values over the publishing limits (workflows/playbook.py). Not a validator of the
+    model: stored playbooks and running enrollments stay readable if a limit ever shrinks."""
+    found: list[Problem] = []
+
+    def over(loc: Loc, value: Any, limit: int, what: str) -> None:
+        if isinstance(value, str | list) and len(value) > limit:
+            unit = "characters" if isinstance(value, str) else what
+            found.append(Problem(loc, f"{len(value)} {unit}; at most {limit}", "too_long"))
+
+    if not isinstance(data, dict):
+        return found
+    over(("description",), data.get("description"), MAX_DESCRIPTION_CHARS, "")
+    settings = data.get("settings")
+    if isinstance(settings, dict):
+        blackout = settings.get("blackout_dates")
+        over(("settings", "blackout_dates"), blackout, MAX_BLACKOUT_DATES, "dates")
+    steps = data.get("steps")
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        if isinstance(step, dict):
+            for name, limit in _STEP_TEXT_LIMITS.items():
+                over(("steps", index, name), step.get(name), limit, "")
+            for name in ("cc", "bcc"):
+                over(("steps", index, name), step.get(name), MAX_ADDRESSES, "addresses")
+    return found
+
+
+def playbook_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a playbook, for editors: a description on every field, the step
+    types (the keys each one takes: a discriminator on ``type``), and no other keys."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **Playbook.model_json_schema(),
+    }
 
 
 def playbook_to_yaml(playbook: Playbook) -> str:

@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from cadence.text import closest, one_of
+
 # {{field}}, {{field | default: "text"}}, {{! prompt}}. Possessive quantifiers and a name that
 # neither starts nor ends with a space keep matching linear: the lazy form backtracked through
 # every split of a run of spaces ("{{" and 400 spaces took a minute).
@@ -83,9 +85,16 @@ def template_problems(template: str, *, prompts_allowed: bool) -> list[str]:
                 f"{{{{! {name}}}}} is a prompt for the rep; only manual emails can have prompts"
             )
         elif not prompt and name not in FIELDS:
-            known = ", ".join(sorted(FIELDS))
-            problems.append(f"unknown field {{{{{name}}}}} (known fields: {known})")
+            problems.append(f"unknown field {{{{{name}}}}}{_meant(name)}")
     return problems
+
+
+def _meant(name: str) -> str:
+    """The "did you mean" for an unknown field, else the fields there are."""
+    suggestions = closest(name, sorted(FIELDS))
+    if suggestions:
+        return f"; did you mean {one_of([f'{{{{{s}}}}}' for s in suggestions])}?"
+    return f" (known fields: {', '.join(sorted(FIELDS))})"
 
 
 def render(template: str, values: Mapping[str, str | None]) -> str:

@@ -40,6 +40,7 @@ def test_a_bad_playbook_exits_1_with_file_line_and_column(tmp_path: Path) -> Non
         "    type: auto_email\n"
         "    send_at: '25:00'\n"
         "    body: Hi\n"
+        "    subject: Hello\n"
     )
     result = runner.invoke(app, ["playbook", "validate", str(bad)])
     assert result.exit_code == 1

@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import ValidationError
+from pydantic_core import from_json
 from sqlmodel import col, select
 
 from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep, not_found
@@ -22,11 +22,11 @@ from cadence.models import Campaign, CampaignVersion, Enrollment, Person
 from cadence.playbooks import (
     MAX_ISSUES,
     PlaybookError,
+    check_playbook,
     decode_playbook,
-    limit_issues,
+    in_document_order,
     parse_playbook,
     playbook_to_yaml,
-    split_step_path,
 )
 from cadence.templates import TemplateError, person_values, render
 from cadence.text import brief
@@ -48,15 +48,35 @@ _BODY_DOC: dict[str, Any] = {
 }
 
 
-def _issues_detail(err: PlaybookError, positions: bool) -> list[dict[str, Any]]:
-    """The 422 detail for a playbook's issues: loc, msg and (YAML) line and column."""
+def _issues_detail(err: PlaybookError) -> list[dict[str, Any]]:
+    """The 422 detail for a YAML playbook's issues: loc, msg, line and column."""
     detail = []
     for issue in err.issues:
         parts = issue.path.split(".") if issue.path else []
         loc = ["body", *(int(part) if part.isdigit() else part for part in parts)]
-        detail.append({"loc": loc, **issue.as_dict()} if positions else
-                      {"loc": loc, "msg": issue.message})  # fmt: skip
+        detail.append({"loc": loc, **issue.as_dict()})
     return detail
+
+
+def _check_json(raw: bytes) -> Playbook:
+    """A JSON playbook, or a 422 with every problem (loc, msg, type) in the order of its
+    keys, as a YAML one gets them in the order of its lines."""
+    try:
+        data = from_json(raw)
+    except ValueError as err:
+        invalid = {"loc": ["body"], "msg": f"invalid JSON: {err}", "type": "json_invalid"}
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, [invalid]) from err
+    playbook, problems = check_playbook(data)
+    if playbook is None:
+        detail: list[dict[str, Any]] = [
+            {"loc": ["body", *p.loc], "msg": p.message, "type": p.type}
+            for p in in_document_order(problems, data)
+        ]
+        if len(detail) > MAX_ISSUES:
+            more = f"and {len(detail) - MAX_ISSUES} more problems"
+            detail = [*detail[:MAX_ISSUES], {"loc": ["body"], "msg": more}]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail)
+    return playbook
 
 
 async def _read_playbook(request: Request) -> tuple[Playbook, str]:
@@ -69,29 +89,9 @@ async def _read_playbook(request: Request) -> tuple[Playbook, str]:
             text = decode_playbook(raw)
             return await run_in_threadpool(parse_playbook, text), text
         except PlaybookError as err:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT, _issues_detail(err, positions=True)
-            ) from err
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, _issues_detail(err)) from err
     if content_type == "application/json":
-        try:
-            playbook = await run_in_threadpool(Playbook.model_validate_json, raw)
-        except ValidationError as err:
-            detail = []
-            for e in err.errors(include_url=False):
-                for message in str(e["msg"]).removeprefix("Value error, ").split("\n"):
-                    path, text = split_step_path(message)
-                    loc = ["body", *(path or e["loc"])]
-                    detail.append({"loc": loc, "msg": text, "type": e["type"]})
-            if len(detail) > MAX_ISSUES:
-                more = f"and {len(detail) - MAX_ISSUES} more problems"
-                detail = [*detail[:MAX_ISSUES], {"loc": ["body"], "msg": more}]
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from err
-        over = limit_issues(playbook)
-        if over:
-            raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_CONTENT,
-                _issues_detail(PlaybookError(over), positions=False),
-            )
+        playbook = await run_in_threadpool(_check_json, raw)
         return playbook, playbook_to_yaml(playbook)
     raise HTTPException(
         status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
