@@ -286,8 +286,12 @@ def check_playbook(data: Any) -> tuple[Playbook | None, list[Problem]]:
         playbook = Playbook.model_validate(data, context=FIELDS_ONLY)
     except ValidationError as exc:
         playbook = None
-        problems = [_field_problem(error) for error in exc.errors(include_url=False)]
         steps = data.get("steps") if isinstance(data, dict) else None
+        problems = []
+        for error in exc.errors(include_url=False):
+            problems.append(_field_problem(error))
+            if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+                problems += _common_field_problems(error["loc"], steps)
         facts = [_facts(step) for step in steps] if isinstance(steps, list) else []
     else:
         problems = []
@@ -351,6 +355,25 @@ def _unknown_key(key: str | int, where: Loc, step_type: str | None) -> str:
     if known:
         return f"unknown key {brief(key)} (known keys: {', '.join(known)})"
     return f"unknown key {brief(key)}"
+
+
+def _common_field_problems(loc: Loc, steps: Any) -> list[Problem]:
+    """The problems of the keys every step has (id, day) in a step of no known type, which
+    pydantic leaves unread."""
+    index = loc[1] if len(loc) == 2 else None
+    step = steps[index] if isinstance(index, int) and isinstance(steps, list) else None
+    if not isinstance(step, dict):
+        return []
+    found: list[Problem] = []
+    for name in ("id", "day"):
+        if name not in step:
+            found.append(Problem((*loc, name), f"{name!r} is required", "missing"))
+            continue
+        try:
+            _field_adapter(EmailStep, name).validate_python(step[name])
+        except ValidationError as exc:
+            found += [_field_problem({**e, "loc": (*loc, name, *e["loc"])}) for e in exc.errors()]
+    return found
 
 
 _annotated: Any = Annotated
