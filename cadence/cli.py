@@ -232,9 +232,26 @@ def playbook_simulate(
 ) -> None:
     """Run the real enrollment workflow on the time-skipping test server and show when each
     step would run. Nothing is sent."""
-    from cadence.playbooks import PlaybookError, parse_playbook, read_playbook_file
+    from cadence.playbooks import (
+        PlaybookError,
+        country_problem,
+        parse_playbook,
+        read_playbook_file,
+        zone_problem,
+    )
     from cadence.simulate import load_events, parse_instant, simulate
 
+    # A zone or country nobody knows is an error here, not the silent fallback of a record.
+    wrong = [
+        f"{option}: {problem}"
+        for option, value, check in (("--lead-tz", lead_tz, zone_problem),
+                                     ("--owner-tz", owner_tz, zone_problem),
+                                     ("--country", country, country_problem))
+        if value is not None and (problem := check(value))
+    ]  # fmt: skip
+    if wrong:
+        typer.echo("\n".join(wrong), err=True)
+        raise typer.Exit(1)
     try:
         playbook = parse_playbook(read_playbook_file(file))
         instant = parse_instant(start)

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import functools
 import re
+import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
+import holidays
+import pendulum
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
@@ -297,8 +300,52 @@ def check_playbook(data: Any) -> tuple[Playbook | None, list[Problem]]:
         problems = []
         facts = [StepFacts.of(step) for step in playbook.steps]
     problems += [Problem(loc, message) for loc, message in cross_step_problems(facts)]
+    problems += _holiday_country_problems(playbook, data)
     problems += limit_problems(data)
     return (None if problems else playbook), problems
+
+
+def zone_problem(name: str) -> str | None:
+    """Why ``name`` is not a time zone, with the zone it most likely misspells; or None."""
+    try:
+        pendulum.timezone(name)
+        return None
+    except Exception:
+        meant = closest(name, zoneinfo.available_timezones())
+        hint = (
+            f"did you mean {one_of([repr(m) for m in meant])}?"
+            if meant
+            else "use an IANA name such as Europe/Berlin"
+        )
+        return f"unknown time zone {brief(name)}; {hint}"
+
+
+def country_problem(code: str) -> str | None:
+    """Why ``code`` is not a country whose public holidays are known, or None."""
+    known = sorted(c for c in holidays.list_supported_countries() if len(c) == 2)
+    if code.upper() in known:
+        return None
+    return (
+        f"no public holidays are known for {brief(code)}; the countries known (ISO 3166 "
+        f"codes): {', '.join(known)}"
+    )
+
+
+def _holiday_country_problems(playbook: Playbook | None, data: Any) -> list[Problem]:
+    """A holidays country the calendar does not know (a publish check: running enrollments
+    are never refused for it)."""
+    code: Any
+    if playbook is not None:
+        code = playbook.settings.holidays
+    else:
+        settings = data.get("settings") if isinstance(data, dict) else None
+        code = settings.get("holidays") if isinstance(settings, dict) else None
+    if not isinstance(code, str) or code in ("lead_country", "off"):
+        return []
+    if re.fullmatch(r"[A-Z]{2}", code) is None:
+        return []  # (its own error)
+    problem = country_problem(code)
+    return [Problem(("settings", "holidays"), problem)] if problem else []
 
 
 _STEP_KINDS = {EmailStep: "email steps", TaskStep: "task steps"}
@@ -335,6 +382,8 @@ def _field_problem(error: ErrorDetails) -> Problem:
         return Problem(loc, "a step is a mapping: id, day, type and the type's keys", kind)
     if kind == "missing":
         return Problem(loc, f"{brief(loc[-1])} is required", kind)
+    if loc == ("settings", "timezone") and isinstance(error["input"], str):
+        return Problem(loc, zone_problem(error["input"]) or error["msg"], kind)
     return Problem(loc, error["msg"].removeprefix("Value error, "), kind)
 
 

@@ -163,3 +163,22 @@ def test_unknown_keys_in_settings_get_a_did_you_mean() -> None:
         (*at(text, 4, "max_day"), "unknown key 'max_day'; did you mean 'max_days'?"),
         (7, 1, "unknown key 'step'; did you mean 'steps'?"),
     ]
+
+
+def test_an_unknown_zone_or_holiday_country_in_the_settings_is_refused() -> None:
+    """`holidays: QQ` used to pass and mean no holidays at all."""
+    text = (
+        "name: X\n"
+        "settings: {timezone: europe/berlin, holidays: QQ}\n"
+        "steps:\n"
+        "  - {id: a, day: 1, type: call, title: T}\n"
+    )
+    [zone, country] = problems(text)
+    assert zone == (
+        *at(text, 2, "europe"),
+        "unknown time zone 'europe/berlin'; did you mean 'Europe/Berlin'?",
+    )
+    assert country[:2] == at(text, 2, "QQ")
+    assert country[2].startswith("no public holidays are known for 'QQ'; the countries known")
+    assert ", DE, " in country[2]
+    assert parse_playbook(text.replace("europe/berlin", "Europe/Berlin").replace("QQ", "DE"))

@@ -65,6 +65,26 @@ def test_cli_table_and_errors() -> None:
     assert bad.returncode == 1 and "--start" in bad.stderr and "offset" in bad.stderr
 
 
+def test_an_unknown_zone_or_country_is_an_error_naming_the_option() -> None:
+    """Not the silent fallback of a lead's record: the author asked for this zone."""
+    start = ("--start", "2026-12-01T09:00:00Z")
+    mars = run_cli(str(OUTBOUND), *start, "--lead-tz", "Mars/Olympus")
+    assert mars.returncode == 1 and mars.stdout == ""
+    assert mars.stderr == (
+        "--lead-tz: unknown time zone 'Mars/Olympus'; use an IANA name such as Europe/Berlin\n"
+    )
+    owner = run_cli(str(OUTBOUND), *start, "--owner-tz", "europe/berlin")
+    assert owner.returncode == 1
+    assert owner.stderr.startswith("--owner-tz: unknown time zone 'europe/berlin'; did you mean "
+                                   "'Europe/Berlin'?")  # fmt: skip
+    country = run_cli(str(OUTBOUND), *start, "--country", "XX", "--lead-tz", "Europe/Berlin")
+    assert country.returncode == 1 and country.stdout == ""
+    assert country.stderr.startswith("--country: no public holidays are known for 'XX'; ")
+    assert ", DE, " in country.stderr and ", US, " in country.stderr  # the known ones
+    lower = run_cli(str(OUTBOUND), *start, "--country", "de", "--json")
+    assert lower.returncode == 0, lower.stderr  # (a code in any case)
+
+
 TASK_STEPS = """\
 name: Every kind of step
 settings: {timezone: Europe/Berlin, holidays: "off"}
