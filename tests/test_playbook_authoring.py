@@ -4,8 +4,11 @@ misspelt; one mistake is reported once."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -13,7 +16,9 @@ from typer.testing import CliRunner
 from cadence.cli import app
 from cadence.playbooks import PlaybookError, parse_playbook
 from tests.conftest import Api
+from workflows.playbook import parse_hhmm
 
+ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
 # Eight different mistakes; the numbers are the lines.
@@ -182,3 +187,80 @@ def test_an_unknown_zone_or_holiday_country_in_the_settings_is_refused() -> None
     assert country[2].startswith("no public holidays are known for 'QQ'; the countries known")
     assert ", DE, " in country[2]
     assert parse_playbook(text.replace("europe/berlin", "Europe/Berlin").replace("QQ", "DE"))
+
+
+# -- The JSON Schema for editors ---------------------------------------------------------------
+
+
+def exported_schema() -> dict[str, Any]:
+    result = runner.invoke(app, ["playbook", "schema"])
+    assert result.exit_code == 0
+    schema: dict[str, Any] = json.loads(result.output)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema
+
+
+def as_an_editor_reads(text: str) -> Any:
+    """The YAML's data as a YAML 1.2 editor sees it: dates are strings."""
+    return json.loads(json.dumps(yaml.safe_load(text), default=str))
+
+
+def test_the_schema_describes_every_key_and_allows_no_other() -> None:
+    schema = exported_schema()
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    objects = [schema, *schema["$defs"].values()]
+    assert {o["title"] for o in objects} == {
+        "Playbook", "PlaybookSettings", "SendWindow", "OooSettings", "EmailStep", "TaskStep",
+    }  # fmt: skip
+    for obj in objects:
+        assert obj["additionalProperties"] is False, obj["title"]
+        for name, prop in obj["properties"].items():
+            assert prop.get("description"), f"{obj['title']}.{name}"
+    items = schema["properties"]["steps"]["items"]
+    assert items["discriminator"]["propertyName"] == "type"
+    assert items["discriminator"]["mapping"] == {
+        t: f"#/$defs/{'EmailStep' if 'email' in t else 'TaskStep'}"
+        for t in ("auto_email", "manual_email", "call", "linkedin", "inmail", "custom")
+    }
+    defs = schema["$defs"]
+    assert defs["EmailStep"]["properties"]["type"]["enum"] == ["auto_email", "manual_email"]
+    assert defs["TaskStep"]["properties"]["type"]["enum"] == [
+        "call",
+        "linkedin",
+        "inmail",
+        "custom",
+    ]
+    assert defs["PlaybookSettings"]["properties"]["default_send_time"]["default"] == "09:00"
+    assert defs["SendWindow"]["properties"]["end"]["default"] == "18:00"
+
+
+def test_the_schema_accepts_the_examples_and_refuses_what_validate_refuses() -> None:
+    validator = jsonschema.Draft202012Validator(exported_schema())
+    for example in sorted((ROOT / "playbooks").glob("*.yaml")):
+        assert list(validator.iter_errors(as_an_editor_reads(example.read_text()))) == []
+    good = (ROOT / "playbooks" / "outbound-with-call.yaml").read_text()
+    assert "skip_weekends: true" not in good
+    for mistake in (
+        good.replace("settings:\n", "settings:\n  skip_weekend: true\n"),
+        good.replace("on_reply: end", "default_send_time: 9am"),
+        good.replace("priority: high", "send_at: '10:00'"),  # on the call step
+        good.replace("type: call", "type: phone"),
+        good.replace("day: 3", "day: 0"),
+        good.replace("settings:\n", "settings:\n  holidays: Germany\n"),
+    ):
+        assert mistake != good
+        assert list(validator.iter_errors(as_an_editor_reads(mistake))), mistake
+        with pytest.raises(PlaybookError):
+            parse_playbook(mistake)
+
+
+@pytest.mark.parametrize("value", ["09:00", "9:30", "23:59", "24:00", "9am", "09:00:00", "7"])
+def test_the_schema_and_the_parser_agree_on_times(value: str) -> None:
+    window = exported_schema()["$defs"]["SendWindow"]
+    accepted = not list(jsonschema.Draft202012Validator(window).iter_errors({"start": value}))
+    try:
+        parse_hhmm(value)
+        parsed = True
+    except ValueError:
+        parsed = False
+    assert accepted == parsed

@@ -74,7 +74,7 @@ LocalTime = Annotated[
     time,
     BeforeValidator(parse_hhmm),
     PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": f"^{_HHMM_PATTERN}$", "examples": ["09:00"]}),
+    WithJsonSchema({"type": "string", "pattern": f"^{_HHMM_PATTERN}$"}),
 ]
 """A wall-clock time written and stored as "HH:MM"."""
 
