@@ -3,8 +3,12 @@
 The YAML is read within the publishing limits of workflows/playbook.py: the byte size first,
 then, while it is composed, the nesting depth, the length of every string and the number of
 nodes counted with aliases expanded (so a "billion laughs" of nested aliases is refused at
-the alias that crosses the budget, before anything large is built); after validation, the
+the alias that crosses the budget, before anything large is built); with validation, the
 limits on fields (subject, body, cc, ...).
+
+A playbook's data (from YAML, or JSON over the API) is checked in one pass (check_playbook):
+the fields of every setting and step, the checks across steps over whatever is readable, the
+limits; every problem is reported at once, in the order of the file, and a mistake once.
 """
 
 from __future__ import annotations
@@ -521,11 +525,11 @@ def limit_problems(data: Any) -> list[Problem]:
 
 def playbook_json_schema() -> dict[str, Any]:
     """The JSON Schema of a playbook, for editors: a description on every field, the step
-    types (the keys each one takes: a discriminator on ``type``), and no other keys."""
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        **Playbook.model_json_schema(),
-    }
+    types (the keys each one takes: a discriminator on ``type``), and no other keys. In
+    draft-07, the draft that editors' YAML support (VS Code's YAML extension) implements."""
+    schema = Playbook.model_json_schema(ref_template="#/definitions/{model}")
+    schema["definitions"] = schema.pop("$defs")
+    return {"$schema": "http://json-schema.org/draft-07/schema#", **schema}
 
 
 def playbook_to_yaml(playbook: Playbook) -> str:

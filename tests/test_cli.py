@@ -127,7 +127,7 @@ def test_the_json_schema_describes_the_playbook_for_editors() -> None:
     schema = json.loads(result.output)
     assert schema["title"] == "Playbook" and set(schema["required"]) >= {"name", "steps"}
     assert {"settings", "steps", "description"} <= set(schema["properties"])
-    types = json.dumps(schema["$defs"])
+    types = json.dumps(schema["definitions"])
     for step_type in ("auto_email", "manual_email", "call", "linkedin", "inmail", "custom"):
         assert f'"{step_type}"' in types
 

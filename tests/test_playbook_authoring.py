@@ -196,7 +196,7 @@ def exported_schema() -> dict[str, Any]:
     result = runner.invoke(app, ["playbook", "schema"])
     assert result.exit_code == 0
     schema: dict[str, Any] = json.loads(result.output)
-    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft7Validator.check_schema(schema)
     return schema
 
 
@@ -207,8 +207,8 @@ def as_an_editor_reads(text: str) -> Any:
 
 def test_the_schema_describes_every_key_and_allows_no_other() -> None:
     schema = exported_schema()
-    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    objects = [schema, *schema["$defs"].values()]
+    assert schema["$schema"] == "http://json-schema.org/draft-07/schema#"  # (VS Code's YAML)
+    objects = [schema, *schema["definitions"].values()]
     assert {o["title"] for o in objects} == {
         "Playbook", "PlaybookSettings", "SendWindow", "OooSettings", "EmailStep", "TaskStep",
     }  # fmt: skip
@@ -219,10 +219,10 @@ def test_the_schema_describes_every_key_and_allows_no_other() -> None:
     items = schema["properties"]["steps"]["items"]
     assert items["discriminator"]["propertyName"] == "type"
     assert items["discriminator"]["mapping"] == {
-        t: f"#/$defs/{'EmailStep' if 'email' in t else 'TaskStep'}"
+        t: f"#/definitions/{'EmailStep' if 'email' in t else 'TaskStep'}"
         for t in ("auto_email", "manual_email", "call", "linkedin", "inmail", "custom")
     }
-    defs = schema["$defs"]
+    defs = schema["definitions"]
     assert defs["EmailStep"]["properties"]["type"]["enum"] == ["auto_email", "manual_email"]
     assert defs["TaskStep"]["properties"]["type"]["enum"] == [
         "call",
@@ -235,7 +235,7 @@ def test_the_schema_describes_every_key_and_allows_no_other() -> None:
 
 
 def test_the_schema_accepts_the_examples_and_refuses_what_validate_refuses() -> None:
-    validator = jsonschema.Draft202012Validator(exported_schema())
+    validator = jsonschema.Draft7Validator(exported_schema())
     for example in sorted((ROOT / "playbooks").glob("*.yaml")):
         assert list(validator.iter_errors(as_an_editor_reads(example.read_text()))) == []
     good = (ROOT / "playbooks" / "outbound-with-call.yaml").read_text()
@@ -256,8 +256,8 @@ def test_the_schema_accepts_the_examples_and_refuses_what_validate_refuses() -> 
 
 @pytest.mark.parametrize("value", ["09:00", "9:30", "23:59", "24:00", "9am", "09:00:00", "7"])
 def test_the_schema_and_the_parser_agree_on_times(value: str) -> None:
-    window = exported_schema()["$defs"]["SendWindow"]
-    accepted = not list(jsonschema.Draft202012Validator(window).iter_errors({"start": value}))
+    window = exported_schema()["definitions"]["SendWindow"]
+    accepted = not list(jsonschema.Draft7Validator(window).iter_errors({"start": value}))
     try:
         parse_hhmm(value)
         parsed = True
