@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from cadence.text import closest, one_of
+from cadence.text import closest, cut, one_of
 
 # {{field}}, {{field | default: "text"}}, {{! prompt}}. Possessive quantifiers and a name that
 # neither starts nor ends with a space keep matching linear: the lazy form backtracked through
@@ -77,18 +78,23 @@ def person_values(person: Any, owner: Any | None = None) -> dict[str, str | None
 def template_problems(template: str, *, prompts_allowed: bool) -> list[str]:
     """What makes a template unusable whatever the person: unknown fields, and prompts
     (``{{! ...}}``) where no one fills them in before sending."""
-    problems: list[str] = []
+    problems: dict[str, None] = {}  # (each once, however often the template has it)
     for match in _TAG.finditer(template):
         prompt, name = match.group(1), match.group(2)
         if prompt and not prompts_allowed:
-            problems.append(
-                f"{{{{! {name}}}}} is a prompt for the rep; only manual emails can have prompts"
+            problem = (
+                f"{{{{! {cut(name, 60)}}}}} is a prompt for the rep; only manual emails can "
+                "have prompts"
             )
         elif not prompt and name not in FIELDS:
-            problems.append(f"unknown field {{{{{name}}}}}{_meant(name)}")
-    return problems
+            problem = f"unknown field {{{{{cut(name, 60)}}}}}{_meant(name)}"
+        else:
+            continue
+        problems[problem] = None
+    return list(problems)
 
 
+@functools.lru_cache(maxsize=1024)
 def _meant(name: str) -> str:
     """The "did you mean" for an unknown field, else the fields there are."""
     suggestions = closest(name, sorted(FIELDS))

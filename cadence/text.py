@@ -37,13 +37,12 @@ def closest(word: str, choices: Iterable[str]) -> list[str]:
         return [by_lower[low]]
     if len(low) > 100:
         return []
-    ratio = {c: difflib.SequenceMatcher(None, low, c).ratio() for c in by_lower}
     parts = [c for c in by_lower if min(len(c), len(low)) >= 3 and (low in c or c in low)]
     if 0 < len(parts) <= 3:
+        ratio = {c: difflib.SequenceMatcher(None, low, c).ratio() for c in parts}
         parts.sort(key=lambda c: -ratio[c])
         return [by_lower[c] for c in parts if ratio[c] >= ratio[parts[0]] - 0.2]
-    best = max(ratio, key=lambda c: ratio[c], default=None)
-    return [by_lower[best]] if best is not None and ratio[best] >= 0.7 else []
+    return [by_lower[c] for c in difflib.get_close_matches(low, by_lower, n=1, cutoff=0.7)]
 
 
 def one_of(names: Sequence[str]) -> str:
