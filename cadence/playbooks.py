@@ -132,7 +132,16 @@ class _Loader(yaml.SafeLoader):
             self._sizes[anchor] = self._nodes - before + 1
         return node
 
+    def construct_date_or_text(self, node: yaml.ScalarNode) -> Any:
+        """A timestamp such as 2026-12-24, or, when it is no date (2026-13-01), its text, so
+        that it is refused at its place like any wrong value."""
+        try:
+            return self.construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
 
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_date_or_text)
 _Loader.yaml_implicit_resolvers = {
     key: [(tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:int",)]
     for key, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()

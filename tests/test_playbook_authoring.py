@@ -264,3 +264,22 @@ def test_the_schema_and_the_parser_agree_on_times(value: str) -> None:
     except ValueError:
         parsed = False
     assert accepted == parsed
+
+
+def test_a_date_that_does_not_exist_is_a_problem_at_its_place(tmp_path: Path) -> None:
+    """YAML reads 2026-13-01 as a date and failed outright (a traceback, nothing else)."""
+    bad = tmp_path / "dates.yaml"
+    text = (
+        "name: X\n"
+        "settings: {blackout_dates: [2026-12-24, 2026-13-01, 2026-02-30], skip_weekend: true}\n"
+        "steps:\n"
+        "  - {id: a, day: 1, type: call, title: T}\n"
+    )
+    bad.write_text(text)
+    result = runner.invoke(app, ["playbook", "validate", str(bad)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # (no crash)
+    assert [line.split(": ", 1)[0] for line in result.output.splitlines()] == [
+        f"{bad}:{line}:{col}" for line, col in
+        (at(text, 2, "2026-13-01"), at(text, 2, "2026-02-30"), at(text, 2, "skip_weekend"))
+    ]  # fmt: skip
+    assert "month value is outside expected range" in result.output
