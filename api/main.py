@@ -57,7 +57,7 @@ def literal_paths_first(app: FastAPI) -> None:
         shadowed = frozenset(p for p in literal if context.path_regex.match(p))
         if shadowed:
             route = context.original_route
-            route.matches = _unless(route.matches, shadowed)  # type: ignore[method-assign]
+            setattr(route, "matches", _unless(route.matches, shadowed))  # noqa: B010
 
 
 def _unless(

@@ -170,8 +170,8 @@ def complete(app: FastAPI, doc: dict[str, Any]) -> dict[str, Any]:
         if operation is None:  # not in the document (include_in_schema=False)
             continue
         responses = operation.setdefault("responses", {})
-        for code, text in error_statuses(operation, dependant).items():
-            responses.setdefault(str(code), {"description": text})
+        for status, text in error_statuses(operation, dependant).items():
+            responses.setdefault(str(status), {"description": text})
         for code, response in responses.items():
             if code[0] in "45":
                 response["content"] = invalid if code == "422" else error
