@@ -106,4 +106,3 @@ async def test_an_error_given_as_a_list_without_types_gets_them(api: Api) -> Non
     assert got.status_code == 422, got.text
     (item,) = got.json()["detail"]
     assert item == {"loc": ["body", "emails", 0], "msg": "no such person", "type": "value_error"}
-
