@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import yaml
 from sqlmodel import select
 
 from cadence.stack import StackConfig
@@ -231,6 +232,22 @@ def write_env_file(cfg: StackConfig, env: dict[str, str]) -> Path:
     return path
 
 
+TEMPORAL_ENV = "temporal-env.yaml"
+
+
+def write_temporal_env(cfg: StackConfig) -> Path:
+    """A Temporal CLI env file for this stack (the CLI wants a file of its own format:
+    `temporal workflow list --env-file .data/temporal-env.yaml --env dev`)."""
+    path = cfg.data_dir / TEMPORAL_ENV
+    path.parent.mkdir(parents=True, exist_ok=True)
+    env = {"address": f"{cfg.temporal.ip}:{cfg.temporal.port}", "namespace": cfg.temporal.namespace}
+    path.write_text(
+        f"# Written by `cadence dev`: .venv/bin/temporal ... --env-file {path.name} --env dev\n"
+        + yaml.safe_dump({"env": {"dev": env}})
+    )
+    return path
+
+
 def admin_token(cfg: StackConfig) -> str:
     """The local admin's API token, created on first run and kept in .data/admin-token."""
     from cadence.auth import create_user, issue_token, user_for_token
@@ -336,6 +353,7 @@ def run(config_path: Path, ready_timeout: float = 90.0) -> int:
         migrate(cfg.resolved_database_url())
         token = admin_token(cfg)
         write_env_file(cfg, {**app_env, "CADENCE_TOKEN": token})
+        write_temporal_env(cfg)
         for proc in apps:
             proc.start(log_dir, base_env)
             started.append(proc)

@@ -3,11 +3,16 @@ started again while the others go on; a process that keeps dying stops the stack
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from cadence.devstack import Process, RestartBudget, supervise
+from cadence.devstack import Process, RestartBudget, supervise, write_temporal_env
+from cadence.stack import StackConfig
+from tests.conftest import TEMPORAL_CLI
+from tests.live_stack import write_config
 
 
 async def _never() -> bool:
@@ -57,3 +62,20 @@ def test_the_restart_budget_forgets_old_crashes() -> None:
     assert not budget.allow("api", 20)  # a third within the minute
     assert budget.allow("api", 75)  # the first two are more than a minute old
     assert budget.allow("worker", 20)  # each process has its own
+
+
+def test_the_temporal_cli_reads_the_env_file_the_stack_writes(tmp_path: Path) -> None:
+    """The README's `temporal workflow list --env-file .data/temporal-env.yaml --env dev`: the
+    CLI takes the file (temporal-dev.yaml itself is not in its format) and finds the stack's
+    address and namespace in it."""
+    config = write_config(tmp_path)
+    cfg = StackConfig.load(config)
+    path = write_temporal_env(cfg)
+    assert path == tmp_path / ".data" / "temporal-env.yaml"
+    shown = subprocess.run(
+        [str(TEMPORAL_CLI), "env", "get", "--env-file", str(path), "--env", "dev", "-o", "json"],
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    properties = {p["property"]: p["value"] for p in json.loads(shown.stdout)}
+    assert properties == {"address": f"127.0.0.1:{cfg.temporal.port}", "namespace": "default"}

@@ -9,13 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import signal
 import smtplib
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -24,11 +20,9 @@ import httpx
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.live_stack import CADENCE, Stack, eventually, write_config
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[1]
-CADENCE = Path(sys.executable).parent / "cadence"
 PLAYBOOK = """\
 name: E2E
 settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
@@ -40,81 +34,11 @@ steps:
 """
 
 
-class Stack:
-    def __init__(self, config: Path) -> None:
-        self.config = config
-        cfg = yaml.safe_load(config.read_text())
-        self.api = f"http://127.0.0.1:{cfg['api']['port']}"
-        self.sink = f"http://127.0.0.1:{cfg['smtp_sink']['http_port']}"
-        self.marketo = f"http://127.0.0.1:{cfg['marketo']['port']}"
-        self.salesforce = f"http://127.0.0.1:{cfg['salesforce']['port']}"
-        self.proc: subprocess.Popen[str] | None = None
-        self.output: list[str] = []
-
-    def start(self) -> str:
-        """Start `cadence dev`; return the admin token from its banner."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")}
-        self.output = []
-        self.proc = subprocess.Popen(
-            [str(CADENCE), "dev", "--config", str(self.config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            cwd=self.config.parent,
-        )
-        assert self.proc.stdout is not None
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line and self.proc.poll() is not None:
-                break
-            self.output.append(line)
-            found = re.search(r"Admin API token\s+(\S+)", line)
-            if found:
-                return found.group(1)
-        raise AssertionError("cadence dev did not come up:\n" + "".join(self.output))
-
-    def stop(self) -> int:
-        assert self.proc is not None and self.proc.stdout is not None
-        self.proc.send_signal(signal.SIGINT)
-        code = self.proc.wait(timeout=60)
-        self.output.extend(self.proc.stdout.readlines())
-        return code
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    cfg: dict[str, Any] = yaml.safe_load((ROOT / "temporal-dev.yaml").read_text())
-    port = free_port()
-    cfg["env"]["dev"]["address"] = f"127.0.0.1:{port}"
-    cfg["temporal"].update(port=port, ui_port=free_port())
-    cfg["api"]["port"] = free_port()
-    cfg["smtp_sink"].update(smtp_port=free_port(), http_port=free_port())
-    cfg["marketo"]["port"] = free_port()
-    cfg["salesforce"]["port"] = free_port()
-    cfg["settings"]["SHIPPER_POLL_SECONDS"] = "0.5"
-    config = tmp_path / "temporal-dev.yaml"
-    config.write_text(yaml.safe_dump(cfg))
-    running = Stack(config)
+    running = Stack(write_config(tmp_path, SHIPPER_POLL_SECONDS="0.5"))
     yield running
-    if running.proc is not None and running.proc.poll() is None:
-        running.proc.kill()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (AssertionError, httpx.HTTPError):
-            if time.monotonic() > deadline:
-                raise
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {check}")
-        time.sleep(0.3)
+    running.kill()
 
 
 def marketo_token(stack: Stack) -> str:

@@ -429,8 +429,9 @@ async def test_a_playbook_that_is_not_utf8_gets_its_place_over_http(light: Light
                             headers={"Content-Type": "application/yaml"})  # fmt: skip
     assert resp.status_code == 422
     assert resp.json()["detail"] == [
-        {"loc": ["body"], "line": 7, "column": 13, "path": "", "msg": "not UTF-8 text"}
-    ]
+        {"loc": ["body"], "line": 7, "column": 13, "path": "", "msg": "not UTF-8 text",
+         "type": "value_error"}
+    ]  # fmt: skip
 
 
 def test_every_route_in_the_limits_table_exists() -> None:

@@ -762,3 +762,17 @@ async def test_the_native_sales_insight_types_are_listed_by_name(http: httpx.Asy
     names = {t["name"] for t in types}
     assert {"Send Sales Email", "Replied to Sales Email", "Received Sales Call",
             "Add to Sales Campaign", "Remove from Sales Campaign"} <= names  # fmt: skip
+
+
+async def test_the_root_page_shows_what_the_fake_holds_and_its_admin_endpoints(
+    http: httpx.AsyncClient,
+) -> None:
+    await sync(http, [{"email": "ada@example.com"}, {"email": "bob@example.com"}])
+    page = await http.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<td>leads</td><td>2</td>" in page.text
+    assert "<td>custom activities (/_fake/activities)</td><td>0</td>" in page.text
+    assert "<td>native activities (New Lead, Change Data Value, ...)</td><td>2</td>" in page.text
+    for endpoint in ("/_fake/leads", "/_fake/activities", "/_fake/faults", "/_fake/reset"):
+        assert f"<code>{endpoint}</code>" in page.text
+    assert "The activities logged (filters: apiName, leadId)." in page.text

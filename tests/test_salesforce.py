@@ -4,6 +4,7 @@ token refresh, per-record failures, chunking, paging, retryable errors, persiste
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -388,3 +389,18 @@ async def test_a_collection_may_switch_types_ten_times_at_most(
     refused = await http.post(url, headers=headers, json={"records": alternating})
     assert refused.status_code == 400
     assert refused.json()[0]["errorCode"] == "EXCEEDED_MAX_TYPES_LIMIT"
+
+
+async def test_the_root_page_shows_what_the_fake_holds_and_its_admin_endpoints(
+    fake: tuple[FastAPI, httpx.AsyncClient],
+) -> None:
+    _, http = fake
+    async with client(http) as sf:
+        await sf.upsert_collection("Task", KEY, [task("a"), task("b")])
+    page = await http.get("/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert re.search(r"<td>Task records</td><td>2</td>", page.text)
+    assert re.search(r"<td>Lead records</td><td>0</td>", page.text)
+    for endpoint in ("/_fake/records/{sobject}", "/_fake/faults", "/_fake/stats", "/_fake/reset"):
+        assert f"<code>{endpoint}</code>" in page.text
+    assert "The records of one sObject" in page.text

@@ -9,6 +9,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import TemporalError
 
 from api.deps import AdminUser, SessionDep, TemporalDep
+from api.openapi import CONFLICT
 from api.schemas import BlockedDomainIn, BlockedDomainPublic, ShippingStatus
 from cadence.config import get_settings, off_hint
 from cadence.models import ActivityLog, BlockedDomain, ShipCursor, ShipOutcome
@@ -102,7 +103,7 @@ async def shipping(
     return out
 
 
-@router.post("/opt-out-sync", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/opt-out-sync", status_code=status.HTTP_202_ACCEPTED, responses=CONFLICT)
 async def opt_out_sync_now(temporal: TemporalDep, _admin: AdminUser) -> dict[str, str]:
     """Bring Salesforce's email opt-outs back now, not at the nightly run (a run already
     going is joined)."""

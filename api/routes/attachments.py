@@ -43,7 +43,17 @@ def attachments_for(session: SessionDep, user: User, ids: list[int], where: str)
         raise too_large(total, "together the attachments")
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "The file itself, with its Content-Type",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def upload(
     request: Request,
     session: SessionDep,

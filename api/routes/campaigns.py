@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from api.deps import AuthorUser, CurrentUser, SessionDep, TemporalDep, not_found
 from api.enrollment_calls import update_enrollment
+from api.openapi import UNSUPPORTED_TYPE
 from api.schemas import (
     CampaignPublic,
     CampaignSummary,
@@ -135,7 +136,9 @@ def _current_version(session: SessionDep, campaign: Campaign) -> CampaignVersion
     ).one()
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, openapi_extra=_BODY_DOC)
+@router.post(
+    "", status_code=status.HTTP_201_CREATED, openapi_extra=_BODY_DOC, responses=UNSUPPORTED_TYPE
+)
 async def create_campaign(
     request: Request, session: SessionDep, user: AuthorUser
 ) -> CampaignPublic:
@@ -159,7 +162,10 @@ async def create_campaign(
 
 
 @router.post(
-    "/{campaign_id}/versions", status_code=status.HTTP_201_CREATED, openapi_extra=_BODY_DOC
+    "/{campaign_id}/versions",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=_BODY_DOC,
+    responses=UNSUPPORTED_TYPE,
 )
 async def publish_version(
     campaign_id: IdParam, request: Request, session: SessionDep, user: AuthorUser

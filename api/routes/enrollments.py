@@ -8,6 +8,7 @@ from temporalio.exceptions import TemporalError
 
 from api import enrollment_calls
 from api.deps import OwnerUser, OwnListUser, RepUser, SessionDep, TemporalDep, not_found, owns
+from api.openapi import CONFLICT
 from api.schemas import (
     EnrollmentPublic,
     EnrollRequest,
@@ -40,7 +41,6 @@ router = APIRouter(tags=["enrollments"])
 @router.post(
     "/campaigns/{campaign_id}/enrollments",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={404: {"description": "Campaign not found"}, 503: {"description": "Temporal down"}},
 )
 async def enroll(
     campaign_id: IdParam,
@@ -152,7 +152,9 @@ def list_enrollments(
     return [EnrollmentPublic.model_validate({**r.model_dump(), "live": None}) for r in rows]
 
 
-@router.post("/enrollments/{enrollment_id}/remove", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/enrollments/{enrollment_id}/remove", status_code=status.HTTP_202_ACCEPTED, responses=CONFLICT
+)
 async def remove(
     row: OwnedEnrollment,
     session: SessionDep,
@@ -168,7 +170,7 @@ async def remove(
     return {"status": "removing", "workflow_id": row.workflow_id}
 
 
-@router.post("/enrollments/{enrollment_id}/pause")
+@router.post("/enrollments/{enrollment_id}/pause", responses=CONFLICT)
 async def pause(
     row: OwnedEnrollment,
     session: SessionDep,
@@ -183,7 +185,7 @@ async def pause(
     )
 
 
-@router.post("/enrollments/{enrollment_id}/resume")
+@router.post("/enrollments/{enrollment_id}/resume", responses=CONFLICT)
 async def resume(
     row: OwnedEnrollment, session: SessionDep, user: OwnerUser, temporal: TemporalDep
 ) -> EnrollmentState:
@@ -201,7 +203,7 @@ async def timeline(
     return await enrollment_calls.timeline(session, temporal, row)
 
 
-@router.post("/enrollments/{enrollment_id}/skip-step")
+@router.post("/enrollments/{enrollment_id}/skip-step", responses=CONFLICT)
 async def skip_step(
     row: OwnedEnrollment,
     body: StepBody,
@@ -214,7 +216,7 @@ async def skip_step(
     return await enrollment_calls.update_enrollment(session, temporal, row, "skip_step", request)
 
 
-@router.post("/enrollments/{enrollment_id}/reschedule")
+@router.post("/enrollments/{enrollment_id}/reschedule", responses=CONFLICT)
 async def reschedule(
     row: OwnedEnrollment,
     body: RescheduleBody,
@@ -227,7 +229,7 @@ async def reschedule(
     return await enrollment_calls.update_enrollment(session, temporal, row, "reschedule", request)
 
 
-@router.post("/enrollments/{enrollment_id}/mark-success")
+@router.post("/enrollments/{enrollment_id}/mark-success", responses=CONFLICT)
 async def mark_success(
     row: OwnedEnrollment,
     session: SessionDep,

@@ -77,7 +77,18 @@ async def start_processing(temporal: TemporalDep, message: InboundMailInput) -> 
         ) from err
 
 
-@router.post("/email", status_code=status.HTTP_202_ACCEPTED, dependencies=[InboundAuth])
+@router.post(
+    "/email",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[InboundAuth],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "description": "One raw RFC 822 message, as received",
+            "content": {"message/rfc822": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def receive(
     request: Request,
     session: SessionDep,

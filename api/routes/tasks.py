@@ -9,6 +9,7 @@ from sqlmodel import col, select
 
 from api.deps import OwnerUser, OwnListUser, SessionDep, TemporalDep, not_found, owns
 from api.enrollment_calls import update_enrollment
+from api.openapi import CONFLICT
 from api.routes.attachments import attachments_for
 from api.schemas import IdParam, ManualEmailBody, TaskDoneBody, TaskPublic
 from cadence.models import Enrollment, Role, Task, TaskStatus
@@ -77,7 +78,7 @@ async def _close(
     return await update_enrollment(session, temporal, row, "complete_task", done)
 
 
-@router.post("/{task_id}/complete")
+@router.post("/{task_id}/complete", responses=CONFLICT)
 async def complete(
     task_id: IdParam,
     session: SessionDep,
@@ -89,7 +90,7 @@ async def complete(
     return await _close(task_id, "completed", body, session, user, temporal)
 
 
-@router.post("/{task_id}/skip")
+@router.post("/{task_id}/skip", responses=CONFLICT)
 async def skip(
     task_id: IdParam,
     session: SessionDep,
@@ -101,7 +102,7 @@ async def skip(
     return await _close(task_id, "skipped", body, session, user, temporal)
 
 
-@router.post("/{task_id}/send")
+@router.post("/{task_id}/send", responses=CONFLICT)
 async def send(
     task_id: IdParam,
     body: ManualEmailBody,

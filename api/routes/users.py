@@ -3,13 +3,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import AdminUser, CurrentUser, SessionDep
+from api.openapi import CONFLICT
 from api.schemas import UserCreate, UserCreated, UserPublic, UserUpdate
 from cadence.auth import create_user
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post("", status_code=status.HTTP_201_CREATED, responses=CONFLICT)
 def create(body: UserCreate, session: SessionDep, _admin: AdminUser) -> UserCreated:
     """Add a user (admin only); the answer carries the user's first API token."""
     try:

@@ -33,9 +33,10 @@ from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.middleware.gzip import GZipMiddleware
 
+from cadence.fakes.home import home_page
 from cadence.fakes.marketo_bulk import BulkExports, BulkFail
 from cadence.fakes.marketo_catalog import (
     CHANGE_DATA_VALUE,
@@ -1272,8 +1273,28 @@ def create_app(
     async def bulk(request: Request, bulk_path: str) -> Response:
         return await fake.handle_rest(request)
 
+    @app.get("/", include_in_schema=False)
+    async def home() -> HTMLResponse:
+        with fake.state.lock:
+            holds = {
+                "leads": len(fake.data["leads"]),
+                "custom activities (/_fake/activities)": sum(
+                    "_apiName" in a for a in fake.data["activities"]
+                ),
+                "native activities (New Lead, Change Data Value, ...)": sum(
+                    "_apiName" not in a for a in fake.data["activities"]
+                ),
+                "custom activity types": len(fake.data["custom_types"]),
+                "bulk export jobs": len(fake.bulk.jobs),
+                "faults waiting": len(fake.faults),
+                "API calls served": fake.stats.calls,
+            }
+        return home_page(app, holds, "A local stand-in for Marketo's REST and Bulk APIs "
+                         "(/identity/oauth/token, /rest/v1/..., /bulk/v1/...).")  # fmt: skip
+
     @app.post("/_fake/faults")
     async def add_fault(request: Request) -> JSONResponse:
+        """Make the next calls fail, slow down or lose their answer (a JSON fault spec)."""
         try:
             spec = await request.json()
             if not isinstance(spec, dict):
@@ -1285,15 +1306,18 @@ def create_app(
 
     @app.delete("/_fake/faults")
     async def clear_faults() -> JSONResponse:
+        """Drop every fault still waiting."""
         fake.faults.clear()
         return JSONResponse({"faults": 0})
 
     @app.post("/_fake/revoke-token")
     async def revoke() -> JSONResponse:
+        """Revoke the current access token (the next call gets 601/602)."""
         return JSONResponse({"revoked": fake.revoke_token()})
 
     @app.get("/_fake/leads")
     async def leads() -> JSONResponse:
+        """Every lead, as stored."""
         return JSONResponse(fake.fake_leads())
 
     @app.get("/_fake/activities")
@@ -1301,14 +1325,17 @@ def create_app(
         api_name: str | None = Query(None, alias="apiName"),
         lead_id: int | None = Query(None, alias="leadId"),
     ) -> JSONResponse:
+        """The activities logged (filters: apiName, leadId)."""
         return JSONResponse(fake.fake_activities(api_name, lead_id))
 
     @app.get("/_fake/stats")
     async def stats() -> JSONResponse:
+        """Calls, errors, quota and rate-window counts, and the faults waiting."""
         return JSONResponse(fake.fake_stats())
 
     @app.post("/_fake/reset")
     async def reset() -> JSONResponse:
+        """Forget everything: leads, activities, types, tokens, faults."""
         fake.reset()
         return JSONResponse({"reset": True})
 

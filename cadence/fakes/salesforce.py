@@ -32,8 +32,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import load_pem_x509_certificate
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from cadence.fakes.home import home_page
 from cadence.fakes.state import JsonState
 
 logger = logging.getLogger(__name__)
@@ -972,8 +973,18 @@ def create_app(
             ]
         return results
 
+    @app.get("/", include_in_schema=False)
+    async def home() -> HTMLResponse:
+        with fake.state.lock:
+            holds = {f"{name} records": len(rows) for name, rows in fake.records.items()}
+        holds["faults waiting"] = len(fake.faults)
+        holds["API calls in the last 24 hours"] = len(fake.calls)
+        return home_page(app, holds, "A local stand-in for Salesforce's REST API "
+                         "(/services/oauth2/token, /services/data/vXX.X/...).")  # fmt: skip
+
     @app.post("/_fake/faults")
     async def add_fault(request: Request) -> JSONResponse:
+        """Make the next calls fail, slow down or lose their answer (a JSON fault spec)."""
         spec = await request.json()
         if not isinstance(spec, dict) or spec.get("kind") not in FAULT_KINDS:
             return JSONResponse(
@@ -994,6 +1005,7 @@ def create_app(
 
     @app.delete("/_fake/faults")
     async def clear_faults() -> JSONResponse:
+        """Drop every fault still waiting."""
         fake.faults.clear()
         return JSONResponse({"faults": 0})
 
@@ -1004,10 +1016,12 @@ def create_app(
 
     @app.post("/_fake/revoke-token")
     async def revoke() -> JSONResponse:
+        """Revoke every session (the next call gets INVALID_SESSION_ID)."""
         return JSONResponse({"revoked": fake.revoke_all()})
 
     @app.get("/_fake/records/{sobject}")
     async def read_records(sobject: str) -> JSONResponse:
+        """The records of one sObject (Task, Lead, Contact, User)."""
         if sobject not in OBJECTS:
             return JSONResponse({"error": f"unknown sObject {sobject}"}, status_code=404)
         return JSONResponse(list(fake.records[sobject].values()))
@@ -1027,6 +1041,7 @@ def create_app(
 
     @app.get("/_fake/stats")
     async def stats() -> JSONResponse:
+        """API calls in the last 24 hours, token requests and records per sObject."""
         return JSONResponse(
             {
                 "calls_24h": len(fake.calls),
@@ -1037,6 +1052,7 @@ def create_app(
 
     @app.post("/_fake/reset")
     async def reset() -> JSONResponse:
+        """Forget every record, fault and counted call."""
         with fake.state.lock:
             fake.state.data["records"] = {t: {} for t in OBJECTS}
             fake.state.data["seq"] = 0
