@@ -42,6 +42,8 @@ from workflows.contracts import (
     MailboxPollResult,
     MailboxPollSettings,
     PauseRequest,
+    PeopleSyncInput,
+    PeopleSyncResult,
     RemoveRequest,
     ResumeRequest,
     ShipBatchInput,
@@ -52,6 +54,7 @@ from workflows.contracts import (
 )
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow
+from workflows.people_sync import PeopleSyncWorkflow
 from workflows.shipper import ActivityShipperWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -70,6 +73,7 @@ async def test_recorded_enrollments_replay_with_the_current_code() -> None:
             ActivityShipperWorkflow,
             MailboxPollerWorkflow,
             InboundMailWorkflow,
+            PeopleSyncWorkflow,
         ],
         data_converter=pydantic_data_converter,
     )
@@ -178,3 +182,31 @@ async def test_record_background_histories(time_env: WorkflowEnvironment) -> Non
             await handle.result()
             history = await handle.fetch_history()
             (HISTORIES / f"{name}_{version}.json").write_text(history.to_json())
+
+
+@pytest.mark.skipif(
+    os.environ.get("CADENCE_RECORD_HISTORIES") != "1", reason="records histories on request"
+)
+async def test_record_people_sync_history(time_env: WorkflowEnvironment) -> None:
+    """A people sync that brings two people in (v1: before it told running enrollments about
+    changed locations)."""
+    version = os.environ.get("CADENCE_HISTORY_VERSION", "v1")
+
+    @activity.defn(name="sync_people_from_marketo")
+    async def sync(inp: PeopleSyncInput) -> PeopleSyncResult:
+        return PeopleSyncResult(created=2)
+
+    workers = [
+        Worker(time_env.client, task_queue="people-histories", workflows=[PeopleSyncWorkflow]),
+        Worker(time_env.client, task_queue=MARKETO_QUEUE, activities=[sync]),
+    ]
+    async with workers[0], workers[1]:
+        handle = await time_env.client.start_workflow(
+            PeopleSyncWorkflow.run,
+            PeopleSyncInput(),
+            id="people-sync",
+            task_queue="people-histories",
+        )
+        await handle.result()
+        history = await handle.fetch_history()
+    (HISTORIES / f"people_sync_{version}.json").write_text(history.to_json())
