@@ -486,6 +486,7 @@ class PeopleSyncResult(BaseModel):
     created: int = 0
     updated: int = 0
     ignored_without_owner: int = 0
+    locations_told: int = 0  # running enrollments told of their person's new zone or country
 
 
 class OptOutSyncInput(BaseModel):
