@@ -8,9 +8,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from temporalio import activity
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
 
 from cadence.playbooks import parse_playbook
 from tests.conftest import skip_to_local
@@ -24,13 +26,20 @@ from tests.test_enrollment_workflow import (
 )
 from workflows.calendar import resolve_zone
 from workflows.contracts import (
+    MARKETO_QUEUE,
     EnrollmentState,
     LocationChange,
+    LocationNotices,
+    LocationNoticesInput,
+    LocationSignal,
     OwnerSnapshot,
     PauseRequest,
+    PeopleSyncInput,
+    PeopleSyncResult,
     ResumeRequest,
 )
 from workflows.enrollment import EnrollmentWorkflow
+from workflows.people_sync import PeopleSyncWorkflow
 
 NY, TOKYO = ZoneInfo("America/New_York"), ZoneInfo("Asia/Tokyo")
 Handle = WorkflowHandle[EnrollmentWorkflow, EnrollmentState]
@@ -185,3 +194,42 @@ def test_why_an_enrollment_is_in_its_zone(
     settings = (PLAYBOOK_TZ if playbook_tz else parse_playbook(ALWAYS_OPEN)).settings
     owner_snapshot = OwnerSnapshot(id=1, name="O", email="o@example.com", timezone=owner)
     assert resolve_zone(*person, owner_snapshot.timezone, settings) == expected
+
+
+async def test_the_people_sync_tells_running_enrollments_and_marks_them_told(
+    time_env: WorkflowEnvironment,
+) -> None:
+    recorder = Recorder()
+    handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
+    notices = LocationNotices(
+        signals=[LocationSignal(workflow_id=handle.id, change=TO_TOKYO),
+                 LocationSignal(workflow_id="enrollment/ended/1", change=TO_TOKYO)],
+        versions={42: 1},
+    )  # fmt: skip
+    marked: list[LocationNotices] = []
+
+    @activity.defn(name="sync_people_from_marketo")
+    async def sync(inp: PeopleSyncInput) -> PeopleSyncResult:
+        return PeopleSyncResult(updated=1)
+
+    @activity.defn(name="location_notices")
+    async def pending(inp: LocationNoticesInput) -> LocationNotices:
+        return notices
+
+    @activity.defn(name="mark_location_notified")
+    async def mark(told: LocationNotices) -> None:
+        marked.append(told)
+
+    people = Worker(time_env.client, task_queue="cadence", workflows=[PeopleSyncWorkflow],
+                    activities=[pending, mark])  # fmt: skip
+    marketo = Worker(time_env.client, task_queue=MARKETO_QUEUE, activities=[sync])
+    async with main, smtp, people, marketo:
+        await _wait_for_send(time_env, recorder, "a")
+        result = await time_env.client.execute_workflow(
+            PeopleSyncWorkflow.run, PeopleSyncInput(), id="people-sync", task_queue="cadence"
+        )
+        assert result.locations_told == 1  # the other one has ended: nothing to tell
+        assert marked == [notices]
+        state = await state_when(time_env, handle, "Asia/Tokyo")
+        assert state.timezone_source == "override"
+        await handle.result()
