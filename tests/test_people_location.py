@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, select
+from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
 from activities.people import location_notices, mark_location_notified, sync_people_from_marketo
+from api.enrollment_calls import tell_location
 from cadence.auth import create_user
 from cadence.db import get_engine
 from cadence.models import Campaign, CampaignVersion, Enrollment, Person, Role
@@ -203,3 +205,35 @@ async def test_notices_come_a_batch_at_a_time(fakes: Fakes) -> None:
     await env.run(mark_location_notified, batch)
     rest = await env.run(location_notices, LocationNoticesInput(limit=10))
     assert sorted(rest.versions) == [2, 3] and len(rest.signals) == 4
+
+
+class Temporal:
+    """A client whose every signal fails with ``error`` (Temporal down, or the run gone)."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def get_workflow_handle_for(self, run: object, workflow_id: str) -> Temporal:
+        return self
+
+    async def signal(self, *args: object) -> None:
+        raise self.error
+
+
+async def test_a_change_temporal_could_not_deliver_stays_pending_for_the_sync(
+    database: str,
+) -> None:
+    rep = make_rep()
+    with Session(get_engine()) as session:
+        session.add(Person(id=1, email="ada@example.com", location_version=1))
+        session.commit()
+    enroll(1, rep, "enrollment/1/ada")
+    down = RPCError("connection refused", RPCStatusCode.UNAVAILABLE, b"")
+    with Session(get_engine()) as session:
+        assert await tell_location(session, Temporal(down), 1) == (0, 1)
+    notices = await ActivityEnvironment().run(location_notices, LocationNoticesInput())
+    assert [s.workflow_id for s in notices.signals] == ["enrollment/1/ada"]  # still pending
+    gone = RPCError("workflow not found", RPCStatusCode.NOT_FOUND, b"")
+    with Session(get_engine()) as session:
+        assert await tell_location(session, Temporal(gone), 1) == (0, 0)
+    assert (await ActivityEnvironment().run(location_notices, LocationNoticesInput())).signals == []
