@@ -38,6 +38,7 @@ from workflows.contracts import (
     InboundEvent,
     InboundMailInput,
     InboundSignal,
+    LocationChange,
     MailboxPollInput,
     MailboxPollResult,
     MailboxPollSettings,
@@ -87,7 +88,8 @@ async def test_recorded_enrollments_replay_with_the_current_code() -> None:
     os.environ.get("CADENCE_RECORD_HISTORIES") != "1", reason="records histories on request"
 )
 async def test_record_histories(time_env: WorkflowEnvironment) -> None:
-    """Three shapes: a full cadence, a removal, and a pause then resume."""
+    """The shapes: a full cadence, a removal, a pause then resume, a call, an out-of-office
+    pause, and (v4 on) a change of the lead's zone while a step waits."""
     version = os.environ.get("CADENCE_HISTORY_VERSION", "v1")
     scenarios = {
         "completed": (THREE_EMAILS, None),
@@ -95,6 +97,7 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
         "paused": (ALWAYS_OPEN, "pause"),
         "call": (WITH_CALL, "call"),
         "out_of_office": (OOO, "ooo"),
+        "location": (ALWAYS_OPEN, "location"),
     }
     for name, (playbook, action) in scenarios.items():
         recorder = Recorder()
@@ -113,6 +116,12 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
                 back = (await time_env.get_current_time()).date() + timedelta(days=3)
                 event = InboundEvent(kind="out_of_office", return_date=back)
                 await handle.signal(EnrollmentWorkflow.inbound, event)
+            elif action == "location":
+                await time_env.sleep(timedelta(hours=1))
+                change = LocationChange(version=1, timezone="Asia/Tokyo",
+                                        timezone_source="override", country="JP",
+                                        country_source="zone")  # fmt: skip
+                await handle.signal(EnrollmentWorkflow.change_location, change)
             elif action == "pause":
                 await time_env.sleep(timedelta(hours=1))
                 await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
