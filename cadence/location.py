@@ -23,7 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from zoneinfo import ZoneInfo
 
@@ -142,6 +142,7 @@ def _country_keys() -> dict[str, str]:
 _COUNTRY_KEYS = _country_keys()
 
 
+@lru_cache(maxsize=4096)
 def normalize_country(text: str | None) -> str | None:
     """An ISO 3166-1 alpha-2 code for a country as people write it ("United States", "USA",
     "us", "Deutschland", "UK", "Korea (South)"); None when it names none."""
@@ -169,6 +170,7 @@ _REGION_KEYS = _region_keys()
 _ISO_REGION = re.compile(r"^([A-Za-z]{2})-([A-Za-z0-9]{1,3})$")  # ISO 3166-2: "US-NY"
 
 
+@lru_cache(maxsize=4096)
 def _region(text: str | None) -> tuple[str | None, str]:
     """(the country an ISO 3166-2 code names, the region's key)."""
     if not text:
@@ -235,10 +237,15 @@ def _parse_phone(number: str | None, country: str | None) -> phonenumbers.PhoneN
     text = number.strip()
     if text.startswith("00"):
         text = "+" + text[2:]
-    if not text.startswith("+") and not country:
-        return None  # a national number says nothing without its country
+    if text.startswith("+"):
+        return _parse(text, None)
+    return _parse(text, country) if country else None  # a national number needs its country
+
+
+@lru_cache(maxsize=1024)  # a lead's number is read for its country, then for its zone
+def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
     try:
-        parsed = phonenumbers.parse(text, None if text.startswith("+") else country)
+        parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
     return parsed if phonenumbers.is_valid_number(parsed) else None
