@@ -274,12 +274,13 @@ def phone_zones(number: str | None, country: str | None) -> list[str]:
 
 
 def _country(loc: LeadLocation) -> tuple[str | None, Source | None]:
-    for found, source in (
-        (normalize_country(loc.country), Source.country),
-        (country_of_region(loc.state), Source.state),
-        (phone_country(loc.phone) or phone_country(loc.mobile_phone), Source.phone),
-        (normalize_country(loc.inferred_country), Source.inferred),
+    for find, source in (  # in order, each looked at only when those before found nothing
+        (lambda: normalize_country(loc.country), Source.country),
+        (lambda: country_of_region(loc.state), Source.state),
+        (lambda: phone_country(loc.phone) or phone_country(loc.mobile_phone), Source.phone),
+        (lambda: normalize_country(loc.inferred_country), Source.inferred),
     ):
+        found = find()
         if found:
             return found, source
     return None, None
