@@ -26,7 +26,7 @@ from activities.enrollment_sweep import EnrollmentSweep
 from activities.enrollments import finish_enrollment, record_enrollment_status
 from activities.inbound import poll_mailbox, process_inbound
 from activities.optouts import sync_opt_outs_from_salesforce
-from activities.people import sync_people_from_marketo
+from activities.people import location_notices, mark_location_notified, sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
 from activities.task_sync import TaskSync
 from activities.tasks import close_task, create_task
@@ -104,6 +104,8 @@ def main_worker(client: Client, settings: Settings) -> Worker:
             create_task,
             close_task,
             process_inbound,
+            location_notices,
+            mark_location_notified,
             EnrollmentSweep(client).sweep_enrollments,
         ],
         max_concurrent_workflow_tasks=200,

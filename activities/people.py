@@ -1,5 +1,7 @@
 """People sync from Marketo into the people table: only people with a sales owner, the 13
-fields Sales Insight Actions syncs, Marketo as the source of truth.
+fields Sales Insight Actions syncs and the location (address, mobile phone, inferred
+location), Marketo as the source of truth. Every sync recomputes the zone and country in use
+(cadence/people_location.py) and never touches a rep's overrides.
 
 * The first sync (or ``full``) reads every lead with Bulk Lead Extract, in 31-day windows of
   ``createdAt`` from the oldest lead to now, up to 10 jobs at a time (Marketo runs 2 and
@@ -24,7 +26,13 @@ from cadence.config import get_settings
 from cadence.db import run_db, session_scope
 from cadence.integrations.marketo import MarketoClient, MarketoError
 from cadence.models import Person, SyncState, utcnow
-from workflows.contracts import PeopleSyncInput, PeopleSyncResult
+from cadence.people_location import IN_USE, in_use, mark_notified, pending_notices
+from workflows.contracts import (
+    LocationNotices,
+    LocationNoticesInput,
+    PeopleSyncInput,
+    PeopleSyncResult,
+)
 
 NEW_LEAD, CHANGE_DATA_VALUE = 12, 13
 WATERMARK = "marketo_people_since"
@@ -33,7 +41,19 @@ WINDOW = timedelta(days=31)
 BULK_JOBS = 10  # Marketo queues 10 export jobs at most
 MARKETO_BEGAN = datetime(2006, 1, 1, tzinfo=UTC)  # no lead is older
 
-# Marketo REST name -> Person column: the 13 synced fields, plus owner and opt-out.
+# Marketo REST name -> Person column: where the person is (free text) and what Marketo
+# inferred from their first web visit.
+LOCATION_FIELDS: dict[str, str] = {
+    "country": "address_country",
+    "state": "address_state",
+    "city": "address_city",
+    "postalCode": "address_postal_code",
+    "mobilePhone": "mobile_phone",
+    "inferredCountry": "inferred_country",
+    "inferredStateRegion": "inferred_state",
+    "inferredCity": "inferred_city",
+}
+# Marketo REST name -> Person column: the 13 synced fields, plus owner, opt-out and location.
 FIELD_MAP: dict[str, str] = {
     "firstName": "first_name",
     "lastName": "last_name",
@@ -48,8 +68,10 @@ FIELD_MAP: dict[str, str] = {
     "linkedInProfileURL": "linkedin_url",
     "leadSource": "source",
     "sfdcLeadOwnerId": "sales_owner",
+    **LOCATION_FIELDS,
 }
 LEAD_FIELDS = ["id", *FIELD_MAP, "unsubscribed"]
+KNOWN = ("timezone_override", "country_override", *IN_USE, "location_version")
 
 
 def _read_watermark(full: bool) -> datetime | None:
@@ -68,13 +90,17 @@ def _truthy(value: Any) -> bool:
 def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSyncResult:
     """Insert and update in bulk (a 100,000-lead first sync is a handful of statements): the
     person is found by Marketo id (a person no sync has linked yet: by email). Two leads with
-    one address are two people."""
+    one address are two people. The zone and country in use are recomputed with each
+    person's overrides (rows locked meanwhile, so an override set now waits for this sync);
+    a change of them bumps the person's location version (running enrollments are told)."""
     result = PeopleSyncResult()
     now = utcnow()
     with session_scope() as session:
-        rows = session.exec(select(Person.id, Person.marketo_id, Person.email)).all()
-        by_marketo = {m: i for i, m, _ in rows if m is not None}
-        unlinked = {e: i for i, m, e in rows if m is None}  # people from before a sync
+        columns = [getattr(Person, name) for name in ("id", "marketo_id", "email", *KNOWN)]
+        rows = session.exec(select(*columns).with_for_update()).all()
+        by_marketo = {r.marketo_id: r.id for r in rows if r.marketo_id is not None}
+        unlinked = {r.email: r.id for r in rows if r.marketo_id is None}  # from before a sync
+        known = {r.id: r._mapping for r in rows}
         inserts: dict[int, dict[str, Any]] = {}  # by Marketo id: duplicates stay duplicates
         updates: dict[int, dict[str, Any]] = {}
         for lead in leads:
@@ -93,12 +119,17 @@ def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSy
                 person_id = unlinked.pop(email)
             if person_id is not None:
                 result.updated += person_id not in updates
+                current = known[person_id]
+                values |= in_use({**current, **values})
+                if any(values[name] != current[name] for name in IN_USE):
+                    values["location_version"] = current["location_version"] + 1
                 updates[person_id] = {"id": person_id, **values}
             elif marketo_id in inserts:
                 inserts[marketo_id] |= values
             elif not lead.get("sfdcLeadOwnerId"):
                 result.ignored_without_owner += 1
             else:
+                values |= in_use(values)
                 inserts[marketo_id] = {"created_at": now, "unsubscribed": False, **values}
         result.created = len(inserts)
         if inserts:
@@ -187,3 +218,25 @@ async def sync_people_from_marketo(inp: PeopleSyncInput) -> PeopleSyncResult:
     except MarketoError as err:
         raise marketo_failure(err) from err
     return await run_db(_upsert, leads, watermark)
+
+
+def _notices(limit: int) -> LocationNotices:
+    with session_scope() as session:
+        return pending_notices(session, limit)
+
+
+def _mark(versions: dict[int, int]) -> None:
+    with session_scope() as session:
+        mark_notified(session, versions)
+
+
+@activity.defn
+async def location_notices(inp: LocationNoticesInput) -> LocationNotices:
+    """The running enrollments to tell about their person's new zone or country."""
+    return await run_db(_notices, inp.limit)
+
+
+@activity.defn
+async def mark_location_notified(notices: LocationNotices) -> None:
+    """The enrollments were told: these people's changes are no longer pending."""
+    await run_db(_mark, notices.versions)

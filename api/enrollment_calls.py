@@ -4,6 +4,7 @@ run ended is recorded on the row (cadence.reconcile), and the answer says so."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -15,11 +16,17 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import QueryRejectCondition
 from temporalio.exceptions import TemporalError
 
-from api.workflow_calls import WorkflowGone, call_workflow
+from api.workflow_calls import WorkflowGone, call_workflow, http_error
 from cadence.config import get_settings
 from cadence.models import Enrollment
+from cadence.people_location import mark_notified, pending_notices
 from cadence.reconcile import reconcile
-from workflows.contracts import RUNNING_STATUSES, EnrollmentState, TimelineEntry
+from workflows.contracts import (
+    RUNNING_STATUSES,
+    EnrollmentState,
+    LocationSignal,
+    TimelineEntry,
+)
 from workflows.enrollment import EnrollmentWorkflow
 
 T = TypeVar("T")
@@ -131,3 +138,27 @@ async def timeline(session: Session, temporal: Client, row: Enrollment) -> list[
             if entry.status in ("due", "task_open", "planned"):
                 entry.status, entry.at = "not_reached", None
     return entries
+
+
+async def tell_location(session: Session, temporal: Client, person_id: int) -> tuple[int, int]:
+    """Signal the person's running enrollments their new zone and country (change_location),
+    then mark the change told. Returns (told, pending): an enrollment Temporal could not be
+    asked about now keeps the change pending, and the next people sync tells it; one whose
+    run has ended needs no telling."""
+    notices = pending_notices(session, limit=10_000, person_ids=[person_id])
+    session.commit()  # nobody to tell is told
+
+    async def tell(item: LocationSignal) -> str:
+        handle = temporal.get_workflow_handle_for(EnrollmentWorkflow.run, item.workflow_id)
+        try:
+            await handle.signal(EnrollmentWorkflow.change_location, item.change)
+        except TemporalError as err:
+            return "ended" if isinstance(http_error(err), WorkflowGone) else "pending"
+        return "told"
+
+    results = await asyncio.gather(*(tell(item) for item in notices.signals))
+    pending = results.count("pending")
+    if pending == 0 and notices.versions:
+        mark_notified(session, notices.versions)
+        session.commit()
+    return results.count("told"), pending

@@ -10,11 +10,13 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     BeforeValidator,
+    ConfigDict,
     EmailStr,
     Field,
     model_validator,
 )
 
+from cadence.location import COUNTRY_NAMES, zone_name
 from cadence.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
 from workflows.contracts import EndReason, EnrollmentState
 
@@ -76,11 +78,58 @@ class UserPublic(BaseModel):
     role: Role
     title: str | None = None
     signature: str | None = None
+    timezone: str | None = None
+
+
+def _zone(value: str | None) -> str | None:
+    """A real IANA zone, in its own spelling; None stays None."""
+    if value is None:
+        return None
+    name = zone_name(value)
+    if name is None:
+        raise ValueError(f"{value[:100]!r} is not an IANA time zone (e.g. Europe/Berlin)")
+    return name
+
+
+def _country(value: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 country code, in upper case; None stays None."""
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if code not in COUNTRY_NAMES:
+        raise ValueError(
+            f"{value[:100]!r} is not an ISO 3166-1 alpha-2 country code (two letters, e.g. DE)"
+        )
+    return code
 
 
 class UserUpdate(BaseModel):
     title: str | None = Field(default=None, max_length=200)
     signature: str | None = Field(default=None, max_length=5000)
+    timezone: Annotated[str | None, AfterValidator(_zone)] = Field(
+        default=None,
+        max_length=64,
+        description="Your IANA time zone: your enrollments' when the lead's is not known",
+    )
+
+
+class LocationOverride(BaseModel):
+    """A person's zone and country, set by hand (people are otherwise read-only: Marketo is
+    their source). null clears an override, and the value derived from Marketo is back."""
+
+    model_config = ConfigDict(extra="forbid")
+    timezone: Annotated[str | None, AfterValidator(_zone)] = Field(
+        default=None, max_length=64, description="IANA time zone, e.g. America/Chicago"
+    )
+    country: Annotated[str | None, AfterValidator(_country)] = Field(
+        default=None, description="ISO 3166-1 alpha-2 code, e.g. DE"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> LocationOverride:
+        if not self.model_fields_set:
+            raise ValueError("send timezone and/or country (null clears an override)")
+        return self
 
 
 class UserCreated(BaseModel):
@@ -99,15 +148,59 @@ class PersonFields(BaseModel):
     linkedin_url: str | None = None
 
 
+class PersonLocation(BaseModel):
+    """Where Marketo says the person is, as it keeps it (free text), and what it inferred
+    from the person's first web visit."""
+
+    country: str | None = None
+    state: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    inferred_country: str | None = None
+    inferred_state: str | None = None
+    inferred_city: str | None = None
+
+
+class OverridePublic(BaseModel):
+    value: str
+    set_by: int | None = Field(description="The user who set it")
+    set_at: UtcDatetime | None
+
+
 class PersonPublic(PersonFields):
     id: int
     email: str
+    timezone_source: str | None = Field(
+        default=None,
+        description="Where `timezone` came from: override, state, country, phone or inferred",
+    )
+    country_source: str | None = Field(
+        default=None,
+        description="Where `country` came from: override, country, state, phone, inferred, "
+        "or zone (the country of `timezone`)",
+    )
+    mobile_phone: str | None = None
+    location: PersonLocation = Field(default_factory=PersonLocation)
+    timezone_override: OverridePublic | None = None
+    country_override: OverridePublic | None = None
     marketo_id: int | None = None
     sfdc_lead_id: str | None = None
     sfdc_contact_id: str | None = None
     sales_owner: str | None = None
     unsubscribed: bool
     updated_at: UtcDatetime
+
+
+class PersonLocationChanged(PersonPublic):
+    """The person after an override, and how their running enrollments were told."""
+
+    enrollments_told: int = Field(
+        description="Running enrollments told: each takes the change at its next step"
+    )
+    enrollments_pending: int = Field(
+        description="Running enrollments Temporal could not be asked to tell now: the next "
+        "people sync tells them"
+    )
 
 
 class CampaignPublic(BaseModel):

@@ -30,6 +30,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from cadence.activity_log import record_activity
 from cadence.config import get_settings
+from cadence.location import Source, country_of_zone
 from cadence.models import (
     ActivityKind,
     Campaign,
@@ -41,6 +42,7 @@ from cadence.models import (
     utcnow,
 )
 from cadence.reconcile import reconcile
+from workflows.calendar import resolve_zone
 from workflows.contracts import (
     CAMPAIGN_ID,
     CAMPAIGN_VERSION,
@@ -85,6 +87,22 @@ def holiday_dates(playbook: Playbook, country: str | None, start: date) -> list[
     except NotImplementedError:
         return []
     return sorted(calendar.keys())
+
+
+def lead_calendar(
+    person: Person, owner_tz: str | None, playbook: Playbook, start: date
+) -> tuple[PersonSnapshot, list[date]]:
+    """The person as an enrollment sees them, and the holidays of its calendar. The calendar's
+    country is the lead's, else the country of the zone the enrollment is in (the owner's or
+    the playbook's: a lead in Berlin's zone keeps German holidays)."""
+    snapshot = PersonSnapshot.model_validate(person, from_attributes=True)
+    if not snapshot.country:
+        zone, _ = resolve_zone(
+            snapshot.timezone, snapshot.timezone_source, owner_tz, playbook.settings
+        )
+        snapshot.country = country_of_zone(zone)
+        snapshot.country_source = Source.zone.value if snapshot.country else None
+    return snapshot, holiday_dates(playbook, snapshot.country, start)
 
 
 def prepare(
@@ -138,20 +156,25 @@ def prepare(
         if row.status in RUNNING_STATUSES:
             row_owner = owner if row.owner_id == owner.id else session.get(User, row.owner_id)
             assert row_owner is not None and row_owner.id is not None
+            snapshot, holidays = lead_calendar(
+                person, row_owner.timezone, playbook, utcnow().date()
+            )
             start = EnrollmentInput(
                 enrollment_id=row.id,
                 campaign_id=campaign.id,
                 campaign_name=campaign.name,
                 campaign_version=row.campaign_version,
-                person=PersonSnapshot.model_validate(person, from_attributes=True),
+                person=snapshot,
                 owner=OwnerSnapshot(
                     id=row_owner.id,
                     name=row_owner.name,
                     email=row_owner.email,
                     title=row_owner.title,
+                    timezone=row_owner.timezone,
                 ),
                 playbook=playbook,
-                holiday_dates=holiday_dates(playbook, person.country, utcnow().date()),
+                holiday_dates=holidays,
+                location_version=person.location_version,
             )
         outcomes.append(
             EnrollmentOutcome(

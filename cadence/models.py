@@ -75,6 +75,8 @@ class User(SQLModel, table=True):
     role: Role = Field(sa_type=EnumText(Role, 16))
     title: str | None = None
     signature: str | None = Field(default=None, sa_type=sa.Text)  # {{my_signature}}
+    # IANA name: an enrollment's zone when its lead's is not known (PATCH /users/me)
+    timezone: str | None = None
     is_active: bool = True
     created_at: datetime = _ts()
 
@@ -90,8 +92,9 @@ class ApiToken(SQLModel, table=True):
 
 
 class Person(SQLModel, table=True):
-    """Someone sales can reach, as Marketo has them (synced, read-only here). Marketo may hold
-    two leads with one address: they stay two people, as in Sales Insight Actions."""
+    """Someone sales can reach, as Marketo has them (synced, read-only here but for a rep's
+    override of their zone and country). Marketo may hold two leads with one address: they
+    stay two people, as in Sales Insight Actions."""
 
     id: int | None = Field(default=None, primary_key=True)
     email: str = Field(index=True)
@@ -100,8 +103,34 @@ class Person(SQLModel, table=True):
     company: str | None = None
     title: str | None = None
     phone: str | None = None
+    mobile_phone: str | None = None
+    # The zone (IANA) and country (ISO 3166-1 alpha-2) in use: the override, else derived
+    # from the location below (cadence/location.py), with where each came from
+    # (cadence.location.Source). Recomputed by every sync and every override change.
     timezone: str | None = None
+    timezone_source: str | None = None
     country: str | None = None
+    country_source: str | None = None
+    # A rep's or admin's choice, kept across syncs; who set it and when.
+    timezone_override: str | None = None
+    timezone_override_by: int | None = Field(default=None, foreign_key="user.id")
+    timezone_override_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    country_override: str | None = None
+    country_override_by: int | None = Field(default=None, foreign_key="user.id")
+    country_override_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
+    # Marketo's location fields, as free text: the address and what it inferred from the
+    # person's first web visit.
+    address_country: str | None = None
+    address_state: str | None = None
+    address_city: str | None = None
+    address_postal_code: str | None = None
+    inferred_country: str | None = None
+    inferred_state: str | None = None
+    inferred_city: str | None = None
+    # Bumped whenever the zone or country in use changes; running enrollments have been told
+    # up to ``location_notified`` (cadence/people_location.py).
+    location_version: int = 0
+    location_notified: int = 0
     linkedin_url: str | None = None
     source: str | None = None
     sales_owner: str | None = None

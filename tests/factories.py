@@ -42,7 +42,13 @@ def enrollment_input(
         campaign_name="Outbound - new leads",
         campaign_version=1,
         person=PersonSnapshot(
-            id=kw.pop("person_id", 42), email="ada@example.com", first_name="Ada", timezone=timezone
+            id=kw.pop("person_id", 42),
+            email="ada@example.com",
+            first_name="Ada",
+            timezone=timezone,
+            timezone_source=kw.pop("timezone_source", "state" if timezone else None),
+            country=kw.pop("country", None),
+            country_source=kw.pop("country_source", None),
         ),
         owner=OwnerSnapshot(id=3, name="Rita Rep", email="rita@seller.example"),
         playbook=parse_playbook(playbook_yaml),

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 from alembic import command
 from sqlmodel import Session, select
 
@@ -30,7 +31,6 @@ from cadence.models import (
     EnrollmentStatus,
     InboundMessage,
     Person,
-    Role,
     Task,
     TaskStatus,
     User,
@@ -264,6 +264,14 @@ async def test_a_reply_is_logged_at_the_instant_its_date_names(
     assert [instant(r["occurred_at"]) for r in replies] == [PINNED]
 
 
+OLD_ROWS = (
+    'INSERT INTO "user" (id, name, email, role, is_active, created_at) '
+    "VALUES (1, 'Rita', 'rita@seller.test', 'rep', 1, :now)",
+    "INSERT INTO person (id, email, timezone, unsubscribed, created_at, updated_at) "
+    "VALUES (1, 'grace@example.com', 'America/New_York', 0, :now, :now)",
+)
+
+
 def test_times_written_before_0013_become_the_instants_they_named(tmp_path: Path) -> None:
     """SQLite kept a New York task's due time, and a reply's Date, as a bare local clock
     time; the migration turns them into the UTC instants."""
@@ -271,14 +279,17 @@ def test_times_written_before_0013_become_the_instants_they_named(tmp_path: Path
     command.upgrade(alembic_config(url), "0011")
     local_clock = PINNED.replace(tzinfo=None)  # what the earlier code left in the row
     with Session(get_engine(url)) as session:
-        owner = User(name="Rita", email="rita@seller.test", role=Role.rep)
-        person = Person(email="grace@example.com", timezone="America/New_York")
+        # The user and the person as the tables were then (they have columns since).
+        now = {"now": datetime.now(UTC).replace(tzinfo=None)}
+        for insert in OLD_ROWS:
+            session.execute(sa.text(insert), now)
+        owner_id = person_id = 1
         campaign = Campaign(name="Old")
-        session.add_all([owner, person, campaign])
+        session.add(campaign)
         session.flush()
-        assert owner.id is not None and person.id is not None and campaign.id is not None
-        enrollment = Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=person.id,
-                                owner_id=owner.id, workflow_id="enrollment/1/1")  # fmt: skip
+        assert campaign.id is not None
+        enrollment = Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=person_id,
+                                owner_id=owner_id, workflow_id="enrollment/1/1")  # fmt: skip
         version = CampaignVersion(campaign_id=campaign.id, version=1, source_yaml="",
                                   playbook={"settings": {"timezone": "Europe/Berlin"}})  # fmt: skip
         raw = b"Date: Fri, 04 Dec 2026 22:32:52 -0500\r\nSubject: Re: Hi\r\n\r\nYes\r\n"
@@ -288,10 +299,10 @@ def test_times_written_before_0013_become_the_instants_they_named(tmp_path: Path
         session.flush()
         assert enrollment.id is not None
         session.add(Task(key="old/call", enrollment_id=enrollment.id, workflow_id="enrollment/1/1",
-                         step_id="call", type="call", title="Call", person_id=person.id,
-                         owner_id=owner.id, due_at=local_clock))  # fmt: skip
+                         step_id="call", type="call", title="Call", person_id=person_id,
+                         owner_id=owner_id, due_at=local_clock))  # fmt: skip
         record_activity(session, key=f"inbound/{inbound.id}/reply", kind=ActivityKind.reply_email,
-                        person_id=person.id, occurred_at=local_clock)  # fmt: skip
+                        person_id=person_id, occurred_at=local_clock)  # fmt: skip
         session.commit()
     command.upgrade(alembic_config(url), "head")
     with Session(get_engine(url)) as session:

@@ -318,7 +318,7 @@ async def test_operators_read_what_the_enrollment_is_doing(time_env: WorkflowEnv
         await time_env.sleep(timedelta(hours=1))
         waiting = await details(handle)
         assert waiting.startswith("**Waiting** for step `b` (auto_email, Day 4), due ")
-        assert "(America/New_York). 1 of 2 steps done (sent: a)." in waiting
+        assert "(America/New_York, from the lead's state). 1 of 2 steps done (sent: a)." in waiting
         await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest(note="vacation"))
         paused = await details(handle)
         assert paused.startswith("**Paused** since ") and "(vacation); next step `b`" in paused

@@ -4,6 +4,8 @@ custom activity types, fault injection and persistence."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -359,6 +361,64 @@ async def test_describe_lists_the_fields_we_need(http: httpx.AsyncClient) -> Non
     assert ["sfdcLeadOwnerId"] in searchable and ["id"] in searchable
 
 
+LOCATION = {"country": "Country", "state": "State", "city": "City", "postalCode": "Postal Code",
+            "mobilePhone": "Mobile Phone Number"}  # fmt: skip
+INFERRED = {
+    "inferredCountry": "Inferred Country",
+    "inferredStateRegion": "Inferred State Region",
+    "inferredCity": "Inferred City",
+    "inferredPostalCode": "Inferred Postal Code",
+}
+
+
+async def test_describe_has_the_location_fields_the_inferred_ones_read_only(
+    http: httpx.AsyncClient,
+) -> None:
+    body = await call(http, "GET", "/rest/v1/leads/describe.json")
+    fields = {f["rest"]["name"]: f for f in body["result"]}
+    for name, label in {**LOCATION, **INFERRED}.items():
+        field = fields[name]
+        assert field["displayName"] == label
+        assert field["dataType"] == ("phone" if name == "mobilePhone" else "string")
+        assert field["rest"]["readOnly"] is (name in INFERRED)
+        assert field["soap"]["name"] == name[0].upper() + name[1:]
+
+
+async def test_only_a_web_visit_sets_the_inferred_location(
+    http: httpx.AsyncClient, clock: Clock
+) -> None:
+    (made,) = await sync(http, [{"email": "ada@example.com", "country": "UK",
+                                 "inferredCountry": "France"}])  # fmt: skip
+    lead = await call(http, "GET", f"/rest/v1/lead/{made['id']}.json",
+                      params={"fields": "country,inferredCountry"})  # fmt: skip
+    assert lead["result"] == [{"id": made["id"], "country": "UK"}]  # no API writes it
+    since = datetime.fromtimestamp(clock.now - 1).astimezone().isoformat()
+    visited = await http.post(
+        f"/_fake/leads/{made['id']}/web-visit",
+        json={
+            "inferredCountry": "Germany",
+            "inferredStateRegion": "Berlin",
+            "inferredCity": "Berlin",
+        },
+    )
+    assert visited.status_code == 200 and visited.json()["inferredCountry"] == "Germany"
+    start = await call(
+        http, "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": since}
+    )
+    page = await call(http, "GET", "/rest/v1/activities.json", params={
+        "nextPageToken": start["nextPageToken"], "activityTypeIds": "13"})  # fmt: skip
+    changed = [(a["primaryAttributeValue"], {x["name"]: x["value"] for x in a["attributes"]})
+               for a in page["result"]]  # fmt: skip
+    assert [(name, attrs["New Value"], attrs["Reason"]) for name, attrs in changed] == [
+        ("Inferred Country", "Germany", "Web visit"),
+        ("Inferred State Region", "Berlin", "Web visit"),
+        ("Inferred City", "Berlin", "Web visit"),
+    ]
+    wrong = await http.post(f"/_fake/leads/{made['id']}/web-visit", json={"country": "US"})
+    assert wrong.status_code == 400 and "country" in wrong.json()["error"]
+    assert (await http.post("/_fake/leads/999/web-visit", json={})).status_code == 404
+
+
 # ---------------------------------------------------------------------------- activities
 
 
@@ -706,6 +766,36 @@ async def test_a_bulk_export_runs_on_marketos_clock_and_returns_a_csv(clock: Clo
             http, "GET", "/bulk/v1/leads/export.json", params={"status": "Completed"}
         )
         assert [j["exportId"] for j in listed["result"]] == [job["exportId"]]
+
+
+async def test_a_bulk_export_has_the_location_fields(clock: Clock) -> None:
+    app, http = build(clock)
+    async with http:
+        (made,) = await sync(http, [{"email": "ada@example.com", "country": "United States",
+                                     "state": "NY", "city": "New York", "postalCode": "10001",
+                                     "mobilePhone": "+1 212 555 0100"}])  # fmt: skip
+        app.state.fake.fake_web_visit(made["id"], {"inferredCountry": "United States",
+                                                   "inferredStateRegion": "New York"})  # fmt: skip
+        now = datetime.fromtimestamp(clock.now, UTC)
+        window = {"startAt": (now - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  "endAt": (now + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")}  # fmt: skip
+        fields = ["id", *LOCATION, *INFERRED]
+        created = await call(http, "POST", "/bulk/v1/leads/export/create.json",
+                             json={"fields": fields, "filter": {"createdAt": window}})  # fmt: skip
+        base = f"/bulk/v1/leads/export/{created['result'][0]['exportId']}"
+        await call(http, "POST", f"{base}/enqueue.json")
+        for _ in range(3):
+            await call(http, "GET", f"{base}/status.json")
+            clock.advance(60)
+        tok = await token(http)
+        got = await http.get(f"{base}/file.json", headers={"Authorization": f"Bearer {tok}"})
+    rows = list(csv.DictReader(io.StringIO(got.text)))
+    assert rows == [{
+        "id": str(made["id"]), "country": "United States", "state": "NY", "city": "New York",
+        "postalCode": "10001", "mobilePhone": "+1 212 555 0100",
+        "inferredCountry": "United States", "inferredStateRegion": "New York",
+        "inferredCity": "null", "inferredPostalCode": "null",
+    }]  # fmt: skip
 
 
 async def test_bulk_limits_two_processing_ten_queued_and_disabled_filters(clock: Clock) -> None:

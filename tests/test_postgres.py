@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -164,6 +164,29 @@ def test_a_time_in_any_zone_is_stored_and_read_back_as_the_instant(pg_database: 
         stored = [session.exec(select(ActivityLog.occurred_at)).one(), session.exec(updated).one()]
     assert stored == [pinned, pinned]
     assert all(t.utcoffset() == timedelta(0) for t in stored)  # given in UTC, as on SQLite
+
+
+def test_a_people_sync_keeps_an_override_set_between_syncs_on_postgres(pg_database: str) -> None:
+    """The sync reads people FOR UPDATE and writes the zone in use with their overrides."""
+    from activities.people import _upsert
+    from cadence.people_location import set_overrides
+
+    lead = {"id": 7, "email": "ada@example.com", "sfdcLeadOwnerId": "005000000000007AAA",
+            "country": "United States", "state": "NY"}  # fmt: skip
+    assert _upsert([lead], None).created == 1
+    with Session(get_engine(pg_database)) as session:
+        user, _ = create_user(session, name="Rep", email="rep@seller.example", role=Role.rep)
+        person = session.exec(select(Person).with_for_update()).one()
+        assert (person.timezone, person.timezone_source) == ("America/New_York", "state")
+        set_overrides(person, {"timezone": "Europe/Dublin"}, user.id or 0, datetime.now(UTC))
+        session.add(person)
+        session.commit()
+    assert _upsert([{**lead, "state": "CA"}], None).updated == 1
+    with Session(get_engine(pg_database)) as session:
+        person = session.exec(select(Person)).one()
+    assert (person.timezone, person.timezone_source, person.address_state) == (
+        "Europe/Dublin", "override", "CA")  # fmt: skip
+    assert person.location_version == 1  # the override changed the zone in use; the move not
 
 
 async def test_an_enrollment_runs_end_to_end_on_postgres(

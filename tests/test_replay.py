@@ -38,10 +38,13 @@ from workflows.contracts import (
     InboundEvent,
     InboundMailInput,
     InboundSignal,
+    LocationChange,
     MailboxPollInput,
     MailboxPollResult,
     MailboxPollSettings,
     PauseRequest,
+    PeopleSyncInput,
+    PeopleSyncResult,
     RemoveRequest,
     ResumeRequest,
     ShipBatchInput,
@@ -52,6 +55,7 @@ from workflows.contracts import (
 )
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow
+from workflows.people_sync import PeopleSyncWorkflow
 from workflows.shipper import ActivityShipperWorkflow
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -70,6 +74,7 @@ async def test_recorded_enrollments_replay_with_the_current_code() -> None:
             ActivityShipperWorkflow,
             MailboxPollerWorkflow,
             InboundMailWorkflow,
+            PeopleSyncWorkflow,
         ],
         data_converter=pydantic_data_converter,
     )
@@ -83,7 +88,8 @@ async def test_recorded_enrollments_replay_with_the_current_code() -> None:
     os.environ.get("CADENCE_RECORD_HISTORIES") != "1", reason="records histories on request"
 )
 async def test_record_histories(time_env: WorkflowEnvironment) -> None:
-    """Three shapes: a full cadence, a removal, and a pause then resume."""
+    """The shapes: a full cadence, a removal, a pause then resume, a call, an out-of-office
+    pause, and (v4 on) a change of the lead's zone while a step waits."""
     version = os.environ.get("CADENCE_HISTORY_VERSION", "v1")
     scenarios = {
         "completed": (THREE_EMAILS, None),
@@ -91,6 +97,7 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
         "paused": (ALWAYS_OPEN, "pause"),
         "call": (WITH_CALL, "call"),
         "out_of_office": (OOO, "ooo"),
+        "location": (ALWAYS_OPEN, "location"),
     }
     for name, (playbook, action) in scenarios.items():
         recorder = Recorder()
@@ -109,6 +116,12 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
                 back = (await time_env.get_current_time()).date() + timedelta(days=3)
                 event = InboundEvent(kind="out_of_office", return_date=back)
                 await handle.signal(EnrollmentWorkflow.inbound, event)
+            elif action == "location":
+                await time_env.sleep(timedelta(hours=1))
+                change = LocationChange(version=1, timezone="Asia/Tokyo",
+                                        timezone_source="override", country="JP",
+                                        country_source="zone")  # fmt: skip
+                await handle.signal(EnrollmentWorkflow.change_location, change)
             elif action == "pause":
                 await time_env.sleep(timedelta(hours=1))
                 await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
@@ -178,3 +191,31 @@ async def test_record_background_histories(time_env: WorkflowEnvironment) -> Non
             await handle.result()
             history = await handle.fetch_history()
             (HISTORIES / f"{name}_{version}.json").write_text(history.to_json())
+
+
+@pytest.mark.skipif(
+    os.environ.get("CADENCE_RECORD_HISTORIES") != "1", reason="records histories on request"
+)
+async def test_record_people_sync_history(time_env: WorkflowEnvironment) -> None:
+    """A people sync that brings two people in (v1: before it told running enrollments about
+    changed locations)."""
+    version = os.environ.get("CADENCE_HISTORY_VERSION", "v1")
+
+    @activity.defn(name="sync_people_from_marketo")
+    async def sync(inp: PeopleSyncInput) -> PeopleSyncResult:
+        return PeopleSyncResult(created=2)
+
+    workers = [
+        Worker(time_env.client, task_queue="people-histories", workflows=[PeopleSyncWorkflow]),
+        Worker(time_env.client, task_queue=MARKETO_QUEUE, activities=[sync]),
+    ]
+    async with workers[0], workers[1]:
+        handle = await time_env.client.start_workflow(
+            PeopleSyncWorkflow.run,
+            PeopleSyncInput(),
+            id="people-sync",
+            task_queue="people-histories",
+        )
+        await handle.result()
+        history = await handle.fetch_history()
+    (HISTORIES / f"people_sync_{version}.json").write_text(history.to_json())

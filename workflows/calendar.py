@@ -16,18 +16,49 @@ with workflow.unsafe.imports_passed_through():
     from workflows.playbook import EmailStep, Playbook, PlaybookSettings
 
 
-def resolve_timezone(
-    person_tz: str | None, owner_tz: str | None, settings: PlaybookSettings
-) -> str:
-    """The lead's zone, else the owner's, else the campaign default, else UTC."""
-    for candidate in (person_tz, owner_tz, settings.timezone):
+# Why an enrollment is in its zone, in the words of the Temporal UI's details line: the
+# lead's own (cadence.location.Source; "lead" for a zone whose origin was not recorded), then
+# the enrollment's fallbacks.
+ZONE_REASONS: dict[str, str] = {
+    "override": "set for the lead by a rep",
+    "state": "from the lead's state",
+    "country": "from the lead's country",
+    "phone": "from the lead's phone number",
+    "inferred": "from the lead's inferred location",
+    "lead": "the lead's",
+    "owner": "the owner's, the lead's is not known",
+    "playbook": "the campaign's, the lead's is not known",
+    "default": "no zone known",
+}
+
+
+def resolve_zone(
+    person_tz: str | None,
+    person_source: str | None,
+    owner_tz: str | None,
+    settings: PlaybookSettings,
+) -> tuple[str, str]:
+    """The zone an enrollment uses and why (a ZONE_REASONS key): the lead's zone, else the
+    owner's, else the campaign default, else UTC."""
+    for candidate, source in (
+        (person_tz, person_source or "lead"),
+        (owner_tz, "owner"),
+        (settings.timezone, "playbook"),
+    ):
         if candidate:
             try:
                 pendulum.timezone(candidate)
             except Exception:  # an unknown zone on a record must not break the cadence
                 continue
-            return candidate
-    return "UTC"
+            return candidate, source
+    return "UTC", "default"
+
+
+def resolve_timezone(
+    person_tz: str | None, owner_tz: str | None, settings: PlaybookSettings
+) -> str:
+    """The lead's zone, else the owner's, else the campaign default, else UTC."""
+    return resolve_zone(person_tz, None, owner_tz, settings)[0]
 
 
 class SendingCalendar:

@@ -61,8 +61,12 @@ class PersonSnapshot(BaseModel):
     last_name: str | None = None
     company: str | None = None
     title: str | None = None
+    # The lead's zone and country and where each came from (cadence.location.Source; the
+    # country may be the zone's: "zone"). None: not known (the enrollment falls back).
     timezone: str | None = None
+    timezone_source: str | None = None
     country: str | None = None
+    country_source: str | None = None
 
 
 class OwnerSnapshot(BaseModel):
@@ -120,6 +124,9 @@ class StepRecord(BaseModel):
     # (None in records made before they were kept.)
     type: str | None = None
     day: int | None = None
+    # The zone the enrollment was in when the step was done, and why (None before kept).
+    timezone: str | None = None
+    timezone_source: str | None = None
 
 
 class EnrollmentInput(BaseModel):
@@ -141,6 +148,9 @@ class EnrollmentInput(BaseModel):
     pause_note: str | None = None
     auto_resume_at: datetime | None = None
     rescheduled: dict[str, datetime] = Field(default_factory=dict)
+    # The person's location version the snapshot (and holiday_dates) reflect: a change_location
+    # signal of this version or older changes nothing. Carried across continue-as-new.
+    location_version: int = 0
     # Only for simulations of a start in the past: added to the server's clock.
     clock_offset: timedelta = timedelta(0)
 
@@ -159,6 +169,11 @@ class TimelineEntry(BaseModel):
     status: Literal["sent", "skipped", "completed", "due", "task_open", "planned", "not_reached"]
     at: datetime | None = None
     reason: str | None = None
+    # The zone ``at`` is planned in (or a done step was done in), and why: the lead's
+    # (override, state, country, phone, inferred; "lead" for a zone of unknown origin), else
+    # the owner's, the playbook's, or UTC by default.
+    timezone: str | None = None
+    timezone_source: str | None = None
 
 
 class SkipStepRequest(BaseModel):
@@ -191,6 +206,36 @@ class InboundEvent(BaseModel):
     kind: Literal["reply", "out_of_office", "bounce", "unsubscribe"]
     return_date: date | None = None  # out-of-office: the day the person is back, if stated
     message_id: str | None = None
+
+
+class LocationChange(BaseModel):
+    """The person's zone or country changed (a rep's override, or a sync): what the
+    enrollment uses from its next step boundary on."""
+
+    version: int  # Person.location_version: an older change than the one applied is ignored
+    timezone: str | None = None
+    timezone_source: str | None = None
+    country: str | None = None  # the calendar's country (the zone's when the lead has none)
+    country_source: str | None = None
+    holiday_dates: list[date] = Field(default_factory=list)  # as EnrollmentInput's
+
+
+class LocationSignal(BaseModel):
+    """Tell one running enrollment about its person's new location."""
+
+    workflow_id: str
+    change: LocationChange
+
+
+class LocationNoticesInput(BaseModel):
+    limit: int = 500  # signals per people-sync run; the rest wait for the next run
+
+
+class LocationNotices(BaseModel):
+    """Running enrollments to tell, and the version each person is told up to."""
+
+    signals: list[LocationSignal] = Field(default_factory=list)
+    versions: dict[int, int] = Field(default_factory=dict)  # person id -> location version
 
 
 class InboundSignal(BaseModel):
@@ -249,6 +294,11 @@ class EnrollmentState(BaseModel):
     person_id: int
     status: EnrollmentStatus
     timezone: str
+    # Why this zone: the lead's (cadence.location.Source, or "lead"), "owner", "playbook" or
+    # "default" (UTC). The country of its calendar and why (None in older runs' answers).
+    timezone_source: str | None = None
+    country: str | None = None
+    country_source: str | None = None
     current_step: str | None
     next_due_at: datetime | None
     end_reason: EndReason | None
@@ -436,6 +486,7 @@ class PeopleSyncResult(BaseModel):
     created: int = 0
     updated: int = 0
     ignored_without_owner: int = 0
+    locations_told: int = 0  # running enrollments told of their person's new zone or country
 
 
 class OptOutSyncInput(BaseModel):

@@ -15,7 +15,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.enrollments import finish_enrollment, record_enrollment_status
     from activities.tasks import close_task, create_task
     from cadence.templates import template_problems
-    from workflows.calendar import SendingCalendar, day_one, planned_due, resolve_timezone
+    from workflows.calendar import (
+        ZONE_REASONS,
+        SendingCalendar,
+        day_one,
+        planned_due,
+        resolve_zone,
+    )
     from workflows.contracts import (
         CAMPAIGN_VERSION,
         END_REASON,
@@ -29,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         EnrollmentStatus,
         FinishEnrollmentInput,
         InboundEvent,
+        LocationChange,
         MarkSuccessRequest,
         MigrateRequest,
         PauseRequest,
@@ -50,6 +57,8 @@ DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=t
 # A pause or a resume is written to the enrollment's database row (a local activity: a new
 # command, so enrollments that paused before this replay without it).
 STATUS_IN_DATABASE_PATCH = "enrollment-status-in-database"
+# The person's zone and country can change while the enrollment runs (change_location).
+LOCATION_PATCH = "enrollment-location-change"
 
 
 def _local(moment: datetime, tz: str, fmt: str) -> str:
@@ -75,8 +84,13 @@ class EnrollmentWorkflow:
         self.removal: RemoveRequest | None = None
         self.current_step: str | None = None
         self.next_due_at: datetime | None = None
-        self.tz = resolve_timezone(inp.person.timezone, inp.owner.timezone, inp.playbook.settings)
+        self.tz, self.tz_source = resolve_zone(
+            inp.person.timezone, inp.person.timezone_source, inp.owner.timezone,
+            inp.playbook.settings,
+        )  # fmt: skip
         self.calendar = SendingCalendar(inp.playbook.settings, frozenset(inp.holiday_dates))
+        self.first_day = date.min  # Day 1, in the lead's zone (set when the run starts)
+        self.location_change: LocationChange | None = None  # taken at the next step boundary
         self.paused_at: datetime | None = inp.paused_at
         self.pause_note: str | None = inp.pause_note
         self.day_shift = inp.day_shift
@@ -99,7 +113,7 @@ class EnrollmentWorkflow:
         self.started_at = started_at
         self.status_recorder = asyncio.create_task(self._record_status_changes())
 
-        first_day = day_one(self.calendar, started_at, self.tz)
+        self.first_day = day_one(self.calendar, started_at, self.tz)
 
         while True:
             self._apply_migration()
@@ -119,10 +133,11 @@ class EnrollmentWorkflow:
             step = steps[index]
             outcome = "paused"
             while outcome in ("paused", "rescheduled"):
+                self._apply_location()
                 eligible_at = self.done[-1].at if self.done else started_at
                 due = planned_due(
-                    self.inp.playbook, self.calendar, index, self.tz, first_day, eligible_at,
-                    self._last_sent_at(), self.day_shift,
+                    self.inp.playbook, self.calendar, index, self.tz, self.first_day,
+                    eligible_at, self._last_sent_at(), self.day_shift,
                 )  # fmt: skip
                 if step.id in self.rescheduled:
                     due = self.calendar.into_window(self.rescheduled[step.id], self.tz)
@@ -137,7 +152,7 @@ class EnrollmentWorkflow:
             self.next_due_at = None
             if outcome == "skipped":
                 self.skip_requested = False
-                self.done.append(
+                self._record(
                     StepRecord(step_id=step.id, status="skipped", at=self._now(),
                                reason="skipped by the rep", type=step.type, day=step.day)
                 )  # fmt: skip
@@ -156,7 +171,7 @@ class EnrollmentWorkflow:
                 if record is None:  # removed while the task was open
                     break
             assert record is not None
-            self.done.append(record)
+            self._record(record)
 
         await self._stop_recording_status()
         completed = EnrollmentStatus.completed
@@ -248,15 +263,19 @@ class EnrollmentWorkflow:
             due = _local(self.next_due_at, self.tz, "%a %Y-%m-%d %H:%M %Z")
             text = (
                 f"**Waiting** for step `{step.id}` ({step.type}, Day {step.day}), due {due}"
-                f" ({self.tz}). {progress}."
+                f" ({self.tz}, {ZONE_REASONS.get(self.tz_source, self.tz_source)}). {progress}."
             )
         else:
             text = f"**Active**. {progress}."
         workflow.set_current_details(text)
 
     def _carried(self, started_at: datetime) -> EnrollmentInput:
-        """This run's state for the next one (continue-as-new)."""
-        return self.inp.model_copy(
+        """This run's state for the next one (continue-as-new), with a location change that
+        has not been taken yet."""
+        inp = self.inp
+        if self.location_change is not None:
+            inp = _located(inp, self.location_change)
+        return inp.model_copy(
             update={
                 "started_at": started_at,
                 "done": self.done,
@@ -267,6 +286,43 @@ class EnrollmentWorkflow:
                 "rescheduled": self.rescheduled,
             }
         )
+
+    def _record(self, record: StepRecord) -> None:
+        """A step done, with the zone it was done in."""
+        zone = {"timezone": self.tz, "timezone_source": self.tz_source}
+        self.done.append(record.model_copy(update=zone))
+
+    @workflow.signal
+    def change_location(self, change: LocationChange) -> None:
+        """The person's zone or country changed (a rep's override, a sync): taken at the next
+        step boundary. A wait for a step ends, and its due time is computed again in the new
+        zone; a step already done stays as it was."""
+        pending = self.location_change.version if self.location_change else 0
+        if change.version <= max(self.inp.location_version, pending):
+            return  # older news than what the enrollment has (signals may cross)
+        if self._ended() or self.status not in ("active", "paused"):
+            return
+        self.location_change = change
+        self.interrupts += 1
+
+    def _apply_location(self) -> None:
+        """At a step boundary, take the person's new zone, country and holidays. Day 1 is
+        counted again from the start date in the new zone."""
+        change, self.location_change = self.location_change, None
+        if change is None or not workflow.patched(LOCATION_PATCH):
+            return
+        self.inp = _located(self.inp, change)
+        person = self.inp.person
+        self.tz, self.tz_source = resolve_zone(
+            person.timezone, person.timezone_source, self.inp.owner.timezone,
+            self.inp.playbook.settings,
+        )  # fmt: skip
+        self.calendar = SendingCalendar(
+            self.inp.playbook.settings, frozenset(self.inp.holiday_dates)
+        )
+        if self.started_at is not None:
+            self.first_day = day_one(self.calendar, self.started_at, self.tz)
+        workflow.logger.info("location %s: zone %s (%s)", change.version, self.tz, self.tz_source)
 
     def _next_index(self) -> int | None:
         """The next step to run: the first one after the last step done (by id, so a
@@ -657,6 +713,8 @@ class EnrollmentWorkflow:
                     status=r.status,
                     at=r.at,
                     reason=r.reason,
+                    timezone=r.timezone,
+                    timezone_source=r.timezone_source,
                 )
             )
         ended = self.status in ("completed", "removed") or self.removal is not None
@@ -666,7 +724,10 @@ class EnrollmentWorkflow:
         previous = self.done[-1].at if self.done else start
         for index in self._remaining_indexes():
             step = steps[index]
-            entry = TimelineEntry(step_id=step.id, type=step.type, day=step.day, status="planned")
+            entry = TimelineEntry(
+                step_id=step.id, type=step.type, day=step.day, status="planned",
+                timezone=self.tz, timezone_source=self.tz_source,
+            )  # fmt: skip
             if ended:
                 entry.status = "not_reached"
             elif step.id == self.open_task:
@@ -700,6 +761,9 @@ class EnrollmentWorkflow:
             person_id=self.inp.person.id,
             status=self.status,
             timezone=self.tz,
+            timezone_source=self.tz_source,
+            country=self.inp.person.country,
+            country_source=self.inp.person.country_source,
             current_step=self.current_step,
             next_due_at=self.next_due_at,
             end_reason=self.end_reason,
@@ -711,3 +775,17 @@ class EnrollmentWorkflow:
             open_task=self.open_task,
             steps=self.done,
         )
+
+
+def _located(inp: EnrollmentInput, change: LocationChange) -> EnrollmentInput:
+    """The enrollment's input with the person's new zone, country and holidays."""
+    person = inp.person.model_copy(
+        update={
+            "timezone": change.timezone,
+            "timezone_source": change.timezone_source,
+            "country": change.country,
+            "country_source": change.country_source,
+        }
+    )
+    update = {"person": person, "holiday_dates": change.holiday_dates}
+    return inp.model_copy(update={**update, "location_version": change.version})

@@ -30,7 +30,8 @@ def me(user: CurrentUser) -> UserPublic:
 
 @router.patch("/me")
 def update_me(body: UserUpdate, session: SessionDep, user: CurrentUser) -> UserPublic:
-    """Change your title or your email signature ({{my_signature}} in templates)."""
+    """Change your title, your email signature ({{my_signature}} in templates) or your time
+    zone (your enrollments use it when the lead's is not known)."""
     for field, value in body.model_dump(exclude_unset=True).items():
         setattr(user, field, value)
     session.add(user)

@@ -81,6 +81,9 @@ ERROR_MESSAGES: dict[str, str] = {
     "615": "Concurrent access limit reached",
     "713": "Transient Error",
 }
+INFERRED_FIELDS = frozenset(
+    name for name in FIELDS_BY_NAME if name.startswith("inferred") or name == "anonymousIP"
+)
 SYNC_ACTIONS = frozenset({"createOrUpdate", "createOnly", "updateOnly", "createDuplicate"})
 API_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -698,7 +701,9 @@ class FakeMarketo:
         )
         return {"id": lead_id, "status": "created"}
 
-    def _update_lead(self, lead: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    def _update_lead(
+        self, lead: dict[str, Any], values: dict[str, Any], reason: str = "Web service API"
+    ) -> dict[str, Any]:
         now = self.clock()
         changed = False
         for name, new in values.items():
@@ -720,9 +725,12 @@ class FakeMarketo:
                 [
                     {"name": "New Value", "value": None if new is None else str(new)},
                     {"name": "Old Value", "value": None if old is None else str(old)},
-                    {"name": "Reason", "value": "Web service API"},
-                    {"name": "Source", "value": "Web service API"},
-                    {"name": "API Method Name", "value": "syncLead"},
+                    {"name": "Reason", "value": reason},
+                    {"name": "Source", "value": reason},
+                    {
+                        "name": "API Method Name",
+                        "value": "syncLead" if reason == "Web service API" else None,
+                    },
                 ],
                 primary_id=spec.id,
                 when=now,
@@ -1183,6 +1191,23 @@ class FakeMarketo:
 
     # ------------------------------------------------------------------ read-back for tests
 
+    def fake_web_visit(self, lead_id: int, inferred: dict[str, Any]) -> dict[str, Any]:
+        """What Marketo does when it places a person's web visit by its IP address: it sets the
+        system-managed fields (``anonymousIP``, ``inferredCountry``, ``inferredStateRegion``,
+        ``inferredCity``...), which no API may write; each change is logged as a Change Data
+        Value, so an incremental sync sees it. Returns the lead."""
+        wrong = [k for k in inferred if k not in INFERRED_FIELDS]
+        if wrong:
+            raise ValueError(f"not a field Marketo infers: {', '.join(map(str, wrong))}")
+        with self.state.lock:
+            lead = self._leads().get(str(lead_id))
+            if lead is None:
+                raise KeyError(lead_id)
+            values = {k: (None if v in (None, "") else str(v)) for k, v in inferred.items()}
+            self._update_lead(lead, values, reason="Web visit")
+            self.state.save()
+            return copy.deepcopy(lead)
+
     def fake_leads(self) -> list[dict[str, Any]]:
         with self.state.lock:
             return sorted(copy.deepcopy(list(self._leads().values())), key=lambda x: x["id"])
@@ -1319,6 +1344,19 @@ def create_app(
     async def leads() -> JSONResponse:
         """Every lead, as stored."""
         return JSONResponse(fake.fake_leads())
+
+    @app.post("/_fake/leads/{lead_id}/web-visit")
+    async def web_visit(lead_id: int, request: Request) -> JSONResponse:
+        """Body: the inferred fields to set, e.g. ``{"inferredCountry": "Germany"}``."""
+        try:
+            body = await request.json()
+            if not isinstance(body, dict):
+                raise ValueError("a JSON object is required")
+            return JSONResponse(fake.fake_web_visit(lead_id, body))
+        except KeyError:
+            return JSONResponse({"error": f"lead {lead_id} not found"}, status_code=404)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
 
     @app.get("/_fake/activities")
     async def activities(

@@ -105,6 +105,25 @@ LEAD_FIELDS: tuple[LeadField, ...] = (
     LeadField(72, "facebookId", "Facebook Id", "string", 255, searchable=True),
     LeadField(73, "twitterId", "Twitter Id", "string", 255, searchable=True),
     LeadField(74, "cookies", "Cookies", "string", 255, searchable=True),
+    # System managed: Marketo fills them from a reverse lookup of the IP address of the
+    # person's first recorded web visit (no API may write them).
+    LeadField(75, "anonymousIP", "Anonymous IP", "string", 255, read_only=True),
+    LeadField(76, "inferredCompany", "Inferred Company", "string", 255, read_only=True),
+    LeadField(77, "inferredCountry", "Inferred Country", "string", 255, read_only=True),
+    LeadField(78, "inferredStateRegion", "Inferred State Region", "string", 255, read_only=True),
+    LeadField(79, "inferredCity", "Inferred City", "string", 255, read_only=True),
+    LeadField(80, "inferredPostalCode", "Inferred Postal Code", "string", 255, read_only=True),
+    LeadField(
+        81,
+        "inferredMetropolitanArea",
+        "Inferred Metropolitan Area",
+        "string",
+        255,
+        read_only=True,
+    ),
+    LeadField(
+        82, "inferredPhoneAreaCode", "Inferred Phone Area Code", "string", 255, read_only=True
+    ),
     LeadField(90, "createdAt", "Created At", "datetime", read_only=True),
     LeadField(91, "updatedAt", "Updated At", "datetime", read_only=True),
 )

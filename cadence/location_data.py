@@ -1,0 +1,253 @@
+"""The tables behind cadence/location.py: how people write countries, and which time zone a
+state or province names.
+
+Country names: ISO 3166's own (from the tzdata package, in cadence/location.py) plus the
+spellings below, compared without case, accents, dots or a leading "the".
+
+Regions: a state, province or territory names a zone when (nearly) all of it keeps that one
+clock; one split between zones (say Tennessee, or Chihuahua with its US-border strip) names
+``None``, and the lead's phone number decides. A fringe of a few percent of the people that
+keeps another clock (the Florida panhandle, El Paso, Broken Hill) does not split a region.
+Each row: the zone, then the region's codes and names (ISO 3166-2 codes, postal abbreviations,
+names in English and the country's languages).
+"""
+
+from __future__ import annotations
+
+# Common ways to write a country that are not its ISO 3166 code or tzdata's English name.
+COUNTRY_ALIASES: dict[str, str] = {
+    # United States
+    "usa": "US", "u s": "US", "u s a": "US", "united states of america": "US",
+    "america": "US", "estados unidos": "US", "vereinigte staaten": "US", "etats unis": "US",
+    "stati uniti": "US",
+    # United Kingdom
+    "uk": "GB", "u k": "GB", "united kingdom": "GB", "great britain": "GB", "britain": "GB",
+    "england": "GB", "scotland": "GB", "wales": "GB", "northern ireland": "GB",
+    "united kingdom of great britain and northern ireland": "GB", "grossbritannien": "GB",
+    "vereinigtes konigreich": "GB", "royaume uni": "GB", "reino unido": "GB",
+    # Europe
+    "deutschland": "DE", "allemagne": "DE", "alemania": "DE", "germania": "DE",
+    "federal republic of germany": "DE", "brd": "DE",
+    "frankreich": "FR", "francia": "FR", "espana": "ES", "espagne": "ES", "spanien": "ES",
+    "italia": "IT", "italien": "IT", "italie": "IT",
+    "nederland": "NL", "niederlande": "NL", "pays bas": "NL", "holland": "NL",
+    "the netherlands": "NL", "schweiz": "CH", "suisse": "CH", "svizzera": "CH",
+    "osterreich": "AT", "autriche": "AT", "belgien": "BE", "belgique": "BE", "belgie": "BE",
+    "sverige": "SE", "schweden": "SE", "norge": "NO", "norwegen": "NO", "danmark": "DK",
+    "danemark": "DK", "suomi": "FI", "finnland": "FI", "polska": "PL", "polen": "PL",
+    "czechia": "CZ", "cesko": "CZ", "ceska republika": "CZ", "tschechien": "CZ",
+    "slovakia": "SK", "slovensko": "SK", "magyarorszag": "HU", "ungarn": "HU",
+    "romania": "RO", "rumanien": "RO", "hellas": "GR", "griechenland": "GR",
+    "ελλαδα": "GR", "eire": "IE", "irland": "IE", "republic of ireland": "IE",
+    "luxemburg": "LU", "island": "IS", "hrvatska": "HR", "slovenija": "SI", "srbija": "RS",
+    "bulgaria": "BG", "turkiye": "TR", "turkei": "TR", "russian federation": "RU",
+    "rossiya": "RU", "россия": "RU", "ukraina": "UA", "moldova": "MD", "belarus": "BY",
+    "bosnia and herzegovina": "BA", "north macedonia": "MK", "macedonia": "MK",
+    "vatican": "VA", "holy see": "VA",
+    # Americas
+    "kanada": "CA", "mexiko": "MX", "brasil": "BR", "brasilien": "BR", "peru": "PE",
+    "trinidad and tobago": "TT", "dominican republic": "DO",
+    # Asia, Pacific, Africa
+    "south korea": "KR", "korea": "KR", "republic of korea": "KR", "korea republic of": "KR",
+    "대한민국": "KR", "north korea": "KP", "japan": "JP", "nippon": "JP", "日本": "JP",
+    "china": "CN", "prc": "CN", "peoples republic of china": "CN", "中国": "CN",
+    "hong kong sar": "HK", "macao": "MO", "taiwan roc": "TW", "republic of china": "TW",
+    "viet nam": "VN", "uae": "AE", "u a e": "AE", "emirates": "AE", "ksa": "SA",
+    "kingdom of saudi arabia": "SA", "republic of india": "IN", "bharat": "IN",
+    "aotearoa": "NZ", "ivory coast": "CI", "cote divoire": "CI",
+    "democratic republic of the congo": "CD", "dr congo": "CD", "drc": "CD",
+    "republic of the congo": "CG", "burma": "MM", "swaziland": "SZ", "eswatini": "SZ",
+    "cape verde": "CV", "cabo verde": "CV", "timor leste": "TL", "east timor": "TL",
+    "palestine": "PS", "laos": "LA", "lao pdr": "LA", "iran islamic republic of": "IR",
+    "syrian arab republic": "SY", "micronesia": "FM", "british virgin islands": "VG",
+    "us virgin islands": "VI", "american samoa": "AS", "samoa": "WS",
+    # ISO 3166 alpha-3 codes of the countries leads most often come from
+    "gbr": "GB", "deu": "DE", "fra": "FR", "esp": "ES", "ita": "IT", "nld": "NL", "bel": "BE",
+    "che": "CH", "aut": "AT", "swe": "SE", "nor": "NO", "dnk": "DK", "fin": "FI", "pol": "PL",
+    "prt": "PT", "irl": "IE", "cze": "CZ", "hun": "HU", "rou": "RO", "grc": "GR", "tur": "TR",
+    "rus": "RU", "ukr": "UA", "can": "CA", "mex": "MX", "bra": "BR", "arg": "AR", "chl": "CL",
+    "col": "CO", "aus": "AU", "nzl": "NZ", "jpn": "JP", "chn": "CN", "ind": "IN", "kor": "KR",
+    "sgp": "SG", "hkg": "HK", "twn": "TW", "zaf": "ZA", "isr": "IL", "are": "AE", "sau": "SA",
+}  # fmt: skip
+
+# Countries whose zone.tab lists zones that keep other clocks, but only for a fringe of their
+# people (islands, an exclave, a region that keeps its own time informally): the country names
+# its main zone. (Countries whose zones all keep the same clock, say Germany with Busingen or
+# Argentina, need no entry: cadence/location.py finds that from the zone data.)
+PRINCIPAL_ZONES: dict[str, str] = {
+    "CN": "Asia/Shanghai",  # Xinjiang's official time is Beijing time too
+    "ES": "Europe/Madrid",  # the Canary Islands: see their region
+    "PT": "Europe/Lisbon",  # the Azores: see their region
+    "UA": "Europe/Kyiv",
+    "CL": "America/Santiago",
+    "EC": "America/Guayaquil",
+    "NZ": "Pacific/Auckland",
+}
+
+Region = tuple[str | None, tuple[str, ...]]
+
+_NY, _CHI, _DEN, _LA = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Los_Angeles",
+)
+
+REGIONS: dict[str, list[Region]] = {
+    "US": [
+        (_CHI, ("AL", "Alabama")),
+        ("America/Anchorage", ("AK", "Alaska")),
+        ("America/Phoenix", ("AZ", "Arizona")),
+        (_CHI, ("AR", "Arkansas")),
+        (_LA, ("CA", "California", "Calif")),
+        (_DEN, ("CO", "Colorado")),
+        (_NY, ("CT", "Connecticut")),
+        (_NY, ("DE", "Delaware")),
+        (_NY, ("DC", "District of Columbia", "Washington DC", "Washington D C")),
+        (_NY, ("FL", "Florida")),
+        (_NY, ("GA", "Georgia")),
+        ("Pacific/Honolulu", ("HI", "Hawaii")),
+        (None, ("ID", "Idaho")),
+        (_CHI, ("IL", "Illinois")),
+        (None, ("IN", "Indiana")),
+        (_CHI, ("IA", "Iowa")),
+        (_CHI, ("KS", "Kansas")),
+        (None, ("KY", "Kentucky")),
+        (_CHI, ("LA", "Louisiana")),
+        (_NY, ("ME", "Maine")),
+        (_NY, ("MD", "Maryland")),
+        (_NY, ("MA", "Massachusetts")),
+        ("America/Detroit", ("MI", "Michigan")),
+        (_CHI, ("MN", "Minnesota")),
+        (_CHI, ("MS", "Mississippi")),
+        (_CHI, ("MO", "Missouri")),
+        (_DEN, ("MT", "Montana")),
+        (_CHI, ("NE", "Nebraska")),
+        (_LA, ("NV", "Nevada")),
+        (_NY, ("NH", "New Hampshire")),
+        (_NY, ("NJ", "New Jersey")),
+        (_DEN, ("NM", "New Mexico")),
+        (_NY, ("NY", "New York", "New York State")),
+        (_NY, ("NC", "North Carolina")),
+        (None, ("ND", "North Dakota")),
+        (_NY, ("OH", "Ohio")),
+        (_CHI, ("OK", "Oklahoma")),
+        (_LA, ("OR", "Oregon")),
+        (_NY, ("PA", "Pennsylvania")),
+        (_NY, ("RI", "Rhode Island")),
+        (_NY, ("SC", "South Carolina")),
+        (None, ("SD", "South Dakota")),
+        (None, ("TN", "Tennessee")),
+        (_CHI, ("TX", "Texas")),
+        (_DEN, ("UT", "Utah")),
+        (_NY, ("VT", "Vermont")),
+        (_NY, ("VA", "Virginia")),
+        (_LA, ("WA", "Washington", "Washington State")),
+        (_NY, ("WV", "West Virginia")),
+        (_CHI, ("WI", "Wisconsin")),
+        (_DEN, ("WY", "Wyoming")),
+        ("America/Puerto_Rico", ("PR", "Puerto Rico")),
+        ("Pacific/Guam", ("GU", "Guam")),
+        ("America/St_Thomas", ("VI", "US Virgin Islands")),
+        ("Pacific/Pago_Pago", ("AS", "American Samoa")),
+        ("Pacific/Saipan", ("MP", "Northern Mariana Islands")),
+    ],
+    "CA": [
+        ("America/Edmonton", ("AB", "Alberta")),
+        ("America/Vancouver", ("BC", "British Columbia", "Colombie Britannique")),
+        ("America/Winnipeg", ("MB", "Manitoba")),
+        ("America/Moncton", ("NB", "New Brunswick", "Nouveau Brunswick")),
+        ("America/St_Johns", ("NL", "NF", "Newfoundland and Labrador", "Newfoundland",
+                              "Terre Neuve et Labrador")),
+        ("America/Halifax", ("NS", "Nova Scotia", "Nouvelle Ecosse")),
+        ("America/Edmonton", ("NT", "Northwest Territories", "Territoires du Nord Ouest")),
+        (None, ("NU", "Nunavut")),
+        ("America/Toronto", ("ON", "Ontario")),
+        ("America/Halifax", ("PE", "PEI", "Prince Edward Island", "Ile du Prince Edouard")),
+        ("America/Toronto", ("QC", "PQ", "Quebec")),
+        ("America/Regina", ("SK", "Saskatchewan")),
+        ("America/Whitehorse", ("YT", "Yukon", "Yukon Territory")),
+    ],
+    "AU": [
+        ("Australia/Sydney", ("NSW", "New South Wales")),
+        ("Australia/Melbourne", ("VIC", "Victoria")),
+        ("Australia/Brisbane", ("QLD", "Queensland")),
+        ("Australia/Adelaide", ("SA", "South Australia")),
+        ("Australia/Perth", ("WA", "Western Australia")),
+        ("Australia/Hobart", ("TAS", "Tasmania")),
+        ("Australia/Darwin", ("NT", "Northern Territory")),
+        ("Australia/Sydney", ("ACT", "Australian Capital Territory")),
+    ],
+    "BR": [
+        ("America/Rio_Branco", ("AC", "Acre")),
+        ("America/Maceio", ("AL", "Alagoas")),
+        ("America/Belem", ("AP", "Amapa")),
+        ("America/Manaus", ("AM", "Amazonas")),
+        ("America/Bahia", ("BA", "Bahia")),
+        ("America/Fortaleza", ("CE", "Ceara")),
+        ("America/Sao_Paulo", ("DF", "Distrito Federal", "Brasilia")),
+        ("America/Sao_Paulo", ("ES", "Espirito Santo")),
+        ("America/Sao_Paulo", ("GO", "Goias")),
+        ("America/Fortaleza", ("MA", "Maranhao")),
+        ("America/Cuiaba", ("MT", "Mato Grosso")),
+        ("America/Campo_Grande", ("MS", "Mato Grosso do Sul")),
+        ("America/Sao_Paulo", ("MG", "Minas Gerais")),
+        ("America/Belem", ("PA", "Para")),
+        ("America/Fortaleza", ("PB", "Paraiba")),
+        ("America/Sao_Paulo", ("PR", "Parana")),
+        ("America/Recife", ("PE", "Pernambuco")),
+        ("America/Fortaleza", ("PI", "Piaui")),
+        ("America/Sao_Paulo", ("RJ", "Rio de Janeiro")),
+        ("America/Fortaleza", ("RN", "Rio Grande do Norte")),
+        ("America/Sao_Paulo", ("RS", "Rio Grande do Sul")),
+        ("America/Porto_Velho", ("RO", "Rondonia")),
+        ("America/Boa_Vista", ("RR", "Roraima")),
+        ("America/Sao_Paulo", ("SC", "Santa Catarina")),
+        ("America/Sao_Paulo", ("SP", "Sao Paulo")),
+        ("America/Maceio", ("SE", "Sergipe")),
+        ("America/Araguaina", ("TO", "Tocantins")),
+    ],
+    "MX": [
+        ("America/Mexico_City", ("AGU", "AGS", "Aguascalientes")),
+        ("America/Tijuana", ("BCN", "Baja California")),
+        ("America/Mazatlan", ("BCS", "Baja California Sur")),
+        ("America/Merida", ("CAM", "Campeche")),
+        ("America/Mexico_City", ("CHP", "Chiapas")),
+        (None, ("CHH", "Chihuahua")),
+        ("America/Mexico_City", ("CMX", "CDMX", "Ciudad de Mexico", "Mexico City",
+                                 "Distrito Federal")),
+        (None, ("COA", "Coahuila", "Coahuila de Zaragoza")),
+        ("America/Mexico_City", ("COL", "Colima")),
+        ("America/Monterrey", ("DUR", "Durango")),
+        ("America/Mexico_City", ("GUA", "Guanajuato")),
+        ("America/Mexico_City", ("GRO", "Guerrero")),
+        ("America/Mexico_City", ("HID", "Hidalgo")),
+        ("America/Mexico_City", ("JAL", "Jalisco")),
+        ("America/Mexico_City", ("MEX", "Estado de Mexico", "Mexico State", "Mexico")),
+        ("America/Mexico_City", ("MIC", "Michoacan", "Michoacan de Ocampo")),
+        ("America/Mexico_City", ("MOR", "Morelos")),
+        (None, ("NAY", "Nayarit")),
+        ("America/Monterrey", ("NLE", "Nuevo Leon")),
+        ("America/Mexico_City", ("OAX", "Oaxaca")),
+        ("America/Mexico_City", ("PUE", "Puebla")),
+        ("America/Mexico_City", ("QUE", "Queretaro")),
+        ("America/Cancun", ("ROO", "Quintana Roo")),
+        ("America/Mexico_City", ("SLP", "San Luis Potosi")),
+        ("America/Mazatlan", ("SIN", "Sinaloa")),
+        ("America/Hermosillo", ("SON", "Sonora")),
+        ("America/Mexico_City", ("TAB", "Tabasco")),
+        (None, ("TAM", "Tamaulipas")),
+        ("America/Mexico_City", ("TLA", "Tlaxcala")),
+        ("America/Mexico_City", ("VER", "Veracruz", "Veracruz de Ignacio de la Llave")),
+        ("America/Merida", ("YUC", "Yucatan")),
+        ("America/Mexico_City", ("ZAC", "Zacatecas")),
+    ],
+    "ES": [
+        ("Atlantic/Canary", ("CN", "Canarias", "Canary Islands", "Islas Canarias",
+                             "Las Palmas", "Santa Cruz de Tenerife")),
+    ],
+    "PT": [
+        ("Atlantic/Azores", ("20", "Acores", "Azores", "Regiao Autonoma dos Acores")),
+        ("Atlantic/Madeira", ("30", "Madeira", "Regiao Autonoma da Madeira")),
+    ],
+}  # fmt: skip
