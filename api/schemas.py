@@ -16,7 +16,7 @@ from pydantic import (
     model_validator,
 )
 
-from cadence.location import COUNTRY_NAMES, zone_name
+from cadence.location import COUNTRY_NAMES, zone_name, zone_problem
 from cadence.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
 from workflows.contracts import EndReason, EnrollmentState
 
@@ -87,7 +87,7 @@ def _zone(value: str | None) -> str | None:
         return None
     name = zone_name(value)
     if name is None:
-        raise ValueError(f"{value[:100]!r} is not an IANA time zone (e.g. Europe/Berlin)")
+        raise ValueError(zone_problem(value))
     return name
 
 

@@ -232,12 +232,12 @@ def playbook_simulate(
 ) -> None:
     """Run the real enrollment workflow on the time-skipping test server and show when each
     step would run. Nothing is sent."""
+    from cadence.location import zone_problem
     from cadence.playbooks import (
         PlaybookError,
         country_problem,
         parse_playbook,
         read_playbook_file,
-        zone_problem,
     )
     from cadence.simulate import load_events, parse_instant, simulate
 

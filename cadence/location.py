@@ -31,6 +31,7 @@ import phonenumbers
 from phonenumbers import timezone as phone_timezone
 
 from cadence.location_data import COUNTRY_ALIASES, PRINCIPAL_ZONES, REGIONS
+from cadence.text import brief, closest, one_of
 
 
 class Source(StrEnum):
@@ -97,6 +98,21 @@ def zone_name(value: str) -> str | None:
     """The IANA name ``value`` spells, in its own case ("europe/berlin": "Europe/Berlin");
     None when it is no zone."""
     return ZONES.get(value.strip().lower()) if value else None
+
+
+def zone_problem(name: str) -> str | None:
+    """Why ``name`` is not an IANA time zone, with the zone it most likely misspells; None
+    when it is one, in its own spelling."""
+    if zone_name(name) == name.strip():
+        return None
+    spelt = zone_name(name)
+    meant = [spelt] if spelt else closest(name, set(ZONES.values()))
+    hint = (
+        f"did you mean {one_of([repr(m) for m in meant])}?"
+        if meant
+        else "use an IANA name such as Europe/Berlin"
+    )
+    return f"unknown time zone {brief(name)}; {hint}"
 
 
 def canonical_zone(name: str) -> str:

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import functools
 import re
-import zoneinfo
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import holidays
-import pendulum
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from cadence.location import zone_problem
 from cadence.text import brief, closest, cut, one_of
 from workflows.playbook import (
     FIELDS_ONLY,
@@ -316,21 +315,6 @@ def check_playbook(data: Any) -> tuple[Playbook | None, list[Problem]]:
     problems += _holiday_country_problems(playbook, data)
     problems += limit_problems(data)
     return (None if problems else playbook), problems
-
-
-def zone_problem(name: str) -> str | None:
-    """Why ``name`` is not a time zone, with the zone it most likely misspells; or None."""
-    try:
-        pendulum.timezone(name)
-        return None
-    except Exception:
-        meant = closest(name, zoneinfo.available_timezones())
-        hint = (
-            f"did you mean {one_of([repr(m) for m in meant])}?"
-            if meant
-            else "use an IANA name such as Europe/Berlin"
-        )
-        return f"unknown time zone {brief(name)}; {hint}"
 
 
 def country_problem(code: str) -> str | None:
