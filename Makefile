@@ -10,12 +10,14 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# The local stack's package (devstack/) is dev tooling, not in the wheel: on the path here only.
+	$(BIN)/python -c 'import site; open(site.getsitepackages()[0] + "/cadence-devstack.pth", "w").write("$(CURDIR)\n")'
 	touch $(STAMP)
 
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/cadence dev
+	$(BIN)/python -m devstack run
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest
@@ -28,6 +30,7 @@ test-odd-hours: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check --no-cache .
 	$(BIN)/ruff format --no-cache --check .
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

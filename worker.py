@@ -25,16 +25,16 @@ from activities.email import send_email
 from activities.enrollment_sweep import EnrollmentSweep
 from activities.enrollments import finish_enrollment, record_enrollment_status
 from activities.inbound import poll_mailbox, process_inbound
-from activities.optouts import sync_opt_outs_from_salesforce
+from activities.optout import sync_opt_outs_from_salesforce
 from activities.people import location_notices, mark_location_notified, sync_people_from_marketo
 from activities.shipping import ship_to_marketo, ship_to_salesforce
 from activities.task_sync import TaskSync
 from activities.tasks import close_task, create_task
-from cadence.background import WantedSchedule, WantedWorkflow, reconcile
-from cadence.config import ConfigError, Settings, get_settings, off_hint
-from cadence.logs import configure_logging
-from cadence.temporal import connect
-from workflows.contracts import (
+from cadence.core.background import WantedSchedule, WantedWorkflow, reconcile
+from cadence.core.config import ConfigError, Settings, get_settings, off_hint
+from cadence.core.logs import configure_logging
+from cadence.core.temporal import connect
+from cadence.domain.contracts import (
     IMAP_QUEUE,
     MARKETO_QUEUE,
     SALESFORCE_QUEUE,
@@ -56,7 +56,7 @@ from workflows.enrollment_sweep import (
     EnrollmentSweepWorkflow,
 )
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow, poller_workflow_id
-from workflows.opt_out_sync import OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID, OptOutSyncWorkflow
+from workflows.optout_sync import OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID, OptOutSyncWorkflow
 from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
 from workflows.sales_email import SalesEmailWorkflow
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id

@@ -33,24 +33,24 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import email_store
-from activities.email_links import Links, html_version, with_footer
-from activities.mailbox_quota import QuotaWait, as_retry, take_slot_in
-from activities.sent_check import SentCheckError, sent_check_for
-from activities.smtp_pool import NotDelivered, pool_for
-from cadence.activity_log import record_activity
-from cadence.config import Settings, get_settings
-from cadence.db import get_engine
-from cadence.models import (
+from cadence.core.config import Settings, get_settings
+from cadence.core.db import get_engine
+from cadence.core.models import (
     MAX_ATTACHMENTS_BYTES,
     ActivityKind,
     Attachment,
     EmailMessage,
     utcnow,
 )
-from cadence.templates import TemplateError, person_values, render
-from cadence.tracking import tracking_enabled
-from workflows.contracts import SendEmailInput, SendEmailResult
+from cadence.domain.contracts import SendEmailInput, SendEmailResult
+from cadence.domain.templates import TemplateError, person_values, render
+from cadence.services.activity_log import record_activity
+from cadence.services.email import store as email_store
+from cadence.services.email.links import Links, html_version, with_footer
+from cadence.services.email.quota import QuotaWait, as_retry, take_slot_in
+from cadence.services.email.sent_check import SentCheckError, sent_check_for
+from cadence.services.email.smtp_pool import NotDelivered, pool_for
+from cadence.services.tracking import tracking_enabled
 
 
 def message_id_for(workflow_id: str, step_id: str, domain: str) -> str:

@@ -1,6 +1,6 @@
 """The enrollment sweep: the database's running enrollments (active or paused), a batch at a
 time, each run described in Temporal; those that stopped without finishing are recorded as
-ended (cadence.reconcile). A retried sweep goes on after the last batch it finished."""
+ended (cadence.services.reconcile). A retried sweep goes on after the last batch it finished."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from sqlmodel import col, select
 from temporalio import activity
 from temporalio.client import Client
 
-from cadence.db import run_db, session_scope
-from cadence.models import Enrollment
-from cadence.reconcile import RunEnd, how_it_ended, record_end
-from workflows.contracts import RUNNING_STATUSES, EnrollmentSweepInput, EnrollmentSweepResult
+from cadence.core.db import run_db, session_scope
+from cadence.core.models import Enrollment
+from cadence.domain.contracts import RUNNING_STATUSES, EnrollmentSweepInput, EnrollmentSweepResult
+from cadence.services.reconcile import RunEnd, how_it_ended, record_end
 
 log = logging.getLogger("cadence.sweep")
 

@@ -7,10 +7,10 @@ import logging
 from sqlmodel import col, update
 from temporalio import activity
 
-from cadence.activity_log import record_activity
-from cadence.db import run_db, session_scope
-from cadence.models import ActivityKind, Campaign, Enrollment, EnrollmentStatus, utcnow
-from workflows.contracts import RUNNING_STATUSES, FinishEnrollmentInput, RecordStatusInput
+from cadence.core.db import run_db, session_scope
+from cadence.core.models import ActivityKind, Campaign, Enrollment, EnrollmentStatus, utcnow
+from cadence.domain.contracts import RUNNING_STATUSES, FinishEnrollmentInput, RecordStatusInput
+from cadence.services.activity_log import record_activity
 
 log = logging.getLogger("cadence.enrollments")
 

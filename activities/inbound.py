@@ -10,15 +10,15 @@ import aioimaplib
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from cadence import inbound
-from cadence.config import Mailbox, get_settings
-from cadence.db import run_db, session_scope
-from workflows.contracts import (
+from cadence.core.config import Mailbox, get_settings
+from cadence.core.db import run_db, session_scope
+from cadence.domain.contracts import (
     InboundMailInput,
     InboundSignal,
     MailboxPollInput,
     MailboxPollResult,
 )
+from cadence.services import inbound
 
 FETCH_BATCH = 200  # messages per poll; the next poll continues where this one stopped
 TIMEOUT_S = 30.0

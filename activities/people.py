@@ -21,18 +21,18 @@ from sqlalchemy import insert, update
 from sqlmodel import select
 from temporalio import activity
 
-from activities.clients import marketo_client, marketo_failure
-from cadence.config import get_settings
-from cadence.db import run_db, session_scope
-from cadence.integrations.marketo import MarketoClient, MarketoError
-from cadence.models import Person, SyncState, utcnow
-from cadence.people_location import IN_USE, in_use, mark_notified, pending_notices
-from workflows.contracts import (
+from cadence.core.config import get_settings
+from cadence.core.db import run_db, session_scope
+from cadence.core.models import Person, SyncState, utcnow
+from cadence.domain.contracts import (
     LocationNotices,
     LocationNoticesInput,
     PeopleSyncInput,
     PeopleSyncResult,
 )
+from cadence.integrations.clients import marketo_client, marketo_failure
+from cadence.integrations.marketo import MarketoClient, MarketoError
+from cadence.services.people_location import IN_USE, in_use, mark_notified, pending_notices
 
 NEW_LEAD, CHANGE_DATA_VALUE = 12, 13
 WATERMARK = "marketo_people_since"

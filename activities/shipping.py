@@ -30,25 +30,9 @@ from sqlmodel import col, exists, func, or_, select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.clients import (
-    marketo_client,
-    marketo_failure,
-    salesforce_client,
-    salesforce_failure,
-)
-from cadence.config import get_settings
-from cadence.db import run_db, session_scope
-from cadence.integrations.marketo import MarketoClient, MarketoError
-from cadence.integrations.marketo_types import (
-    ACTIVITY_TYPES,
-    TYPES_BY_KIND,
-    TYPES_VERSION,
-    ensure_activity_types,
-    marketo_attributes,
-)
-from cadence.integrations.salesforce import SalesforceError
-from cadence.integrations.salesforce_tasks import TASK_KEY_FIELD, logged_kinds, task_fields
-from cadence.models import (
+from cadence.core.config import get_settings
+from cadence.core.db import run_db, session_scope
+from cadence.core.models import (
     ActivityKind,
     ActivityLog,
     Person,
@@ -58,7 +42,24 @@ from cadence.models import (
     as_utc,
     utcnow,
 )
-from workflows.contracts import ShipBatchInput, ShipBatchResult
+from cadence.domain.contracts import ShipBatchInput, ShipBatchResult
+from cadence.domain.salesforce_tasks import logged_kinds
+from cadence.integrations.clients import (
+    marketo_client,
+    marketo_failure,
+    salesforce_client,
+    salesforce_failure,
+)
+from cadence.integrations.marketo import MarketoClient, MarketoError
+from cadence.integrations.marketo_types import (
+    ACTIVITY_TYPES,
+    TYPES_BY_KIND,
+    TYPES_VERSION,
+    ensure_activity_types,
+    marketo_attributes,
+)
+from cadence.integrations.salesforce import SalesforceError
+from cadence.integrations.salesforce_tasks import TASK_KEY_FIELD, task_fields
 
 
 @dataclass

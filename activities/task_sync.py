@@ -21,16 +21,16 @@ from temporalio import activity
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
-from activities.clients import salesforce_client, salesforce_failure
-from cadence.db import run_db, session_scope
+from cadence.core.db import run_db, session_scope
+from cadence.core.models import Person, Task, TaskStatus, as_utc, utcnow
+from cadence.domain.contracts import TaskDone, TaskSyncInput, TaskSyncResult
+from cadence.integrations.clients import salesforce_client, salesforce_failure
 from cadence.integrations.salesforce import MAX_COLLECTION, SalesforceError
 from cadence.integrations.salesforce_tasks import (
     REMINDER_PRIORITY,
     TASK_KEY_FIELD,
     reminder_fields,
 )
-from cadence.models import Person, Task, TaskStatus, as_utc, utcnow
-from workflows.contracts import TaskDone, TaskSyncInput, TaskSyncResult
 
 Complete = Callable[[str, TaskDone], Awaitable[bool]]
 PRIORITY_BACK = {v: k for k, v in REMINDER_PRIORITY.items()}

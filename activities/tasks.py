@@ -7,11 +7,11 @@ from sqlmodel import select
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from cadence.activity_log import record_activity
-from cadence.db import run_db, session_scope
-from cadence.models import ActivityKind, Person, Task, TaskStatus, utcnow
-from cadence.templates import TemplateError, person_values, render
-from workflows.contracts import CloseTaskInput, CreateTaskInput, CreateTaskResult
+from cadence.core.db import run_db, session_scope
+from cadence.core.models import ActivityKind, Person, Task, TaskStatus, utcnow
+from cadence.domain.contracts import CloseTaskInput, CreateTaskInput, CreateTaskResult
+from cadence.domain.templates import TemplateError, person_values, render
+from cadence.services.activity_log import record_activity
 
 
 def _create(inp: CreateTaskInput) -> CreateTaskResult:

@@ -20,10 +20,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 from temporalio.client import Client
 
-from cadence.auth import user_for_token
-from cadence.db import get_engine
-from cadence.models import Role, User
-from cadence.temporal import connect
+from cadence.core.auth import user_for_token
+from cadence.core.db import get_engine
+from cadence.core.models import Role, User
+from cadence.core.temporal import connect
 
 
 def get_db() -> Iterator[Session]:

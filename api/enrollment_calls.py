@@ -1,6 +1,6 @@
 """Queries, updates and signals to enrollment workflows from HTTP (through call_workflow).
 An enrollment whose workflow turns out not to be running is reconciled on the spot: how its
-run ended is recorded on the row (cadence.reconcile), and the answer says so."""
+run ended is recorded on the row (cadence.services.reconcile), and the answer says so."""
 
 from __future__ import annotations
 
@@ -17,16 +17,16 @@ from temporalio.common import QueryRejectCondition
 from temporalio.exceptions import TemporalError
 
 from api.workflow_calls import WorkflowGone, call_workflow, http_error
-from cadence.config import get_settings
-from cadence.models import Enrollment
-from cadence.people_location import mark_notified, pending_notices
-from cadence.reconcile import reconcile
-from workflows.contracts import (
+from cadence.core.config import get_settings
+from cadence.core.models import Enrollment
+from cadence.domain.contracts import (
     RUNNING_STATUSES,
     EnrollmentState,
     LocationSignal,
     TimelineEntry,
 )
+from cadence.services.people_location import mark_notified, pending_notices
+from cadence.services.reconcile import reconcile
 from workflows.enrollment import EnrollmentWorkflow
 
 T = TypeVar("T")

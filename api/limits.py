@@ -24,10 +24,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from cadence.inbound import MAX_INBOUND_BYTES
-from cadence.models import MAX_ATTACHMENTS_BYTES
-from cadence.text import cut
-from workflows.playbook import MAX_PLAYBOOK_BYTES
+from cadence.core.models import MAX_ATTACHMENTS_BYTES
+from cadence.domain.playbook import MAX_PLAYBOOK_BYTES
+from cadence.domain.text import cut
+from cadence.services.inbound import MAX_INBOUND_BYTES
 
 MB = 1024 * 1024
 DEFAULT_BODY_BYTES = 1 * MB

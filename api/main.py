@@ -32,7 +32,7 @@ from api.routes import (
     users,
 )
 from api.workflow_calls import install_error_handler
-from cadence.config import get_settings
+from cadence.core.config import get_settings
 
 
 @asynccontextmanager

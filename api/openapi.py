@@ -21,8 +21,8 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from api.deps import ROLES, Access, api_routes, get_temporal, rule_of
 from api.errors import Error, ValidationErrorResponse
-from cadence.models import Role
-from workflows.playbook import Playbook
+from cadence.core.models import Role
+from cadence.domain.playbook import Playbook
 
 SIGNED_IN = frozenset(a for a in Access if a not in (Access.public, Access.intake))
 

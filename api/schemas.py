@@ -16,9 +16,9 @@ from pydantic import (
     model_validator,
 )
 
-from cadence.location import COUNTRY_NAMES, zone_name, zone_problem
-from cadence.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
-from workflows.contracts import EndReason, EnrollmentState
+from cadence.core.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
+from cadence.domain.contracts import EndReason, EnrollmentState
+from cadence.domain.location import COUNTRY_NAMES, zone_name, zone_problem
 
 # Every time the API answers with from the database: an instant, given in UTC ("...Z").
 # The workflow's own models (EnrollmentState, TimelineEntry) carry instants with an offset too.

@@ -37,7 +37,7 @@ from temporalio.testing import WorkflowEnvironment
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 PATH_ENV = {"PYTHONPATH": str(ROOT)}
-STARTS_CONCURRENCY = 32  # what the API uses (cadence.enrolling.start_workflows)
+STARTS_CONCURRENCY = 32  # what the API uses (api.enrolling.start_workflows)
 
 
 @dataclass
@@ -128,9 +128,9 @@ class Engine:
         from sqlmodel import Session
 
         from api.main import create_app
-        from cadence.auth import create_user
-        from cadence.db import get_engine, migrate
-        from cadence.models import Person, Role
+        from cadence.core.auth import create_user
+        from cadence.core.db import get_engine, migrate
+        from cadence.core.models import Person, Role
 
         self.client, self.people, self.steps = client, people, steps
         migrate()
@@ -181,7 +181,7 @@ class Engine:
 def start_sink(smtp_port: int, http_port: int, maildir: Path) -> subprocess.Popen[bytes]:
     """The SMTP sink as its own process, as in `make run`."""
     return subprocess.Popen(
-        [str(BIN / "cadence"), "sink", "--smtp-port", str(smtp_port),
+        [str(BIN / "python"), "-m", "devstack", "sink", "--smtp-port", str(smtp_port),
          "--http-port", str(http_port), "--maildir", str(maildir)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -206,7 +206,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/engine rounds")
     args = parser.parse_args()
 
-    from workflows.contracts import SEARCH_ATTRIBUTE_KEYS
+    from cadence.domain.contracts import SEARCH_ATTRIBUTE_KEYS
 
     with tempfile.TemporaryDirectory(prefix="cadence-bench-") as tmp:
         data = Path(tmp)

@@ -28,7 +28,7 @@ import httpx
 
 from bench.enroll import free_port
 
-CADENCE = Path(sys.executable).parent / "cadence"
+DEVSTACK = [sys.executable, "-m", "devstack"]
 TARGET_S = 120.0
 MK_ID, MK_SECRET = "bench-mk", "bench-mk-secret"
 
@@ -62,7 +62,7 @@ async def run_sync() -> tuple[float, int]:
     from temporalio.testing import ActivityEnvironment
 
     from activities.people import sync_people_from_marketo
-    from workflows.contracts import PeopleSyncInput
+    from cadence.domain.contracts import PeopleSyncInput
 
     t0 = time.perf_counter()
     result = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
@@ -78,7 +78,7 @@ def main() -> None:
         owned = leads_state(args.people, state)
         port = free_port()
         fake = subprocess.Popen(
-            [str(CADENCE), "fake", "marketo", "--port", str(port), "--client-id", MK_ID,
+            [*DEVSTACK, "fake", "marketo", "--port", str(port), "--client-id", MK_ID,
              "--client-secret", MK_SECRET, "--state-file", str(state),
              "--bulk-step-seconds", "1"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -97,8 +97,8 @@ def main() -> None:
                 "CADENCE_MARKETO_CLIENT_SECRET": MK_SECRET,
                 "CADENCE_MARKETO_BULK_POLL_SECONDS": "1",
             })  # fmt: skip
-            from cadence.config import get_settings
-            from cadence.db import migrate
+            from cadence.core.config import get_settings
+            from cadence.core.db import migrate
 
             get_settings.cache_clear()
             migrate()

@@ -68,10 +68,10 @@ class Engine:
     def __init__(self, people: int) -> None:
         from sqlmodel import Session
 
-        from cadence.auth import create_user
-        from cadence.db import get_engine, migrate
-        from cadence.models import BlockedDomain, Person, Role
-        from workflows.contracts import OwnerSnapshot
+        from cadence.core.auth import create_user
+        from cadence.core.db import get_engine, migrate
+        from cadence.core.models import BlockedDomain, Person, Role
+        from cadence.domain.contracts import OwnerSnapshot
 
         migrate()
         with Session(get_engine()) as session:
@@ -94,7 +94,7 @@ class Engine:
         from temporalio.testing import ActivityEnvironment
 
         from activities.email import send_email
-        from workflows.contracts import SendEmailInput
+        from cadence.domain.contracts import SendEmailInput
 
         self.rounds += 1
         inputs = [

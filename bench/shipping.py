@@ -36,7 +36,7 @@ import httpx
 
 from bench.enroll import free_port
 
-CADENCE = Path(sys.executable).parent / "cadence"
+DEVSTACK = [sys.executable, "-m", "devstack"]
 MK_ID, MK_SECRET = "bench-mk", "bench-mk-secret"
 TIMEOUT_S = 2.0  # how long the benchmark's shipper waits for Marketo to add activities
 SF_ID, SF_SECRET = "bench-sf", "bench-sf-secret"
@@ -58,7 +58,7 @@ class Run:
 
 def start_fake(kind: str, port: int, client_id: str, secret: str) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
-        [str(CADENCE), "fake", kind, "--port", str(port), "--client-id", client_id,
+        [*DEVSTACK, "fake", kind, "--port", str(port), "--client-id", client_id,
          "--client-secret", secret],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
@@ -76,11 +76,11 @@ async def setup(count: int, mk_base: str) -> None:
     from sqlmodel import Session
 
     from activities.shipping import _save_provisioned_version
-    from cadence.activity_log import record_activity
-    from cadence.db import get_engine, migrate
+    from cadence.core.db import get_engine, migrate
+    from cadence.core.models import ActivityKind, Person
     from cadence.integrations.marketo import MarketoClient
     from cadence.integrations.marketo_types import ensure_activity_types
-    from cadence.models import ActivityKind, Person
+    from cadence.services.activity_log import record_activity
 
     migrate()
     lead_ids: list[int] = []
@@ -113,7 +113,7 @@ async def drain(destination: str, batch: int) -> int:
     from temporalio.testing import ActivityEnvironment
 
     from activities.shipping import ship_to_marketo, ship_to_salesforce
-    from workflows.contracts import ShipBatchInput
+    from cadence.domain.contracts import ShipBatchInput
 
     ship = ship_to_marketo if destination == "marketo" else ship_to_salesforce
     env, failures, idle = ActivityEnvironment(), 0, 0
@@ -148,8 +148,8 @@ async def measure(count: int, rate: float) -> Run:
     from sqlmodel import Session
 
     import activities.shipping as shipping
-    from cadence.db import get_engine
-    from cadence.models import ShipCursor
+    from cadence.core.db import get_engine
+    from cadence.core.models import ShipCursor
 
     mk_port, sf_port = free_port(), free_port()
     mk_base, sf_base = f"http://127.0.0.1:{mk_port}", f"http://127.0.0.1:{sf_port}"
@@ -161,7 +161,7 @@ async def measure(count: int, rate: float) -> Run:
         "CADENCE_SALESFORCE_CLIENT_ID": SF_ID, "CADENCE_SALESFORCE_CLIENT_SECRET": SF_SECRET,
         "CADENCE_MARKETO_ADD_TIMEOUT_SECONDS": str(TIMEOUT_S),
     })  # fmt: skip
-    from cadence.config import get_settings
+    from cadence.core.config import get_settings
 
     get_settings.cache_clear()
     try:
@@ -211,8 +211,8 @@ def one_run(count: int, rate: float) -> Run:
     """A run in its own temporary database."""
     with tempfile.TemporaryDirectory(prefix="cadence-bench-ship-") as tmp:
         os.environ["CADENCE_DATABASE_URL"] = f"sqlite:///{Path(tmp) / 'cadence.db'}"
-        from cadence.config import get_settings
-        from cadence.db import get_engine
+        from cadence.core.config import get_settings
+        from cadence.core.db import get_engine
 
         get_settings.cache_clear()  # each run's URL is new: it gets an engine of its own
         try:

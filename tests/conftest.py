@@ -23,14 +23,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from cadence.auth import create_user
-from cadence.config import Settings, get_settings
-from cadence.db import get_engine, migrate
-from cadence.models import Person, Role
-from cadence.smtp_sink import serve
-from cadence.temporal import register_search_attributes
+from cadence.core.auth import create_user
+from cadence.core.config import Settings, get_settings
+from cadence.core.db import get_engine, migrate
+from cadence.core.models import Person, Role
+from cadence.core.temporal import register_search_attributes
+from cadence.domain.contracts import SEARCH_ATTRIBUTE_KEYS
+from devstack.sink import serve
 from worker import main_worker, smtp_worker
-from workflows.contracts import SEARCH_ATTRIBUTE_KEYS
 
 # Property tests draw the same examples at every run, so one tree gives one answer in
 # `make test` and CI (a random find would fail a later, unrelated change);

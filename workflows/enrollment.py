@@ -14,15 +14,14 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.enrollments import finish_enrollment, record_enrollment_status
     from activities.tasks import close_task, create_task
-    from cadence.templates import template_problems
-    from workflows.calendar import (
+    from cadence.domain.calendar import (
         ZONE_REASONS,
         SendingCalendar,
         day_one,
         planned_due,
         resolve_zone,
     )
-    from workflows.contracts import (
+    from cadence.domain.contracts import (
         CAMPAIGN_VERSION,
         END_REASON,
         ENROLLMENT_STATUS,
@@ -49,7 +48,8 @@ with workflow.unsafe.imports_passed_through():
         TaskDone,
         TimelineEntry,
     )
-    from workflows.playbook import EmailStep, TaskStep
+    from cadence.domain.playbook import EmailStep, TaskStep
+    from cadence.domain.templates import template_problems
     from workflows.sending import send
 
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))

@@ -10,7 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import TASK_QUEUE, EnrollmentSweepInput, EnrollmentSweepResult
+    from cadence.domain.contracts import TASK_QUEUE, EnrollmentSweepInput, EnrollmentSweepResult
 
 ENROLLMENT_SWEEP_ID = "enrollment-sweep"
 ENROLLMENT_SWEEP_SCHEDULE_ID = "enrollment-sweep-schedule"

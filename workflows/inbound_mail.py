@@ -15,7 +15,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from activities.inbound import poll_mailbox, process_inbound
-    from workflows.contracts import (
+    from cadence.domain.contracts import (
         IMAP_QUEUE,
         InboundMailInput,
         InboundMailResult,

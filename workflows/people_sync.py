@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
         mark_location_notified,
         sync_people_from_marketo,
     )
-    from workflows.contracts import (
+    from cadence.domain.contracts import (
         MARKETO_QUEUE,
         TASK_QUEUE,
         LocationChange,

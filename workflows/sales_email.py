@@ -12,7 +12,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import (
+    from cadence.domain.contracts import (
         SalesEmailInput,
         SalesEmailOutcome,
         SendEmailInput,

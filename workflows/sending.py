@@ -10,7 +10,7 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.email import send_email
-    from workflows.contracts import SMTP_QUEUE, SendEmailInput, SendEmailResult
+    from cadence.domain.contracts import SMTP_QUEUE, SendEmailInput, SendEmailResult
 
 SEND_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),

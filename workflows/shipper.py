@@ -16,7 +16,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.shipping import ship_to_marketo, ship_to_salesforce
-    from workflows.contracts import (
+    from cadence.domain.contracts import (
         MARKETO_QUEUE,
         SALESFORCE_QUEUE,
         ShipBatchInput,

@@ -9,7 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import SALESFORCE_QUEUE, TaskSyncInput, TaskSyncResult
+    from cadence.domain.contracts import SALESFORCE_QUEUE, TaskSyncInput, TaskSyncResult
 
 TASK_SYNC_ID = "task-sync"
 TASK_SYNC_SCHEDULE_ID = "task-sync-schedule"

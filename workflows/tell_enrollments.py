@@ -9,7 +9,7 @@ from temporalio import workflow
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import InboundSignal
+    from cadence.domain.contracts import InboundSignal
     from workflows.enrollment import EnrollmentWorkflow
 
 

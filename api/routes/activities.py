@@ -6,7 +6,7 @@ from sqlmodel import col, or_, select
 
 from api.deps import OwnListUser, SessionDep
 from api.schemas import ActivityPublic, CursorParam, IdParam
-from cadence.models import (
+from cadence.core.models import (
     ACTIVITY_TITLES,
     ActivityKind,
     ActivityLog,

@@ -11,10 +11,10 @@ from temporalio.exceptions import TemporalError
 from api.deps import AdminUser, SessionDep, TemporalDep
 from api.openapi import CONFLICT
 from api.schemas import BlockedDomainIn, BlockedDomainPublic, ShippingStatus
-from cadence.config import get_settings, off_hint
-from cadence.models import ActivityLog, BlockedDomain, ShipCursor, ShipOutcome
-from workflows.contracts import TASK_QUEUE, OptOutSyncInput
-from workflows.opt_out_sync import OptOutSyncWorkflow
+from cadence.core.config import get_settings, off_hint
+from cadence.core.models import ActivityLog, BlockedDomain, ShipCursor, ShipOutcome
+from cadence.domain.contracts import TASK_QUEUE, OptOutSyncInput
+from workflows.optout_sync import OptOutSyncWorkflow
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
 
 router = APIRouter(prefix="/admin", tags=["admin"])

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 
 from api.deps import OwnerUser, RepUser, SessionDep, not_found, owns
 from api.schemas import AttachmentPublic, IdParam
-from cadence.models import MAX_ATTACHMENTS_BYTES, Attachment, User
+from cadence.core.models import MAX_ATTACHMENTS_BYTES, Attachment, User
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 _MB = MAX_ATTACHMENTS_BYTES // (1024 * 1024)

@@ -19,8 +19,10 @@ from api.schemas import (
     PreviewRequest,
     PreviewResponse,
 )
-from cadence.models import Campaign, CampaignVersion, Enrollment, Person
-from cadence.playbooks import (
+from cadence.core.models import Campaign, CampaignVersion, Enrollment, Person
+from cadence.domain.contracts import RUNNING_STATUSES, MigrateRequest
+from cadence.domain.playbook import EmailStep, Playbook
+from cadence.domain.playbook_yaml import (
     MAX_ISSUES,
     PlaybookError,
     check_playbook,
@@ -29,10 +31,8 @@ from cadence.playbooks import (
     parse_playbook,
     playbook_to_yaml,
 )
-from cadence.templates import TemplateError, person_values, render
-from cadence.text import brief
-from workflows.contracts import RUNNING_STATUSES, MigrateRequest
-from workflows.playbook import EmailStep, Playbook
+from cadence.domain.templates import TemplateError, person_values, render
+from cadence.domain.text import brief
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 

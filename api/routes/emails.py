@@ -25,8 +25,8 @@ from api.schemas import (
     SalesEmailRequest,
 )
 from api.workflow_calls import call_workflow
-from cadence.config import get_settings
-from cadence.models import (
+from cadence.core.config import get_settings
+from cadence.core.models import (
     ActivityKind,
     ActivityLog,
     Campaign,
@@ -36,14 +36,14 @@ from cadence.models import (
     Role,
     User,
 )
-from cadence.templates import template_problems
-from workflows.contracts import (
+from cadence.domain.contracts import (
     TASK_QUEUE,
     OwnerSnapshot,
     SalesEmailInput,
     SalesEmailOutcome,
     sales_email_step_id,
 )
+from cadence.domain.templates import template_problems
 from workflows.sales_email import SalesEmailWorkflow, sales_email_workflow_id
 
 router = APIRouter(prefix="/emails", tags=["emails"])

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from sqlmodel import col, select
 from temporalio.exceptions import TemporalError
 
-from api import enrollment_calls
+from api import enrolling, enrollment_calls
 from api.deps import OwnerUser, OwnListUser, RepUser, SessionDep, TemporalDep, not_found, owns
 from api.openapi import CONFLICT
 from api.schemas import (
@@ -20,9 +20,8 @@ from api.schemas import (
     RescheduleBody,
     StepBody,
 )
-from cadence import enrolling
-from cadence.models import Campaign, Enrollment, Person, Role
-from workflows.contracts import (
+from cadence.core.models import Campaign, Enrollment, Person, Role
+from cadence.domain.contracts import (
     RUNNING_STATUSES,
     EnrollmentState,
     MarkSuccessRequest,

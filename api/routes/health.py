@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from sqlalchemy import text
 
 from api.deps import PUBLIC, SessionDep
-from cadence.config import get_settings
+from cadence.core.config import get_settings
 
 router = APIRouter(tags=["health"])
 

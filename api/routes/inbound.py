@@ -19,10 +19,10 @@ from temporalio.service import RPCError
 
 from api.deps import Access, OwnerUser, OwnListUser, Rule, SessionDep, TemporalDep, not_found
 from api.schemas import MAX_ID, IdParam, InboundAccepted, InboundPage, InboundPublic
-from cadence import inbound
-from cadence.config import get_settings
-from cadence.models import EmailMessage, InboundMessage, Role, User
-from workflows.contracts import TASK_QUEUE, InboundMailInput
+from cadence.core.config import get_settings
+from cadence.core.models import EmailMessage, InboundMessage, Role, User
+from cadence.domain.contracts import TASK_QUEUE, InboundMailInput
+from cadence.services import inbound
 from workflows.inbound_mail import InboundMailWorkflow, inbound_workflow_id
 
 router = APIRouter(prefix="/inbound", tags=["inbound mail"])

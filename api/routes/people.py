@@ -15,9 +15,9 @@ from api.schemas import (
     PersonLocationChanged,
     PersonPublic,
 )
-from cadence.models import Person, utcnow
-from cadence.people_location import set_overrides
-from workflows.contracts import TASK_QUEUE, PeopleSyncInput
+from cadence.core.models import Person, utcnow
+from cadence.domain.contracts import TASK_QUEUE, PeopleSyncInput
+from cadence.services.people_location import set_overrides
 from workflows.people_sync import PEOPLE_SYNC_ID, PeopleSyncWorkflow
 
 router = APIRouter(prefix="/people", tags=["people"])

@@ -12,8 +12,8 @@ from api.enrollment_calls import update_enrollment
 from api.openapi import CONFLICT
 from api.routes.attachments import attachments_for
 from api.schemas import IdParam, ManualEmailBody, TaskDoneBody, TaskPublic
-from cadence.models import Enrollment, Role, Task, TaskStatus
-from workflows.contracts import EnrollmentState, TaskDone
+from cadence.core.models import Enrollment, Role, Task, TaskStatus
+from cadence.domain.contracts import EnrollmentState, TaskDone
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 

@@ -13,12 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from temporalio.exceptions import TemporalError
 
 from api.deps import PUBLIC, SessionDep, TemporalDep
-from cadence.activity_log import record_activity
-from cadence.models import ActivityKind, Person
-from cadence.optout import running_enrollments
-from cadence.optout import unsubscribe as unsubscribe_person
-from cadence.tracking import verify
-from workflows.contracts import InboundEvent
+from cadence.core.models import ActivityKind, Person
+from cadence.domain.contracts import InboundEvent
+from cadence.services.activity_log import record_activity
+from cadence.services.optout import running_enrollments
+from cadence.services.optout import unsubscribe as unsubscribe_person
+from cadence.services.tracking import verify
 from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(tags=["tracking"], include_in_schema=True)

@@ -5,7 +5,7 @@ from fastapi import APIRouter, HTTPException, status
 from api.deps import AdminUser, CurrentUser, SessionDep
 from api.openapi import CONFLICT
 from api.schemas import UserCreate, UserCreated, UserPublic, UserUpdate
-from cadence.auth import create_user
+from cadence.core.auth import create_user
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -3,7 +3,7 @@
 SQLite stores a datetime as text without its offset. Before this revision the app wrote two
 kinds of aware value as they came: a task's due time in the lead's time zone, and a reply's
 time in the offset of its Date field. Read back, their local clock time was taken for UTC.
-From now on every time is converted to UTC before it is written (cadence.models.UtcDateTime);
+From now on every time is converted to UTC before it is written (cadence.core.models.UtcDateTime);
 this rewrites the rows written before. PostgreSQL (timestamptz) kept the instants: nothing to do.
 
 Revision ID: 0013
