@@ -62,10 +62,12 @@ EXPECTED: dict[str, Expect] = {
     "domino_user_unknown.eml": hard("userunknown", None, "k.meier@lotus-corp.example"),
     "de_unzustellbar.eml": hard("userunknown", "5.1.1", "m.schulz@provider-de.example"),
     "es_no_se_puede_entregar.eml": hard("userunknown", "5.1.1", "j.lopez@empresa-es.example"),
+    # a disabled or suspended account is a dead address too, whatever the code says (5.2.1)
+    "gmail_dsn_disabled.eml": hard("suspend", "5.2.1", "former.employee@gmail.com"),
+    "postfix_suspended_mailbox_5_1_1.eml": hard("suspend", "5.1.1", "d.ruiz@example.net"),
     # soft, even with a 5.x.x status
     "postfix_mailbox_full.eml": soft("mailboxfull", "5.2.2", "b.weber@example.de"),
     "gmail_dsn_over_quota.eml": soft("mailboxfull", "5.2.2", "mehmet.y@example.com.tr"),
-    "gmail_dsn_disabled.eml": soft("suspend", "5.2.1", "former.employee@gmail.com"),
     "postfix_blocked_spamhaus.eml": soft("blocked", "5.7.1", "purchasing@example.com"),
     "postfix_dmarc_reject.eml": soft("authfailure", "5.7.26", "priya.k@gmail.com"),
     "sendmail_spam_rejected.eml": soft("spamdetected", "5.7.1", "admissions@example.edu"),
@@ -74,8 +76,6 @@ EXPECTED: dict[str, Expect] = {
     # "550 5.1.1" on the words of a rate limit
     "exim_rate_limit.eml": soft("speeding", "5.1.1", "sales@example.org"),
     "fr_non_remis.eml": soft("mailboxfull", "5.2.2", "c.dupont@fai-fr.example"),
-    # the Diagnostic-Code's words decide over a 5.1.1: a suspended mailbox is not a bad address
-    "postfix_suspended_mailbox_5_1_1.eml": soft("suspend", "5.1.1", "d.ruiz@example.net"),
     # our own sending address failed their check ("the account or domain may not exist")
     "postfix_sender_verify_failed.eml": soft("rejected", "5.1.1", "orders@example.org"),
     # wrapped diagnostics, words around the address, and no useful status code
