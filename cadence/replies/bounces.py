@@ -507,6 +507,12 @@ def _strong_soft(text: str) -> str | None:
 
 # The reasons that mean the address is dead; every other reason is soft (docs/replies.md).
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "suspend"})
+# Soft reasons about our mail or our servers, not the address, and delays still being retried:
+# these never add up to a dead address (the repeated soft-bounce rule skips them).
+NOT_ABOUT_THE_ADDRESS = frozenset(
+    {"blocked", "spamdetected", "authfailure", "rejected", "speeding", "policyviolation",
+     "mesgtoobig", "delayed", "filtered"}
+)  # fmt: skip
 _PERMANENT_WORDS = re.compile(
     r"permanent(?:ly)? (?:fatal )?(?:error|failure|failed)|failed permanently|fatal errors?\b"
     r"|erreur permanente|permanenter fehler|error permanente|errore permanente",
