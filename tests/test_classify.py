@@ -438,7 +438,8 @@ def old_mta(sender: str, subject: str, body: str, charset: str = "us-ascii") -> 
             'FAILED MAIL to "lead" regarding "Quick question"',
             "The address to which your "
             "message was addressed, lead@example.com, did not exactly match an email address "
-            "here.\nThe following people might be the one you meant:\n  L. Ead  lead4@example.gov\n",
+            "here.\nThe following people might be the one you meant:\n"
+            "  L. Ead  lead4@example.gov\n",
             "us-ascii",
             "bounce_hard",
             "userunknown",
