@@ -20,8 +20,8 @@ from cadence.replies.classify import LABELS, classify
 
 UNGRADED_BOUNCE = "bounce"  # a bounce whose source does not say hard or soft
 TARGETS = {
-    "exact label": 0.95,
-    "bounce vs not-bounce": 0.98,
+    "exact label": 0.97,
+    "bounce vs not-bounce": 0.995,
     "auto-reply recall": 0.95,
     "return dates": 0.80,
 }
