@@ -244,7 +244,8 @@ def replies_classify(
     ] = True,
     explain: Annotated[bool, typer.Option(help="Add the reason and the status code")] = False,
 ) -> None:
-    """Print, per file, {"file", "label", "return_date"} as one JSON object per line."""
+    """Print, per file, {"file", "label", "return_date"} as one JSON object per line; a bounce
+    adds its "reason" (userunknown, mailboxfull, ...) and RFC 3463 "status"."""
     from cadence.replies.classify import classify
 
     failed = False
@@ -261,6 +262,8 @@ def replies_classify(
             "label": verdict.label,
             "return_date": verdict.return_date.isoformat() if verdict.return_date else None,
         }
+        if verdict.label.startswith("bounce"):  # why: the reason list in docs/replies.md
+            out |= {"reason": verdict.reason, "status": verdict.status}
         if explain:
             out |= {"reason": verdict.reason, "status": verdict.status}
         if as_json:

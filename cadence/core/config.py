@@ -168,6 +168,10 @@ class Settings(BaseSettings):
     send_lease_seconds: float = Field(default=60.0, ge=1)
     # Inbound mail: POST /inbound/email needs this token (Authorization: Bearer ...).
     inbound_token: SecretStr | None = None
+    # Repeated soft bounces: this many for one address within the window count as a hard
+    # bounce (docs/replies.md). 0 turns the rule off.
+    soft_bounce_limit: int = Field(default=3, ge=0)
+    soft_bounce_days: float = Field(default=30.0, gt=0)
 
     # Marketo and Salesforce
     marketo_base_url: str | None = None  # https://<munchkin>.mktorest.com

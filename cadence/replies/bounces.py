@@ -1,10 +1,13 @@
-"""Delivery reports: is this a bounce, and is the address itself bad (hard) or not (soft)?
+"""Delivery reports: is this a bounce, and is the address itself dead (hard) or not (soft)?
 
-Hard means the address will never work: the user or the host is unknown, the mailbox has
-moved, or the domain accepts no mail. Everything else is soft, even with a 5.x.x status:
-a full or disabled mailbox, a filter, a block list, a policy, an expired queue, a rate limit.
+Hard means the address will not work again: the user or the host is unknown, the mailbox has
+moved, the domain accepts no mail, or the account is disabled, deactivated or suspended.
+Everything else is soft, even with a 5.x.x status: a full mailbox, a filter, a block list, a
+policy against our mail, an expired queue, a rate limit, a temporary failure. A failure that
+gives no reason at all follows its class: permanent (5.x.x, or words saying so) is hard.
 The diagnostic text decides before the status code, because servers put the wrong code on the
 right words (``550 5.1.1 ... has sent to too many recipients this hour`` is a rate limit).
+The reasons and the rule are listed in docs/replies.md (``HARD_REASONS`` here).
 """
 
 from __future__ import annotations
@@ -116,25 +119,6 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     (
-        "suspend",
-        _lower_rx(
-            r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?"
-            r"(?:currently |temporarily |now )?"
-            r"(?:disabled|suspended|deactivated|inactive|frozen|locked|blocked|expired|closed)",
-            r"\[suspend\]",
-            r"(?:deactivated|suspended|disabled|inactive|locked|frozen) (?:mail-?box|account|user)",
-            r"mailbox (?:is )?(?:frozen|inactive|disabled|unavailable due)",
-            r"inactive (?:account|user|mailbox)",
-            r"disabled (?:account|mailbox|recipient)",
-            r"account (?:has been )?(?:suspended|terminated)",
-            r"(?:account|mailbox)\b.{0,40}\b(?:is|has been) "
-            r"(?:disabled|suspended|deactivated|inactive)",
-            r"(?:konto|postfach) .{0,30}(?:deaktiviert|gesperrt)",
-            r"compte .{0,30}désactivé",
-            r"cuenta .{0,30}(?:desactivada|suspendida|deshabilitada)",
-        ),
-    ),
-    (
         "mailboxfull",
         _lower_rx(
             r"mail ?(?:box|folder)(?: is)? full",
@@ -158,6 +142,11 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
             r"postbus .{0,40}\bvol\b",
             r"一杯",
             r"容量",
+            r"disk ?quota",
+            r"(?:not |in)?sufficient (?:disk |storage )?space",
+            r"(?:enough|no) (?:disk |storage )?space",
+            r"space not enough",
+            r"空间不足|空間不足|邮箱已满|信箱已满|용량 초과|메일함이 가득",
         ),
     ),
     (
@@ -172,6 +161,29 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
+# A disabled, deactivated or suspended account: hard (the issue's rule), and its words outrank
+# "user unknown" in the same text (ezweb: "The user(s) account is disabled ... 550 user unknown").
+_SUSPEND = _lower_rx(
+    r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?"
+    r"(?:currently |temporarily |now )?"
+    r"(?:disabled|suspended|deactivated|inactive|discontinued|closed|terminated|frozen)",
+    r"\[suspend\]",
+    r"(?:deactivated|suspended|disabled|inactive|discontinued) (?:mail-?box|account|user)",
+    r"is an? (?:deactivated|disabled|suspended|inactive) (?:mail-?box|account|user|address)",
+    r"mailbox (?:is )?(?:inactive|disabled|unavailable due)",
+    r"account (?:has been )?(?:suspended|terminated)",
+    r"(?:account|mailbox)\b.{0,40}\b(?:is|has been) "
+    r"(?:disabled|suspended|deactivated|inactive|discontinued)",
+    r"(?:konto|postfach) .{0,30}(?:deaktiviert|gesperrt)",
+    r"compte .{0,30}(?:désactivé|suspendu)",
+    r"cuenta .{0,30}(?:desactivada|suspendida|deshabilitada)",
+    r"conta .{0,30}(?:desativada|suspensa)",
+    r"account .{0,30}(?:disattivato|sospeso)",
+    r"konto .{0,30}(?:nieaktywne|zablokowane|wyłączone)",
+    r"(?:帐户|账户|帳戶|邮箱|信箱)(?:已)?(?:被)?(?:停用|冻结|禁用|注销)",
+    r"(?:アカウント|メールボックス).{0,10}(?:停止|無効)",
+    r"(?:계정|메일함).{0,10}(?:정지|비활성|휴면)",
+)
 _HASMOVED = _lower_rx(
     r"has moved",
     r"\bmoved\b.{0,40}(?:no forwarding|address)",
@@ -274,6 +286,22 @@ _USERUNKNOWN = _lower_rx(
     r"bestaat niet",
     r"見つかりません",
     r"存在しません",
+    r"存在しない(?!か)",
+    r"宛先(?:が|の)?(?:見つから|不明|誤り)",
+    r"该用户不存在|用户不存在|查无此人|收件人地址(?:有误|错误)|地址(?:有误|错误)",
+    r"존재하지 않는|없는 (?:사용자|계정|주소)|수신자를 찾을 수 없",
+    r"invalid (?:final )?(?:delivery )?userid",
+    r"no match(?:es)? (?:to|for|found)",
+    r"(?:does not|doesn't) have a (?:final )?(?:e-?mail )?delivery point",
+    r"did not (?:exactly )?match (?:an? |any )?.{0,30}(?:e-?mail )?address",
+    r"(?:wrong|no longer valid|not valid) (?:e-?mail )?address",
+    r"address is wrong or no longer valid",
+    r"mailbox unavailable",
+    r"nieprawidłowy (?:adres|odbiorca)|skrzynka .{0,20}(?:nie istnieje|niedostępna)",
+    r"indirizzo .{0,20}(?:non valido|inesistente)",
+    r"endereço .{0,20}(?:inválido|inexistente)",
+    r"ongeldig (?:e-?mail)?adres",
+    r"ugyldig (?:e-?post)?adresse|ogiltig (?:e-?post)?adress",
 )
 # Words that look like a block but mean "no such recipient": Exchange Online's directory-based
 # edge blocking answers an unknown address with "5.4.1 ... Access denied. AS(201806281)".
@@ -292,8 +320,6 @@ _WEAK_SOFT: list[tuple[str, re.Pattern[str]]] = [
             r"not (?:yet )?been delivered",
             r"will (?:retry|continue trying)",
             r"retry (?:time|timeout)",
-            r"giving up",
-            r"given up",
         ),
     ),
     (
@@ -307,12 +333,17 @@ _WEAK_SOFT: list[tuple[str, re.Pattern[str]]] = [
             r"local error",
             r"internal error",
             r"server (?:error|busy)",
+            r"loops? back to myself",
+            r"mail(?:ing)? loop",
+            r"too many hops",
+            r"\blooping\b",
         ),
     ),
     (
         "rejected",
         _lower_rx(
             r"not a member",
+            r"(?:are|is) not accepted",
             r"not permitted",
             r"not authori[sz]ed",
             r"rejected",
@@ -378,6 +409,21 @@ _BOUNCE_SUBJECT = _rx(
     r"配送エラー",
     r"届きません",
     r"returning message to sender",
+    r"return(?:ed|ing) to sender",
+    r"failed mail\b",
+    r"mail failed",
+    r"mail (?:system )?error",
+    r"undeliverable mail",
+    r"permanent delivery failure",
+    r"automatically rejected mail",
+    r"消息?(?:发送|投递)失败|邮件(?:发送|投递|传输)失败|退回|系統退信|系统退信",
+    r"配信(?:エラー|失敗|不能)|送信(?:エラー|失敗)|未配達|Undelivered Mail Returned",
+    r"전송 ?실패|배달 ?실패|반송|발송 ?실패|전달 ?실패",
+    r"recapito fallito|non recapitat",
+    r"entrega (?:falhou|fallida)|no se pudo entregar|devuelto al remitente",
+    r"niet (?:afgeleverd|bezorgd)",
+    r"nie dostarczono|zwrot",
+    r"kunde inte levereras|ej levererat",
     r"warning: could not send",
     r"message not delivered",
     r"^\s*(?:mail )?delivery ",
@@ -422,6 +468,26 @@ _BOUNCE_TEXT = _rx(
     r"non è stato possibile recapitare",
     r"nie (?:mógł|może) zostać dostarczon",
     r"не может быть доставлено",
+    r"can ?not be delivered",
+    r"cannot deliver",
+    r"(?:mail|message) (?:has been|was|is being) returned",
+    r"failed addresses follow",
+    r"did not reach (?:the following|some or all)",
+    r"delivery failed \d+ attempts",
+    r"undeliverable to\b",
+    r"(?:was|been) automatically rejected",
+    r"(?:could not|can't|cannot|unable to) (?:be )?(?:delivered|deliver)",
+    r"not (?:exactly )?match (?:an? |any )?.{0,30}e-?mail address",
+    r"无法(?:发送|送达|投递)|未能(?:发送|送达|投递)|不能(?:发送|送达|投递)|投递失败|发送失败|退信",
+    r"無法(?:傳送|送達|投遞)|傳送失敗",
+    r"(?:配信|送信|配達)(?:できません|できなかった|に失敗)|届きませんでした|届けることができません",
+    r"(?:전송|배달|전달|발송)(?:되지 (?:않았|못했)|할 수 없|에 실패)",
+    r"non (?:è stato possibile|può essere) (?:consegnat|recapitat)",
+    r"não (?:foi possível|pôde ser) entregu?e",
+    r"no (?:pudo|ha podido) ser entregado",
+    r"kunde inte levereras|kunne ikke (?:leveres|afleveres)",
+    r"nie (?:udało się|można) dostarczyć",
+    r"ei voitu toimittaa",
 )
 
 
@@ -430,6 +496,35 @@ _CODES = re.compile(
     r"\b(?:smtp|x-[\w-]+)\s*;|\b[245]\d\d\b|\b[245]\.\d{1,3}\.\d{1,3}\b|[#()<>\[\]-]", re.I
 )
 _WORDS = re.compile(r"[^\W\d_]{3,}")
+
+
+def _strong_soft(text: str) -> str | None:
+    for reason, pattern in _STRONG_SOFT:
+        if pattern.search(text):
+            return reason
+    return None
+
+
+# The reasons that mean the address is dead; every other reason is soft (docs/replies.md).
+HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "suspend"})
+# Soft reasons about our mail or our servers, not the address, and delays still being retried:
+# these never add up to a dead address (the repeated soft-bounce rule skips them).
+NOT_ABOUT_THE_ADDRESS = frozenset(
+    {"blocked", "spamdetected", "authfailure", "rejected", "speeding", "policyviolation",
+     "mesgtoobig", "delayed", "filtered"}
+)  # fmt: skip
+_PERMANENT_WORDS = re.compile(
+    r"permanent(?:ly)? (?:fatal )?(?:error|failure|failed)|failed permanently|fatal errors?\b"
+    r"|erreur permanente|permanenter fehler|error permanente|errore permanente",
+    re.I,
+)
+
+
+def permanent_without_reason(status: str | None, text: str) -> bool:
+    """A failure that names no reason but says it is final: a 5.x.x status, or the words."""
+    if status:
+        return status.startswith("5")
+    return bool(_PERMANENT_WORDS.search(text[:4000]))
 
 
 def report_reason(diag: str, status: str | None, text: str, data_phase: bool) -> tuple[str, bool]:
@@ -458,17 +553,24 @@ def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[
     text = " ".join(_SCANNED.sub(" ", text[:_REASON_CHARS].lower()).split())
     if _NO_SUCH_RECIPIENT_CODED.search(text):
         return "userunknown", True
-    for reason, pattern in _STRONG_SOFT:
-        if pattern.search(text):
-            return reason, False
-    if status and status.startswith(("5.2.", "4.2.")) and status not in ("5.2.0",):
-        return ("mailboxfull" if status.endswith(".2") else "filtered"), False
+    strong = _strong_soft(text)
+    if strong == "rejected":  # our own sending address failed their check
+        return strong, False
+    if _SUSPEND.search(text):
+        return "suspend", True
+    if strong is not None:
+        return strong, False
     if _HASMOVED.search(text):
         return "hasmoved", True
     if _NOTACCEPT.search(text):
         return "notaccept", not (status or "").startswith("4")
     if _HOSTUNKNOWN.search(text):
         return "hostunknown", True
+    if status and status.startswith(("5.2.", "4.2.")) and status not in ("5.2.0",):
+        mailbox_words = _USERUNKNOWN.search(text)
+        if not mailbox_words or data_phase or status.startswith("4."):
+            # accepted at RCPT and refused for its content, or only a full mailbox's code
+            return ("mailboxfull" if status.endswith(".2") else "filtered"), False
     if _USERUNKNOWN.search(text):
         if data_phase and (status or "").startswith("5.2."):
             return "filtered", False  # accepted at RCPT, refused for its content
@@ -538,6 +640,8 @@ def looks_like_bounce(mail: Mail) -> bool:
     """A delivery failure without a machine-readable report: judged by sender, subject, words."""
     if mail.header("x-failed-recipients"):
         return True
+    if "(rejected)" in mail.header("auto-submitted").lower():
+        return True  # a Sieve or LDA reject (RFC 5429), sent as a report or as text
     daemon = bool(_DAEMON.match(mail.sender) or _DAEMON_NAME.search(mail.sender_name))
     machine = daemon or mail.return_path == "" or not mail.sender
     if _REPLY.match(mail.subject) and not machine:
@@ -552,7 +656,7 @@ def looks_like_bounce(mail: Mail) -> bool:
     text = bool(_BOUNCE_TEXT.search(body))
     if machine and _BAD_ADDRESS_ALONE.search(body[:600]):
         return True  # "You sent mail to x. That's not a valid user here."
-    return (subject and (text or machine)) or (daemon and text)
+    return (subject and (text or machine)) or (machine and text)
 
 
 def bounce_of(mail: Mail) -> Bounce | str | None:
@@ -587,6 +691,8 @@ def bounce_of(mail: Mail) -> Bounce | str | None:
         reason = "delayed"
     elif reason == "undefined" and status and status[0] == "4":
         reason = "expired"
+    elif reason == "undefined" and permanent_without_reason(status, text):
+        hard = True
     recipient = chosen.get("final-recipient") or chosen.get("original-recipient") or ""
     return Bounce(
         hard=hard,
@@ -601,6 +707,8 @@ def _from_text(mail: Mail) -> Bounce:
     text = mail.text[:8000]
     status = _status(text)
     reason, hard = reason_of(f"{mail.subject}\n{text}", status, bool(_DATA_PHASE.search(text)))
+    if reason == "undefined" and permanent_without_reason(status, text):
+        hard = True
     failed = mail.header("x-failed-recipients").split(",")[0].strip().lower()
     return Bounce(hard=hard, reason=reason, status=status, recipient=failed or _recipient_in(mail))
 

@@ -70,7 +70,8 @@ _UNSUB_SUBJECT = re.compile(
     r"se désinscrire|darse de baja|baja|cancella(?:re)? iscrizione|disiscriviti|afmelden|"
     r"uitschrijven|"
     r"descadastrar|cancelar inscrição|wypisz|avregistrera|avsluta prenumeration|afmeld|avmeld|"
-    r"退订|取消订阅|配信停止|登録解除)\s*\]?\s*[.!]?\s*$",
+    r"退订|退訂|取消订阅|取消訂閱|配信停止|配信解除|登録解除|購読解除|退会|メルマガ解除|"
+    r"수신 ?거부|구독 ?취소|구독 ?해지|수신 ?중지)\s*\]?\s*[.!。！]?\s*$",
     re.I,
 )
 _UNSUB_TEXT = re.compile(
@@ -135,7 +136,12 @@ _UNSUB_TEXT = re.compile(
     r"|\bavmeld\b|\bavmeld meg\b|\bmeld meg av\b|\bfjern meg\b|\bslutt å sende"
     # zh, ja
     r"|退订|取消订阅|不要再(?:发|給|给|寄)|别再(?:发|给)|请勿再(?:发|寄)|停止(?:发送|寄送)"
-    r"|配信停止|登録解除|配信を停止|送らないで|配信不要",
+    r"|配信停止|登録解除|配信を停止|送らないで|配信不要"
+    r"|退訂|取消訂閱|不要再寄|請勿再(?:寄|發)|停止(?:寄送|發送)|不再接收|不想再收到"
+    r"|配信解除|購読解除|退会(?:したい|します|させて|を希望)|メール(?:を|の)?(?:送信|配信)を?(?:停止|中止|やめ)"
+    r"|(?:送信|配信)しないで|(?:メール|連絡)は?(?:不要|結構)です|今後.{0,20}(?:不要|お断り|送らない)"
+    r"|수신 ?거부|구독 ?(?:취소|해지)|수신 ?중지|(?:메일|이메일)(?:을|를)? ?(?:보내지 ?마|그만)"
+    r"|더 이상 .{0,20}(?:보내지|받고 싶지|원하지)|명단에서 (?:삭제|빼)",
     re.M,
 )  # matched on lower-cased text
 _SIGNATURE = re.compile(
@@ -294,6 +300,34 @@ def _bounce(mail: Mail) -> Verdict | None:
     )
 
 
+def _replier_header(mail: Mail) -> bool:
+    """A header only autoresponders set (not the RFC 3834 marker every notification has)."""
+    if any(mail.header(name) for name in _AUTO_HEADERS):
+        return True
+    if re.search(r"auto[_-]?reply", mail.header("precedence"), re.I):
+        return True
+    return "vacation" in mail.header("x-apple-action").lower()
+
+
+_BULK_PRECEDENCE = re.compile(r"^\s*(?:bulk|list|junk)\b", re.I)
+_BULK_RETURN_PATH = re.compile(
+    r"^(?:bounces?|bulk|newsletter|mailings?)[-+._]|[-+][^@]*=[^@]*@", re.I
+)
+
+
+def _bulk(mail: Mail) -> bool:
+    """Mail sent to many that answers nothing: a newsletter or a notice to all customers
+    (``Precedence: bulk``, list headers, or a mailing system's bounce address)."""
+    if mail.thread_ids or _REPLY_SUBJECT.match(mail.subject):
+        return False
+    return bool(
+        _BULK_PRECEDENCE.match(mail.header("precedence"))
+        or mail.header("list-unsubscribe")
+        or mail.header("list-id")
+        or _BULK_RETURN_PATH.search(mail.return_path or "")
+    )
+
+
 def _auto_header(mail: Mail) -> bool:
     if _AUTO_SUBMITTED.match(mail.header("auto-submitted")):
         return True
@@ -335,7 +369,12 @@ def classify_mail(mail: Mail) -> Verdict:
     header_says = _auto_header(mail)
     if header_says and not (subject_says or text_says or gone or acknowledges):
         generated = mail.header("auto-submitted").lower().lstrip().startswith("auto-generated")
-        if generated and not mail.thread_ids and not _REPLY_SUBJECT.match(mail.subject):
+        if (
+            generated
+            and not _replier_header(mail)
+            and not mail.thread_ids
+            and not _REPLY_SUBJECT.match(mail.subject)
+        ):
             # RFC 3834 "auto-generated" and answering nothing: a notification, not a reply
             return Verdict("other", "notification")
     if header_says or subject_says or text_says or gone or acknowledges:
@@ -345,6 +384,8 @@ def classify_mail(mail: Mail) -> Verdict:
         )
     if _NOREPLY.match(mail.sender):
         return Verdict("other", "notification")  # nobody writes from a no-reply address
+    if _bulk(mail):
+        return Verdict("other", "bulk mail")
     return Verdict("human_reply", "written by a person")
 
 

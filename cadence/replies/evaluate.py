@@ -2,7 +2,9 @@
 
 Each manifest entry has ``file``, ``label`` and, for out-of-office mail, ``return_date`` (the day
 the text says the person is back) or ``absence_end_date`` (the last day away, for "until X" and
-ranges; the expected return is then the next business day).
+ranges; the expected return is then the next business day). The label ``bounce`` marks a delivery
+report whose text gives no reason: either bounce label is right for it (hard vs soft is not
+graded where the source does not say).
 """
 
 from __future__ import annotations
@@ -16,9 +18,10 @@ from typing import Any
 
 from cadence.replies.classify import LABELS, classify
 
+UNGRADED_BOUNCE = "bounce"  # a bounce whose source does not say hard or soft
 TARGETS = {
-    "exact label": 0.95,
-    "bounce vs not-bounce": 0.98,
+    "exact label": 0.97,
+    "bounce vs not-bounce": 0.995,
     "auto-reply recall": 0.95,
     "return dates": 0.80,
 }
@@ -46,6 +49,7 @@ class Report:
     dates_stated: int = 0
     dates_right: int = 0
     dates_invented: int = 0  # a date where the text states none
+    ungraded: int = 0  # bounces labelled "bounce": hard vs soft not graded
     mistakes: list[str] = field(default_factory=list)
 
     def share(self, hits: int, of: int) -> float:
@@ -100,6 +104,9 @@ class Report:
             goal = f"   (target >= {target:.0%})" if target else "   (target <= 1%)"
             lines.append(f"{name:<24}{value:>8.1%}{goal}")
         lines.append(f"return dates: {self.dates_right} of {self.dates_stated} stated dates right")
+        if self.ungraded:
+            lines.append(f"{self.ungraded} bounces give no reason: hard vs soft not graded (a "
+                         "miss is counted in the bounce_hard row)")  # fmt: skip
         if self.mistakes:
             lines += ["", "mistakes:", *self.mistakes]
         return "\n".join(lines)
@@ -112,6 +119,9 @@ def evaluate(folder: Path) -> Report:
     for entry in entries:
         verdict = classify((folder / entry["file"]).read_bytes())
         truth = entry["label"]
+        if truth == UNGRADED_BOUNCE:
+            report.ungraded += 1
+            truth = verdict.label if verdict.label.startswith("bounce") else "bounce_hard"
         report.total += 1
         report.confusion[truth, verdict.label] += 1
         if truth != verdict.label:

@@ -14,16 +14,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from cadence.core.config import get_settings
 from cadence.core.models import (
     ActivityKind,
     EmailMessage,
     Enrollment,
     InboundMessage,
+    InvalidAddress,
     Person,
     utcnow,
 )
@@ -33,6 +36,7 @@ from cadence.domain.contracts import (
     InboundMailInput,
     InboundSignal,
 )
+from cadence.replies.bounces import NOT_ABOUT_THE_ADDRESS
 from cadence.replies.classify import Verdict, classify_mail
 from cadence.replies.mail import Mail, read
 from cadence.services.activity_log import record_activity
@@ -191,8 +195,63 @@ def _event(verdict: Verdict, mail: Mail) -> InboundEvent | None:
     return None
 
 
-def _record(session: Session, row: InboundMessage, mail: Mail, verdict: Verdict, m: Match) -> None:
-    """The sales activities and address state this message implies."""
+def _bounced_address(verdict: Verdict, person: Person) -> str:
+    return (verdict.failed_recipient or person.email or "").strip().lower()
+
+
+def _soft_bounces_add_up(
+    session: Session, row: InboundMessage, verdict: Verdict, person: Person
+) -> bool:
+    """Whether this soft bounce is the Nth for its address within the window
+    (CADENCE_SOFT_BOUNCE_LIMIT, CADENCE_SOFT_BOUNCE_DAYS): a mailbox that only ever says
+    "temporary" is dead all the same. Delays and reasons about our own mail do not count."""
+    settings = get_settings()
+    if (
+        settings.soft_bounce_limit == 0
+        or verdict.label != "bounce_soft"
+        or verdict.reason in NOT_ABOUT_THE_ADDRESS
+        or person.id is None
+    ):
+        return False
+    address = _bounced_address(verdict, person)
+    since = row.received_at - timedelta(days=settings.soft_bounce_days)
+    earlier = session.exec(
+        select(InboundMessage).where(
+            InboundMessage.person_id == person.id,
+            InboundMessage.label == "bounce_soft",
+            InboundMessage.id != row.id,
+            col(InboundMessage.received_at) >= since,
+            col(InboundMessage.received_at) <= row.received_at,
+            col(InboundMessage.processed_at).is_not(None),
+        )
+    ).all()
+    counted = [
+        e
+        for e in earlier
+        if e.reason not in NOT_ABOUT_THE_ADDRESS
+        and (e.failed_recipient or person.email or "").strip().lower() == address
+    ]
+    return len(counted) + 1 >= settings.soft_bounce_limit
+
+
+def _dead_by_soft_bounces(session: Session, row: InboundMessage) -> bool:
+    """This soft bounce is the one that ended its address (recorded by ``_record``)."""
+    if row.label != "bounce_soft" or row.id is None:
+        return False
+    query = select(InvalidAddress).where(InvalidAddress.inbound_id == row.id)
+    return session.exec(query).first() is not None
+
+
+def _record(
+    session: Session,
+    row: InboundMessage,
+    mail: Mail,
+    verdict: Verdict,
+    m: Match,
+    dead: bool = False,
+) -> None:
+    """The sales activities and address state this message implies; ``dead``: a soft bounce
+    that completes the repeated soft-bounce rule, recorded as a hard one."""
     person = m.person
     if person is None or person.id is None:
         return
@@ -213,18 +272,19 @@ def _record(session: Session, row: InboundMessage, mail: Mail, verdict: Verdict,
             **common,
         )  # fmt: skip
     elif verdict.label.startswith("bounce") or verdict.address_gone:
-        hard = verdict.label == "bounce_hard" or verdict.address_gone
+        hard = verdict.label == "bounce_hard" or verdict.address_gone or dead
         record_activity(
             session, key=f"inbound/{row.id}/bounce", kind=ActivityKind.email_bounced,
             subject=answered.subject if answered else mail.subject or None,
             details={"message_id": ours, "category": "hard" if hard else "soft",
                      "status": verdict.status, "reason": verdict.reason,
                      "recipient": verdict.failed_recipient or person.email,
-                     "step_id": step_id},
+                     "step_id": step_id, "repeated_soft": dead},
             **common,
         )  # fmt: skip
         if hard:
-            mark_invalid(session, verdict.failed_recipient or person.email, verdict.reason,
+            why = f"repeated soft bounces: {verdict.reason}" if dead else verdict.reason
+            mark_invalid(session, verdict.failed_recipient or person.email, why,
                          verdict.status, row.id)  # fmt: skip
             if m.email is not None and m.email.recipient == person.email:
                 m.email.status = "bounced"
@@ -250,12 +310,21 @@ def process(session: Session, inbound_id: int) -> list[InboundSignal]:
         row.matched_by = m.by
         row.in_reply_to = m.email.message_id if m.email else None
         row.person_id = m.person.id if m.person else None
+        if verdict.label == "bounce_soft" and m.person is not None:
+            running = running_enrollments(session, int(m.person.id or 0))
+            dead = _soft_bounces_add_up(session, row, verdict, m.person)
+            if dead:  # like a hard bounce: every running enrollment of the person hears it
+                m.enrollments = running
+        else:
+            dead = False
         row.enrollment_ids = [int(e.id or 0) for e in m.enrollments]
-        _record(session, row, mail, verdict, m)
+        _record(session, row, mail, verdict, m, dead)
         row.processed_at = utcnow()
         session.add(row)
         session.commit()
     event = _event(verdict, mail)
+    if _dead_by_soft_bounces(session, row):
+        event = InboundEvent(kind="bounce", message_id=mail.message_id)
     if event is None or not row.enrollment_ids:
         return []
     if verdict.failed_recipient and row.person_id is not None:

@@ -144,7 +144,10 @@ def test_replies_classify_prints_one_json_object_per_file(tmp_path: Path) -> Non
         (str(files[0]), "bounce_hard"),
         (str(files[1]), "auto_reply"),
     ]
-    assert set(lines[0]) == {"file", "label", "return_date"} and lines[0]["return_date"] is None
+    assert lines[0]["return_date"] is None
+    # a bounce says why (docs/replies.md); other labels keep the three fields
+    assert (lines[0]["reason"], lines[0]["status"]) == ("userunknown", "5.1.1")
+    assert set(lines[1]) == {"file", "label", "return_date"}
     assert lines[1]["return_date"] is not None  # YYYY-MM-DD
     missing = runner.invoke(app, ["replies", "classify", str(tmp_path / "gone.eml"), str(files[0])])
     assert missing.exit_code == 1

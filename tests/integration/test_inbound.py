@@ -285,6 +285,52 @@ async def test_a_soft_bounce_is_logged_and_the_cadence_goes_on(api: Api) -> None
         assert session.exec(select(InvalidAddress)).all() == []
 
 
+async def soft_bounces(api: Api, message_id: str, count: int) -> list[int]:
+    """Post `count` distinct soft bounces (mailbox full) for Ada; return their inbound ids."""
+    ids = []
+    for n in range(count):
+        dsn = bounce(message_id, "4.2.2", f"452 4.2.2 <ada@example.com>: Mailbox full ({n})")
+        item = await processed(api, (await post_mail(api, dsn)).json()["id"])
+        assert item["label"] == "bounce_soft" and item["reason"] == "mailboxfull"
+        ids.append(item["id"])
+    return ids
+
+
+async def test_a_third_soft_bounce_within_30_days_ends_it_like_a_hard_one(api: Api) -> None:
+    enrollment_id, message_id = await enroll_and_wait_for_first_email(api)
+    await soft_bounces(api, message_id, 2)
+    await asyncio.sleep(0.3)
+    assert (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["status"] == "active"
+    (third,) = await soft_bounces(api, message_id, 1)
+    row = await enrollment_when(api, enrollment_id, lambda r: r["status"] != "active")
+    assert row["end_reason"] == "bounced"
+    with Session(get_engine()) as session:
+        dead = session.get(InvalidAddress, "ada@example.com")
+        assert dead is not None and dead.inbound_id == third
+        assert dead.reason == "repeated soft bounces: mailboxfull"
+    assert [b.details["category"] for b in logged(ActivityKind.email_bounced)] == [
+        "soft", "soft", "hard"
+    ]  # fmt: skip
+
+
+async def test_soft_bounces_spread_over_more_than_30_days_do_not_add_up(api: Api) -> None:
+    enrollment_id, message_id = await enroll_and_wait_for_first_email(api)
+    first, second = await soft_bounces(api, message_id, 2)
+    with Session(get_engine()) as session:  # the first two came in 40 and 31 days ago
+        for inbound_id, days in ((first, 40), (second, 31)):
+            row = session.get(InboundMessage, inbound_id)
+            assert row is not None
+            row.received_at = row.received_at - timedelta(days=days)
+            session.add(row)
+        session.commit()
+    dsn = bounce(message_id, "4.2.2", "452 4.2.2 <ada@example.com>: Mailbox full (third)")
+    await processed(api, (await post_mail(api, dsn)).json()["id"])
+    await asyncio.sleep(0.3)
+    assert (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["status"] == "active"
+    with Session(get_engine()) as session:
+        assert session.exec(select(InvalidAddress)).all() == []
+
+
 async def test_an_unsubscribe_request_in_words_stops_everything(api: Api) -> None:
     enrollment_id, message_id = await enroll_and_wait_for_first_email(api)
     words = reply(message_id, body="Please remove me from your mailing list.")

@@ -62,10 +62,12 @@ EXPECTED: dict[str, Expect] = {
     "domino_user_unknown.eml": hard("userunknown", None, "k.meier@lotus-corp.example"),
     "de_unzustellbar.eml": hard("userunknown", "5.1.1", "m.schulz@provider-de.example"),
     "es_no_se_puede_entregar.eml": hard("userunknown", "5.1.1", "j.lopez@empresa-es.example"),
+    # a disabled or suspended account is a dead address too, whatever the code says (5.2.1)
+    "gmail_dsn_disabled.eml": hard("suspend", "5.2.1", "former.employee@gmail.com"),
+    "postfix_suspended_mailbox_5_1_1.eml": hard("suspend", "5.1.1", "d.ruiz@example.net"),
     # soft, even with a 5.x.x status
     "postfix_mailbox_full.eml": soft("mailboxfull", "5.2.2", "b.weber@example.de"),
     "gmail_dsn_over_quota.eml": soft("mailboxfull", "5.2.2", "mehmet.y@example.com.tr"),
-    "gmail_dsn_disabled.eml": soft("suspend", "5.2.1", "former.employee@gmail.com"),
     "postfix_blocked_spamhaus.eml": soft("blocked", "5.7.1", "purchasing@example.com"),
     "postfix_dmarc_reject.eml": soft("authfailure", "5.7.26", "priya.k@gmail.com"),
     "sendmail_spam_rejected.eml": soft("spamdetected", "5.7.1", "admissions@example.edu"),
@@ -74,8 +76,6 @@ EXPECTED: dict[str, Expect] = {
     # "550 5.1.1" on the words of a rate limit
     "exim_rate_limit.eml": soft("speeding", "5.1.1", "sales@example.org"),
     "fr_non_remis.eml": soft("mailboxfull", "5.2.2", "c.dupont@fai-fr.example"),
-    # the Diagnostic-Code's words decide over a 5.1.1: a suspended mailbox is not a bad address
-    "postfix_suspended_mailbox_5_1_1.eml": soft("suspend", "5.1.1", "d.ruiz@example.net"),
     # our own sending address failed their check ("the account or domain may not exist")
     "postfix_sender_verify_failed.eml": soft("rejected", "5.1.1", "orders@example.org"),
     # wrapped diagnostics, words around the address, and no useful status code
@@ -374,3 +374,185 @@ def test_unmarked_notices_that_only_say_when_they_are_back(
     raw = answer(subject, words).replace(QUOTED_CAMPAIGN.encode(), b"")
     verdict = classify(raw)
     assert (verdict.label, verdict.return_date) == ("auto_reply", back)
+
+
+@pytest.mark.parametrize(
+    ("subject", "words"),
+    [
+        ("Re: ご案内", "今後このようなメールは不要です。配信を停止してください。"),
+        ("Re: ご案内", "メールの配信を停止してください。"),
+        ("配信停止", "よろしくお願いします。"),
+        ("Re: 提案", "請勿再寄信給我，謝謝。"),
+        ("回覆: 提案", "我不想再收到你們的郵件。"),
+        ("RE: 제안", "수신거부 합니다."),
+        ("RE: 제안", "더 이상 메일 보내지 마세요."),
+        ("구독 취소", "감사합니다."),
+    ],
+)
+def test_unsubscribe_requests_in_chinese_japanese_and_korean(subject: str, words: str) -> None:
+    assert classify(answer(subject, words)).label == "unsubscribe"
+
+
+def old_mta(sender: str, subject: str, body: str, charset: str = "us-ascii") -> bytes:
+    """A delivery report as older MTAs write it: prose, no multipart/report, no Status line,
+    the returned message appended after a separator line."""
+    head = (
+        f"Return-Path: <>\nFrom: {sender}\nTo: rita@seller.example\nSubject: {subject}\n"
+        f"Date: Fri, 20 Dec 2024 10:00:00 +0100\nMIME-Version: 1.0\n"
+        f"Content-Type: text/plain; charset={charset}\nContent-Transfer-Encoding: 8bit\n\n"
+    )
+    returned = (
+        "\n----- Original message -----\nFrom: Rita Rep <rita@seller.example>\n"
+        "To: lead@example.com\nSubject: Quick question\nMessage-ID: <cadence.1@seller.example>\n\n"
+        "Hi, a quick question about your plans for next year.\n"
+    )
+    return head.encode() + (body + returned).encode(charset)
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body", "charset", "label", "reason"),
+    [
+        # Sina (GB2312): "the mail could not be sent to the address you gave" (no reason, and
+        # nothing says permanent: a bounce, soft)
+        (
+            "MAILER-DAEMON@sina.com",
+            "邮件传输失败！",
+            "邮件无法发送到您指定的地址中。\n<lead@example.com>:\n",
+            "gb2312",
+            "bounce_soft",
+            "undefined",
+        ),
+        # JetMail, from the null sender, says the mailbox is full
+        (
+            '"Jetmail System" <>',
+            "Mail Error",
+            "Your mail cannot be delivered to the following "
+            'address(es):\n  lead "(0), ErrMsg=mail box space not enough, account=lead "\n',
+            "us-ascii",
+            "bounce_soft",
+            "mailboxfull",
+        ),
+        # an organisation's directory: no such person here, try these
+        (
+            '"Automated response from postmaster" <postmaster@example.gov>',
+            'FAILED MAIL to "lead" regarding "Quick question"',
+            "The address to which your "
+            "message was addressed, lead@example.com, did not exactly match an email address "
+            "here.\nThe following people might be the one you meant:\n"
+            "  L. Ead  lead4@example.gov\n",
+            "us-ascii",
+            "bounce_hard",
+            "userunknown",
+        ),
+        (
+            "MAILER-DAEMON@airmail.example",
+            "mail failed, returning to sender",
+            "|---- Message log follows: ----|\nno valid recipients were found for this message\n"
+            "|---- Failed addresses follow: ----|\nlead@example.com ... unknown host\n",
+            "us-ascii",
+            "bounce_hard",
+            "hostunknown",
+        ),
+        # Japanese provider: the address is not there
+        (
+            "MAILER-DAEMON@example.ne.jp",
+            "配信エラー",
+            "以下の宛先に配信できませんでした。\n"
+            "lead@example.com: 宛先のメールアドレスは存在しません。\n",
+            "iso-2022-jp",
+            "bounce_hard",
+            "userunknown",
+        ),
+        # Korean provider: delivery failed, mailbox full
+        (
+            "MAILER-DAEMON@example.co.kr",
+            "메일 전송 실패",
+            "메일이 전달되지 못했습니다.\nlead@example.com: 메일함 용량 초과\n",
+            "utf-8",
+            "bounce_soft",
+            "mailboxfull",
+        ),
+        # permanent failures that are about the account, not the server
+        (
+            "MAILER-DAEMON@mx.example",
+            "Undelivered Mail Returned to Sender",
+            "<lead@example.com>: host mx.example said: 551 lead@example.com is a deactivated "
+            "mailbox\n",
+            "us-ascii",
+            "bounce_hard",
+            "suspend",
+        ),
+        (
+            "MAILER-DAEMON@mx.example.pl",
+            "Undelivered Mail Returned to Sender",
+            "<lead@example.pl>: host mx.example.pl said: 550 5.2.1 Skrzynka niedostępna / "
+            "Mailbox not available\n",
+            "utf-8",
+            "bounce_hard",
+            "userunknown",
+        ),
+    ],
+)
+def test_delivery_reports_without_dsn_parts(
+    sender: str, subject: str, body: str, charset: str, label: str, reason: str
+) -> None:
+    got = classify(old_mta(sender, subject, body, charset))
+    assert (got.label, got.reason) == (label, reason), got
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        "Sorry for the slow answer, my mailbox is full after the holidays. Yes, let's talk.",
+        "Your last email could not be delivered to my old address, so please use this one.",
+        "Our IT says the account was deactivated by mistake; it works again. Send the deck?",
+        "I got a message saying 'user unknown' when I wrote to your colleague. Can you check?",
+        "メールボックスが一杯でした。すみません。来週お話ししましょう。",
+    ],
+)
+def test_people_talking_about_bounces_are_people(words: str) -> None:
+    assert classify(answer("Re: Quick question", words)).label == "human_reply"
+
+
+def test_a_person_quoting_a_bounce_is_a_person() -> None:
+    quoted = (
+        "Hi Rita, I got this back when I forwarded your note to Sam - is his address right?\n\n"
+        "> Mail delivery failed: returning message to sender\n"
+        "> This message was created automatically by mail delivery software.\n"
+        "> A message that you sent could not be delivered to one or more of its recipients.\n"
+        ">   sam@example.com\n>     550 5.1.1 user unknown\n"
+    )
+    raw = answer("Re: Quick question", quoted)
+    assert classify(raw).label == "human_reply"
+
+
+def test_header_only_auto_reply_is_an_auto_reply() -> None:
+    """X-Autoreply with RFC 3834's auto-generated marker and words that say nothing."""
+    raw = (
+        b"From: Lead <lead@example.com>\nTo: rita@seller.example\nSubject: Thanks\n"
+        b"Auto-Submitted: auto-generated\nX-Autoreply: yes\nMessage-ID: <a@example.com>\n"
+        b"Date: Fri, 20 Dec 2024 10:00:00 +0100\n\nThanks for your note.\n"
+    )
+    assert classify(raw).label == "auto_reply"
+
+
+def test_bulk_notice_is_not_a_person() -> None:
+    raw = (
+        b"Return-Path: <bounces-main+rita=seller.example@shop.example>\n"
+        b"From: news@shop.example\nTo: rita@seller.example\nSubject: We are moving systems\n"
+        b"Date: Fri, 20 Dec 2024 10:00:00 +0100\n\nDear customer, we apologise if you receive "
+        b"this email twice: we are moving to a new system.\n"
+    )
+    assert classify(raw).label == "other"
+
+
+@pytest.mark.parametrize("part", ["tune", "holdout"])
+def test_public_corpus(part: str) -> None:
+    """tests/corpora/replies: 175 real messages from public projects (see its README)."""
+    from cadence.replies.evaluate import evaluate
+
+    metrics = evaluate(Path(__file__).parents[1] / "corpora" / "replies" / part).metrics()
+    assert metrics["human reply misread"] == 0
+    assert metrics["dates invented"] == 0
+    assert metrics["bounce vs not-bounce"] >= 0.98
+    assert metrics["exact label"] >= (0.97 if part == "tune" else 0.95)
