@@ -15,21 +15,23 @@ import os
 import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal, NoReturn
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.email import send_email
-from activities.enrollment_sweep import EnrollmentSweep
-from activities.enrollments import finish_enrollment, record_enrollment_status
-from activities.inbound import poll_mailbox, process_inbound
-from activities.optout import sync_opt_outs_from_salesforce
-from activities.people import location_notices, mark_location_notified, sync_people_from_marketo
-from activities.shipping import ship_to_marketo, ship_to_salesforce
-from activities.task_sync import TaskSync
-from activities.tasks import close_task, create_task
+from activities.email import EmailActivities
+from activities.enrollment_sweep import EnrollmentSweepActivities
+from activities.enrollments import EnrollmentActivities
+from activities.inbound import InboundActivities
+from activities.optout import OptOutActivities
+from activities.people import PeopleActivities
+from activities.shipping import ShippingActivities
+from activities.task_sync import TaskSyncActivities
+from activities.tasks import TaskActivities
 from cadence.core.background import WantedSchedule, WantedWorkflow, reconcile
 from cadence.core.config import ConfigError, Settings, get_settings, off_hint
 from cadence.core.logs import configure_logging
@@ -47,8 +49,19 @@ from cadence.domain.contracts import (
     PeopleSyncInput,
     ShipperInput,
     ShipperSettings,
+    TaskDone,
     TaskSyncInput,
 )
+from cadence.services.email.send import EmailSender
+from cadence.services.enrollment_sweep import EnrollmentSweep
+from cadence.services.enrollments import EnrollmentRecords
+from cadence.services.inbound import InboundMail
+from cadence.services.inbound_imap import MailboxReader
+from cadence.services.optout import OptOutSync
+from cadence.services.people import PeopleSync
+from cadence.services.shipping import Shipping
+from cadence.services.task_sync import Complete, TaskSync
+from cadence.services.tasks import Tasks
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.enrollment_sweep import (
     ENROLLMENT_SWEEP_ID,
@@ -77,12 +90,57 @@ WORKFLOWS = [
 ]
 
 
-def smtp_worker(client: Client, settings: Settings) -> Worker:
+@dataclass(frozen=True)
+class Activities:
+    """Every activity, each a thin class around the service(s) it delegates to."""
+
+    email: EmailActivities
+    enrollments: EnrollmentActivities
+    tasks: TaskActivities
+    inbound: InboundActivities
+    people: PeopleActivities
+    shipping: ShippingActivities
+    opt_outs: OptOutActivities
+    task_sync: TaskSyncActivities
+    sweep: EnrollmentSweepActivities
+
+
+def task_completer(client: Client) -> Complete:
+    """The task sync's way to complete a task: the enrollment's ``complete_task`` update."""
+
+    async def complete(workflow_id: str, done: TaskDone) -> bool:
+        handle = client.get_workflow_handle_for(EnrollmentWorkflow.run, workflow_id)
+        try:
+            await handle.execute_update(EnrollmentWorkflow.complete_task, done)
+        except (WorkflowUpdateFailedError, RPCError):
+            return False  # closed meanwhile, or the enrollment has ended
+        return True
+
+    return complete
+
+
+def build_activities(client: Client) -> Activities:
+    """The services, built once, and the activities around them."""
+    return Activities(
+        email=EmailActivities(EmailSender()),
+        enrollments=EnrollmentActivities(EnrollmentRecords()),
+        tasks=TaskActivities(Tasks()),
+        inbound=InboundActivities(InboundMail(), MailboxReader()),
+        people=PeopleActivities(PeopleSync()),
+        shipping=ShippingActivities(Shipping()),
+        opt_outs=OptOutActivities(OptOutSync()),
+        task_sync=TaskSyncActivities(TaskSync(task_completer(client))),
+        sweep=EnrollmentSweepActivities(EnrollmentSweep(client)),
+    )
+
+
+def smtp_worker(client: Client, settings: Settings, acts: Activities | None = None) -> Worker:
     """Sends email: a synchronous activity on its own thread pool."""
+    acts = acts or build_activities(client)
     return Worker(
         client,
         task_queue=SMTP_QUEUE,
-        activities=[send_email],
+        activities=[acts.email.send_email],
         activity_executor=ThreadPoolExecutor(
             max_workers=settings.smtp_concurrency, thread_name_prefix="cadence-smtp"
         ),
@@ -92,21 +150,22 @@ def smtp_worker(client: Client, settings: Settings) -> Worker:
     )
 
 
-def main_worker(client: Client, settings: Settings) -> Worker:
+def main_worker(client: Client, settings: Settings, acts: Activities | None = None) -> Worker:
     """Runs the workflows and their database activities."""
+    acts = acts or build_activities(client)
     return Worker(
         client,
         task_queue=TASK_QUEUE,
         workflows=WORKFLOWS,
         activities=[
-            finish_enrollment,
-            record_enrollment_status,
-            create_task,
-            close_task,
-            process_inbound,
-            location_notices,
-            mark_location_notified,
-            EnrollmentSweep(client).sweep_enrollments,
+            acts.enrollments.finish_enrollment,
+            acts.enrollments.record_enrollment_status,
+            acts.tasks.create_task,
+            acts.tasks.close_task,
+            acts.inbound.process_inbound,
+            acts.people.location_notices,
+            acts.people.mark_location_notified,
+            acts.sweep.sweep_enrollments,
         ],
         max_concurrent_workflow_tasks=200,
         max_concurrent_workflow_task_polls=20,
@@ -114,13 +173,14 @@ def main_worker(client: Client, settings: Settings) -> Worker:
 
 
 def build_workers(client: Client, settings: Settings) -> list[Worker]:
+    acts = build_activities(client)
     return [
-        main_worker(client, settings),
-        smtp_worker(client, settings),
+        main_worker(client, settings, acts),
+        smtp_worker(client, settings, acts),
         Worker(
             client,
             task_queue=MARKETO_QUEUE,
-            activities=[ship_to_marketo, sync_people_from_marketo],
+            activities=[acts.shipping.ship_to_marketo, acts.people.sync_people_from_marketo],
             max_concurrent_activities=5,
             max_task_queue_activities_per_second=settings.marketo_activities_per_second,
         ),
@@ -128,15 +188,18 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
             client,
             task_queue=SALESFORCE_QUEUE,
             activities=[
-                ship_to_salesforce,
-                sync_opt_outs_from_salesforce,
-                TaskSync.with_client(client).sync_reminder_tasks,
+                acts.shipping.ship_to_salesforce,
+                acts.opt_outs.sync_opt_outs_from_salesforce,
+                acts.task_sync.sync_reminder_tasks,
             ],
             max_concurrent_activities=10,
             max_task_queue_activities_per_second=settings.salesforce_activities_per_second,
         ),
         Worker(
-            client, task_queue=IMAP_QUEUE, activities=[poll_mailbox], max_concurrent_activities=10
+            client,
+            task_queue=IMAP_QUEUE,
+            activities=[acts.inbound.poll_mailbox],
+            max_concurrent_activities=10,
         ),
     ]
 

@@ -1,74 +1,26 @@
-"""The enrollment sweep: the database's running enrollments (active or paused), a batch at a
-time, each run described in Temporal; those that stopped without finishing are recorded as
-ended (cadence.services.reconcile). A retried sweep goes on after the last batch it finished."""
+"""The enrollment sweep: the activity, delegating to cadence/services/enrollment_sweep.py. A
+retried sweep goes on after the last batch it finished (from its heartbeat details)."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from sqlmodel import col, select
 from temporalio import activity
-from temporalio.client import Client
 
-from cadence.core.db import run_db, session_scope
-from cadence.core.models import Enrollment
-from cadence.domain.contracts import RUNNING_STATUSES, EnrollmentSweepInput, EnrollmentSweepResult
-from cadence.services.reconcile import RunEnd, how_it_ended, record_end
+from cadence.domain.contracts import EnrollmentSweepInput, EnrollmentSweepResult
 
-log = logging.getLogger("cadence.sweep")
+if TYPE_CHECKING:
+    from cadence.services.enrollment_sweep import EnrollmentSweep
 
 
-def _running_after(after_id: int, limit: int) -> list[Enrollment]:
-    with session_scope() as session:
-        return list(
-            session.exec(
-                select(Enrollment)
-                .where(col(Enrollment.id) > after_id, col(Enrollment.status).in_(RUNNING_STATUSES))
-                .order_by(col(Enrollment.id))
-                .limit(limit)
-            ).all()
-        )
+class EnrollmentSweepActivities:
+    def __init__(self, sweep: EnrollmentSweep) -> None:
+        self.sweep = sweep
 
-
-def _record(ends: list[tuple[int, RunEnd]]) -> list[str]:
-    """Record each end; the end reasons of the rows that still said running."""
-    recorded = []
-    with session_scope() as session:
-        for enrollment_id, end in ends:
-            row = session.get(Enrollment, enrollment_id)
-            if row is not None and record_end(session, row, end):
-                recorded.append(end.end_reason.value)
-    return recorded
-
-
-class EnrollmentSweep:
-    """The activity, with the Temporal client to describe runs with (the worker's)."""
-
-    def __init__(self, client: Client) -> None:
-        self.client = client
-
-    @activity.defn(name="sweep_enrollments")
+    @activity.defn
     async def sweep_enrollments(self, inp: EnrollmentSweepInput) -> EnrollmentSweepResult:
         details = activity.info().heartbeat_details
-        after = int(details[0]) if details else 0
-        result = EnrollmentSweepResult.model_validate(details[1]) if details else None
-        result = result or EnrollmentSweepResult()
-        grace = timedelta(seconds=inp.start_grace_seconds)
-        gate = asyncio.Semaphore(inp.concurrency)
-
-        async def check(row: Enrollment) -> tuple[int, RunEnd | None]:
-            async with gate:
-                return int(row.id or 0), await how_it_ended(self.client, row, grace)
-
-        while rows := await run_db(_running_after, after, inp.batch_size):
-            checked = await asyncio.gather(*(check(row) for row in rows))
-            for reason in await run_db(_record, [(i, end) for i, end in checked if end]):
-                result.ended[reason] = result.ended.get(reason, 0) + 1
-            result.checked += len(rows)
-            after = int(rows[-1].id or 0)
-            activity.heartbeat(after, result.model_dump())
-        if result.ended:
-            log.warning("enrollment sweep: %s of %s ended", result.ended, result.checked)
-        return result
+        resume = None
+        if details:
+            resume = int(details[0]), EnrollmentSweepResult.model_validate(details[1])
+        return await self.sweep.sweep(inp, resume, activity.heartbeat)

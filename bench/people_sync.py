@@ -61,11 +61,14 @@ def leads_state(count: int, path: Path) -> int:
 async def run_sync() -> tuple[float, int]:
     from temporalio.testing import ActivityEnvironment
 
-    from activities.people import sync_people_from_marketo
+    from activities.people import PeopleActivities
     from cadence.domain.contracts import PeopleSyncInput
+    from cadence.services.people import PeopleSync
 
     t0 = time.perf_counter()
-    result = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
+    result = await ActivityEnvironment().run(
+        PeopleActivities(PeopleSync()).sync_people_from_marketo, PeopleSyncInput()
+    )
     return time.perf_counter() - t0, result.created
 
 

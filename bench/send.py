@@ -93,9 +93,11 @@ class Engine:
         """Sends per second."""
         from temporalio.testing import ActivityEnvironment
 
-        from activities.email import send_email
+        from activities.email import EmailActivities
         from cadence.domain.contracts import SendEmailInput
+        from cadence.services.email.send import EmailSender
 
+        send_email = EmailActivities(EmailSender()).send_email
         self.rounds += 1
         inputs = [
             SendEmailInput(

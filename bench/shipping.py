@@ -75,12 +75,12 @@ async def setup(count: int, mk_base: str) -> None:
     """N Marketo leads, the activity types provisioned, N people and N logged emails."""
     from sqlmodel import Session
 
-    from activities.shipping import _save_provisioned_version
     from cadence.core.db import get_engine, migrate
     from cadence.core.models import ActivityKind, Person
     from cadence.integrations.marketo import MarketoClient
     from cadence.integrations.marketo_types import ensure_activity_types
     from cadence.services.activity_log import record_activity
+    from cadence.services.shipping import _save_provisioned_version
 
     migrate()
     lead_ids: list[int] = []
@@ -112,10 +112,12 @@ async def drain(destination: str, batch: int) -> int:
     from temporalio.exceptions import ApplicationError
     from temporalio.testing import ActivityEnvironment
 
-    from activities.shipping import ship_to_marketo, ship_to_salesforce
+    from activities.shipping import ShippingActivities
     from cadence.domain.contracts import ShipBatchInput
+    from cadence.services.shipping import Shipping
 
-    ship = ship_to_marketo if destination == "marketo" else ship_to_salesforce
+    acts = ShippingActivities(Shipping())
+    ship = acts.ship_to_marketo if destination == "marketo" else acts.ship_to_salesforce
     env, failures, idle = ActivityEnvironment(), 0, 0
     while idle < 2:  # twice nothing: in-doubt and retried rows are done too
         try:
@@ -147,7 +149,7 @@ async def faults(mk_base: str, sf_base: str, rate: float) -> None:
 async def measure(count: int, rate: float) -> Run:
     from sqlmodel import Session
 
-    import activities.shipping as shipping
+    import cadence.services.shipping as shipping
     from cadence.core.db import get_engine
     from cadence.core.models import ShipCursor
 

@@ -12,8 +12,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     import pendulum
 
-    from activities.enrollments import finish_enrollment, record_enrollment_status
-    from activities.tasks import close_task, create_task
+    from activities.enrollments import EnrollmentActivities
+    from activities.tasks import TaskActivities
     from cadence.domain.calendar import (
         ZONE_REASONS,
         SendingCalendar,
@@ -184,8 +184,8 @@ class EnrollmentWorkflow:
         else:
             self.status, self.end_reason = completed, EndReason.finished
         self.current_step = self.next_due_at = None
-        await workflow.execute_local_activity(
-            finish_enrollment,
+        await workflow.execute_local_activity_method(
+            EnrollmentActivities.finish_enrollment,
             FinishEnrollmentInput(
                 workflow_id=workflow.info().workflow_id,
                 enrollment_id=inp.enrollment_id,
@@ -228,8 +228,8 @@ class EnrollmentWorkflow:
                 return
             status = self.status
             if workflow.patched(STATUS_IN_DATABASE_PATCH):
-                await workflow.execute_local_activity(
-                    record_enrollment_status,
+                await workflow.execute_local_activity_method(
+                    EnrollmentActivities.record_enrollment_status,
                     RecordStatusInput(enrollment_id=self.inp.enrollment_id, status=status),
                     start_to_close_timeout=timedelta(seconds=30),
                     retry_policy=DB_RETRY,
@@ -516,8 +516,8 @@ class EnrollmentWorkflow:
         else:
             title, notes, priority = step.title, step.notes, step.priority
             limit = step.autoskip_delay()
-        created = await workflow.execute_activity(
-            create_task,
+        created = await workflow.execute_activity_method(
+            TaskActivities.create_task,
             CreateTaskInput(
                 workflow_id=workflow_id,
                 enrollment_id=inp.enrollment_id,
@@ -549,8 +549,8 @@ class EnrollmentWorkflow:
             )
         done, closed_at = self.task_done, self._now()
         self.open_task, self.task_done = None, None
-        await workflow.execute_activity(
-            close_task,
+        await workflow.execute_activity_method(
+            TaskActivities.close_task,
             CloseTaskInput(
                 task_id=created.task_id,
                 workflow_id=workflow_id,

@@ -10,6 +10,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.enrollment_sweep import EnrollmentSweepActivities
     from cadence.domain.contracts import TASK_QUEUE, EnrollmentSweepInput, EnrollmentSweepResult
 
 ENROLLMENT_SWEEP_ID = "enrollment-sweep"
@@ -20,10 +21,9 @@ ENROLLMENT_SWEEP_SCHEDULE_ID = "enrollment-sweep-schedule"
 class EnrollmentSweepWorkflow:
     @workflow.run
     async def run(self, inp: EnrollmentSweepInput) -> EnrollmentSweepResult:
-        return await workflow.execute_activity(
-            "sweep_enrollments",
+        return await workflow.execute_activity_method(
+            EnrollmentSweepActivities.sweep_enrollments,
             inp,
-            result_type=EnrollmentSweepResult,
             task_queue=TASK_QUEUE,
             start_to_close_timeout=timedelta(hours=1),
             heartbeat_timeout=timedelta(minutes=2),  # a retry goes on after the last batch

@@ -14,7 +14,7 @@ from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.inbound import poll_mailbox, process_inbound
+    from activities.inbound import InboundActivities
     from cadence.domain.contracts import (
         IMAP_QUEUE,
         InboundMailInput,
@@ -50,8 +50,8 @@ def poller_workflow_id(address: str) -> str:
 class InboundMailWorkflow:
     @workflow.run
     async def run(self, inp: InboundMailInput) -> InboundMailResult:
-        signals = await workflow.execute_activity(
-            process_inbound,
+        signals = await workflow.execute_activity_method(
+            InboundActivities.process_inbound,
             inp,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=DB_RETRY,
@@ -102,8 +102,8 @@ class MailboxPollerWorkflow:
                 workflow.logger.info("poller for %s stops: no longer configured", inp.mailbox)
                 return
             inp = self._apply_settings(inp)
-            result: MailboxPollResult = await workflow.execute_activity(
-                poll_mailbox,
+            result: MailboxPollResult = await workflow.execute_activity_method(
+                InboundActivities.poll_mailbox,
                 inp,
                 task_queue=IMAP_QUEUE,
                 start_to_close_timeout=timedelta(minutes=10),

@@ -9,7 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.optout import sync_opt_outs_from_salesforce
+    from activities.optout import OptOutActivities
     from cadence.domain.contracts import SALESFORCE_QUEUE, OptOutSyncInput, OptOutSyncResult
     from workflows.tell_enrollments import tell_enrollments
 
@@ -21,8 +21,8 @@ OPT_OUT_SYNC_SCHEDULE_ID = "opt-out-sync-schedule"
 class OptOutSyncWorkflow:
     @workflow.run
     async def run(self, inp: OptOutSyncInput) -> OptOutSyncResult:
-        result = await workflow.execute_activity(
-            sync_opt_outs_from_salesforce,
+        result = await workflow.execute_activity_method(
+            OptOutActivities.sync_opt_outs_from_salesforce,
             inp,
             task_queue=SALESFORCE_QUEUE,
             start_to_close_timeout=timedelta(minutes=30),

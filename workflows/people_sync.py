@@ -11,11 +11,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.people import (
-        location_notices,
-        mark_location_notified,
-        sync_people_from_marketo,
-    )
+    from activities.people import PeopleActivities
     from cadence.domain.contracts import (
         MARKETO_QUEUE,
         TASK_QUEUE,
@@ -37,8 +33,8 @@ DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=t
 class PeopleSyncWorkflow:
     @workflow.run
     async def run(self, inp: PeopleSyncInput) -> PeopleSyncResult:
-        result = await workflow.execute_activity(
-            sync_people_from_marketo,
+        result = await workflow.execute_activity_method(
+            PeopleActivities.sync_people_from_marketo,
             inp,
             task_queue=MARKETO_QUEUE,
             # a first sync of a large instance runs many bulk exports, a minute or two each
@@ -59,8 +55,8 @@ async def tell_locations() -> int:
     """Signal the running enrollments of the people whose zone or country changed (a batch;
     the rest wait for the next run), then mark them told. An enrollment that ended meanwhile
     needs no telling. Returns the number of enrollments told."""
-    notices = await workflow.execute_activity(
-        location_notices,
+    notices = await workflow.execute_activity_method(
+        PeopleActivities.location_notices,
         LocationNoticesInput(),
         task_queue=TASK_QUEUE,
         start_to_close_timeout=timedelta(minutes=2),
@@ -78,8 +74,8 @@ async def tell_locations() -> int:
         return True
 
     told = await asyncio.gather(*(tell(s.workflow_id, s.change) for s in notices.signals))
-    await workflow.execute_activity(
-        mark_location_notified,
+    await workflow.execute_activity_method(
+        PeopleActivities.mark_location_notified,
         notices,
         task_queue=TASK_QUEUE,
         start_to_close_timeout=timedelta(minutes=2),

@@ -9,7 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.email import send_email
+    from activities.email import EmailActivities
     from cadence.domain.contracts import SMTP_QUEUE, SendEmailInput, SendEmailResult
 
 SEND_RETRY = RetryPolicy(
@@ -31,8 +31,8 @@ async def send(inp: SendEmailInput) -> SendEmailResult:
     A dead worker's send is retried after the heartbeat timeout (a small email takes well
     under a second; big ones heartbeat); the send's lease, not these timeouts, keeps a retry
     from sending a second copy."""
-    return await workflow.execute_activity(
-        send_email,
+    return await workflow.execute_activity_method(
+        EmailActivities.send_email,
         inp,
         task_queue=SMTP_QUEUE,
         start_to_close_timeout=timedelta(minutes=10),

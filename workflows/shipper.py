@@ -15,7 +15,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.shipping import ship_to_marketo, ship_to_salesforce
+    from activities.shipping import ShippingActivities
     from cadence.domain.contracts import (
         MARKETO_QUEUE,
         SALESFORCE_QUEUE,
@@ -52,7 +52,11 @@ class ActivityShipperWorkflow:
 
     @workflow.run
     async def run(self, inp: ShipperInput) -> None:
-        activity_fn = ship_to_marketo if inp.destination == "marketo" else ship_to_salesforce
+        ship = (
+            ShippingActivities.ship_to_marketo
+            if inp.destination == "marketo"
+            else ShippingActivities.ship_to_salesforce
+        )
         queue = MARKETO_QUEUE if inp.destination == "marketo" else SALESFORCE_QUEUE
         while True:
             if self.stopping:
@@ -67,8 +71,8 @@ class ActivityShipperWorkflow:
                 workflow.continue_as_new(inp)
             pause = timedelta(seconds=inp.poll_seconds)
             try:
-                self.last = await workflow.execute_activity(
-                    activity_fn,
+                self.last = await workflow.execute_activity_method(
+                    ship,
                     ShipBatchInput(destination=inp.destination, limit=inp.batch_size),
                     task_queue=queue,
                     start_to_close_timeout=timedelta(minutes=3),

@@ -9,6 +9,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.task_sync import TaskSyncActivities
     from cadence.domain.contracts import SALESFORCE_QUEUE, TaskSyncInput, TaskSyncResult
 
 TASK_SYNC_ID = "task-sync"
@@ -19,10 +20,9 @@ TASK_SYNC_SCHEDULE_ID = "task-sync-schedule"
 class TaskSyncWorkflow:
     @workflow.run
     async def run(self, inp: TaskSyncInput) -> TaskSyncResult:
-        return await workflow.execute_activity(
-            "sync_reminder_tasks",
+        return await workflow.execute_activity_method(
+            TaskSyncActivities.sync_reminder_tasks,
             inp,
-            result_type=TaskSyncResult,
             task_queue=SALESFORCE_QUEUE,
             start_to_close_timeout=timedelta(minutes=15),
             heartbeat_timeout=timedelta(minutes=2),

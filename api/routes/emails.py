@@ -13,7 +13,6 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from activities.email import message_id_for
 from api.deps import OwnerUser, OwnListUser, RepUser, SessionDep, TemporalDep, not_found
 from api.routes.attachments import attachments_for
 from api.schemas import (
@@ -44,6 +43,7 @@ from cadence.domain.contracts import (
     sales_email_step_id,
 )
 from cadence.domain.templates import template_problems
+from cadence.services.email.message import message_id_for
 from workflows.sales_email import SalesEmailWorkflow, sales_email_workflow_id
 
 router = APIRouter(prefix="/emails", tags=["emails"])

@@ -214,7 +214,7 @@ class BlockedDomain(SQLModel, table=True):
 
 
 class SendSlot(SQLModel, table=True):
-    """One send counted against its sender's mailbox quota (activities/mailbox_quota.py)."""
+    """One send counted against its sender's mailbox quota (cadence/services/email/quota.py)."""
 
     __tablename__ = "send_slot"
     id: int | None = Field(default=None, primary_key=True)
@@ -363,7 +363,7 @@ class ShipCursor(SQLModel, table=True):
     ambiguous_retries: int = 0  # calls that failed in a way that may have gone through
     possible_duplicates: int = 0  # rows sent again after such a call (Marketo)
     # The highest id seen at ``watermark_at``: once a commit grace has passed, the cursor may
-    # move up to it (see activities/shipping.py).
+    # move up to it (see cadence/services/shipping.py).
     watermark_id: int = 0
     watermark_at: datetime | None = Field(default=None, sa_type=UtcDateTime())
     updated_at: datetime = _ts()

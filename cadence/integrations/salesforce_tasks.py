@@ -2,7 +2,7 @@
 
 * What is logged is chosen by family (``CADENCE_SALESFORCE_LOG``): ``emails`` (sent emails and
   replies), ``calls`` (completed call tasks) and ``tasks`` (the reps' reminder tasks, synced
-  both ways by activities/task_sync.py). Opens, clicks, bounces and campaign changes
+  both ways by cadence/services/task_sync.py). Opens, clicks, bounces and campaign changes
   stay in Marketo; an unsubscribe sets Email Opt Out on the person instead of making a Task.
 * The subject follows a template (``CADENCE_SALESFORCE_SUBJECT_TEMPLATE``) with the tokens
   below; empty tokens render empty, line breaks go, and the result is cut at 255 characters.

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from cadence.core.config import get_settings
+from cadence.core.db import run_db, session_scope
 from cadence.core.models import (
     ActivityKind,
     EmailMessage,
@@ -335,3 +336,17 @@ def process(session: Session, inbound_id: int) -> list[InboundSignal]:
         select(Enrollment.workflow_id).where(col(Enrollment.id).in_(row.enrollment_ids))
     ).all()
     return [InboundSignal(workflow_id=w, event=event) for w in workflows]
+
+
+class InboundMail:
+    """Stored inbound messages, processed once each."""
+
+    async def process(self, inbound_id: int) -> list[InboundSignal]:
+        """Classify, match and record one stored message; whom to tell (idempotent). Raises
+        LookupError when there is no such message."""
+        return await run_db(_process, inbound_id)
+
+
+def _process(inbound_id: int) -> list[InboundSignal]:
+    with session_scope() as session:
+        return process(session, inbound_id)

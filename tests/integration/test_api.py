@@ -523,8 +523,8 @@ async def test_people_are_read_only_and_duplicates_are_not_guessed(api: Api) -> 
 
 async def test_a_task_completed_in_salesforce_moves_the_cadence_on(api: Api) -> None:
     """The reminder-task sync completes the task through its enrollment, as the rep would."""
-    from activities.task_sync import TaskSync
     from cadence.domain.contracts import TaskDone
+    from worker import task_completer
 
     created = await api.call("POST", "/campaigns", role="author", content=WITH_CALL,
                              headers={"Content-Type": "application/yaml"})  # fmt: skip
@@ -537,10 +537,10 @@ async def test_a_task_completed_in_salesforce_moves_the_cadence_on(api: Api) -> 
         if tasks:
             break
         await asyncio.sleep(0.1)
-    sync = TaskSync.with_client(api.temporal)
+    complete = task_completer(api.temporal)
     done = TaskDone(step_id="call", outcome="completed in Salesforce", notes="Spoke briefly")
-    assert await sync.complete(result["workflow_id"], done)
-    assert not await sync.complete(result["workflow_id"], done)  # no open task any more
+    assert await complete(result["workflow_id"], done)
+    assert not await complete(result["workflow_id"], done)  # no open task any more
     state: dict[str, Any] = {}
     for _ in range(100):
         state = (await api.call("GET", f"/enrollments/{result['enrollment_id']}")).json()

@@ -295,8 +295,6 @@ async def test_a_recent_enrollment_without_a_run_is_left_alone(api: Api) -> None
 def test_a_run_writes_only_to_its_own_enrollment_row(database: str) -> None:
     """A workflow whose enrollment id now names another run's row (a database restored or
     replaced while it ran) records nothing there: no end, no status, no closed task."""
-    from activities.enrollments import _finish, _record_status
-    from activities.tasks import _close
     from cadence.domain.contracts import (
         CloseTaskInput,
         EndReason,
@@ -304,6 +302,8 @@ def test_a_run_writes_only_to_its_own_enrollment_row(database: str) -> None:
         FinishEnrollmentInput,
         RecordStatusInput,
     )
+    from cadence.services.enrollments import _finish, _record_status
+    from cadence.services.tasks import _close
 
     with Session(get_engine()) as session:
         user, _ = create_user(session, name="Rep", email="rep@seller.test", role=Role.rep)

@@ -26,13 +26,15 @@ from sqlmodel import col, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.email import message_id_for, send_email
+from activities.email import EmailActivities
 from cadence.core.auth import create_user
 from cadence.core.config import Mailbox, get_settings
 from cadence.core.db import get_engine
 from cadence.core.models import ActivityKind, ActivityLog, EmailMessage, Person, Role, utcnow
 from cadence.domain.contracts import OwnerSnapshot, SendEmailInput
 from cadence.services.email import smtp_pool
+from cadence.services.email.message import message_id_for
+from cadence.services.email.send import EmailSender
 from cadence.services.email.sent_check import SentCheckError, sent_check_for
 from cadence.services.email.smtp_pool import NotDelivered, SmtpPool
 from devstack.sink import MessageStore, serve
@@ -90,6 +92,7 @@ class Mail:
 
 
 async def run_send(inp: SendEmailInput) -> object:
+    send_email = EmailActivities(EmailSender()).send_email
     return await asyncio.to_thread(ActivityEnvironment().run, send_email, inp)
 
 

@@ -11,17 +11,21 @@ from sqlmodel import Session, select
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
-from activities.people import location_notices, mark_location_notified, sync_people_from_marketo
+from activities.people import PeopleActivities
 from api.enrollment_calls import tell_location
 from cadence.core.auth import create_user
 from cadence.core.db import get_engine
 from cadence.core.models import Campaign, CampaignVersion, Enrollment, Person, Role
 from cadence.domain.contracts import LocationNoticesInput, PeopleSyncInput
 from cadence.domain.playbook_yaml import parse_playbook
+from cadence.services.people import PeopleSync
 from cadence.services.people_location import set_overrides
 from tests.integration.test_shipping_and_sync import OWNER, Fakes, fakes, marketo_lead
 
 __all__ = ["fakes"]  # the fixture
+PEOPLE = PeopleActivities(PeopleSync())
+sync_people_from_marketo = PEOPLE.sync_people_from_marketo
+location_notices, mark_location_notified = PEOPLE.location_notices, PEOPLE.mark_location_notified
 
 
 async def sync() -> Any:

@@ -168,7 +168,7 @@ def test_a_time_in_any_zone_is_stored_and_read_back_as_the_instant(pg_database: 
 
 def test_a_people_sync_keeps_an_override_set_between_syncs_on_postgres(pg_database: str) -> None:
     """The sync reads people FOR UPDATE and writes the zone in use with their overrides."""
-    from activities.people import _upsert
+    from cadence.services.people import _upsert
     from cadence.services.people_location import set_overrides
 
     lead = {"id": 7, "email": "ada@example.com", "sfdcLeadOwnerId": "005000000000007AAA",
@@ -245,8 +245,8 @@ def test_a_shipper_never_passes_over_a_row_that_commits_late(
     is still shipped."""
     import time
 
-    from activities.shipping import Outcome, load_batch, save_outcomes
     from cadence.services.activity_log import record_activity
+    from cadence.services.shipping import Outcome, load_batch, save_outcomes
 
     monkeypatch.setenv("CADENCE_SHIPPER_COMMIT_GRACE_SECONDS", "1")
     get_settings.cache_clear()

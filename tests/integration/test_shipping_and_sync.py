@@ -17,20 +17,24 @@ from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities import shipping
-from activities.people import sync_people_from_marketo
-from activities.shipping import ship_to_marketo, ship_to_salesforce
+from activities.people import PeopleActivities
+from activities.shipping import ShippingActivities
 from cadence.core.config import get_settings
 from cadence.core.db import get_engine
 from cadence.core.models import ActivityKind, Person, ShipCursor, ShipOutcome, TaskStatus
 from cadence.domain.contracts import PeopleSyncInput, ShipBatchInput
 from cadence.integrations.marketo import MarketoClient
+from cadence.services import shipping
 from cadence.services.activity_log import record_activity
+from cadence.services.people import PeopleSync
 from devstack.fakes.marketo import create_app as marketo_app
 from devstack.fakes.salesforce import create_app as salesforce_app
 from tests.conftest import free_port
 
 OWNER = "005000000000007AAA"
+SHIPPING = ShippingActivities(shipping.Shipping())
+ship_to_marketo, ship_to_salesforce = SHIPPING.ship_to_marketo, SHIPPING.ship_to_salesforce
+sync_people_from_marketo = PeopleActivities(PeopleSync()).sync_people_from_marketo
 
 
 @dataclass
@@ -398,10 +402,13 @@ async def test_a_salesforce_request_limit_is_waited_out(fakes: Fakes) -> None:
 
 
 async def test_salesforce_opt_outs_come_back_and_end_the_enrollments(fakes: Fakes) -> None:
-    from activities.optout import sync_opt_outs_from_salesforce
+    from activities.optout import OptOutActivities
     from cadence.core.auth import create_user
     from cadence.core.models import ActivityLog, Campaign, Enrollment, Role
     from cadence.domain.contracts import OptOutSyncInput
+    from cadence.services.optout import OptOutSync
+
+    sync_opt_outs = OptOutActivities(OptOutSync()).sync_opt_outs_from_salesforce
 
     async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
 
@@ -428,7 +435,7 @@ async def test_salesforce_opt_outs_come_back_and_end_the_enrollments(fakes: Fake
         session.add(Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=ada,
                                owner_id=owner.id, workflow_id="enrollment/1/ada"))  # fmt: skip
         session.commit()
-    result = await ActivityEnvironment().run(sync_opt_outs_from_salesforce, OptOutSyncInput())
+    result = await ActivityEnvironment().run(sync_opt_outs, OptOutSyncInput())
     assert result.unsubscribed == 2
     assert [(s.workflow_id, s.event.kind) for s in result.signals] == [
         ("enrollment/1/ada", "unsubscribe")
@@ -439,7 +446,7 @@ async def test_salesforce_opt_outs_come_back_and_end_the_enrollments(fakes: Fake
                 if a.kind == ActivityKind.unsubscribe]  # fmt: skip
     assert flags == {ada: True, bob: False, cy: True, done: True}
     assert vias == ["salesforce", "salesforce"]
-    again = await ActivityEnvironment().run(sync_opt_outs_from_salesforce, OptOutSyncInput())
+    again = await ActivityEnvironment().run(sync_opt_outs, OptOutSyncInput())
     assert (again.unsubscribed, again.signals) == (0, [])  # nothing twice
 
 
@@ -459,10 +466,11 @@ async def test_duplicate_leads_in_marketo_stay_two_people(fakes: Fakes) -> None:
 
 
 async def test_reminder_tasks_sync_both_ways(fakes: Fakes) -> None:
-    from activities.task_sync import TaskSync
+    from activities.task_sync import TaskSyncActivities
     from cadence.core.auth import create_user
     from cadence.core.models import Campaign, Enrollment, Role, Task
     from cadence.domain.contracts import TaskDone, TaskSyncInput
+    from cadence.services.task_sync import TaskSync
 
     ada = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
     with Session(get_engine()) as session:
@@ -487,7 +495,7 @@ async def test_reminder_tasks_sync_both_ways(fakes: Fakes) -> None:
         told.append((workflow_id, done))
         return True
 
-    sync = TaskSync(complete)
+    sync = TaskSyncActivities(TaskSync(complete))
     env = ActivityEnvironment()
     first = await env.run(sync.sync_reminder_tasks, TaskSyncInput())
     assert (first.pushed, first.completed, first.updated) == (2, 0, 0)

@@ -7,7 +7,7 @@ import email.policy
 from email.message import EmailMessage
 from email.utils import formataddr
 
-from activities.email import build_message, message_id_for
+from cadence.services.email.message import build_message, message_id_for
 
 
 def parsed(**overrides: str | None) -> EmailMessage:

@@ -15,15 +15,19 @@ from sqlmodel import Session, select
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
-from activities.inbound import poll_mailbox, process_inbound
+from activities.inbound import InboundActivities
 from cadence.core.config import get_settings
 from cadence.core.db import get_engine
 from cadence.core.models import InboundMessage
 from cadence.domain.contracts import IMAP_QUEUE, MailboxPollInput
+from cadence.services.inbound import InboundMail
+from cadence.services.inbound_imap import MailboxReader
 from tests.utils.fake_imap import FakeInbox
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow
 
 ADDRESS = "rep@seller.test"
+INBOUND = InboundActivities(InboundMail(), MailboxReader())
+poll_mailbox, process_inbound = INBOUND.poll_mailbox, INBOUND.process_inbound
 
 
 def message(n: int) -> bytes:
