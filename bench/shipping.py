@@ -134,8 +134,9 @@ async def faults(mk_base: str, sf_base: str, rate: float) -> None:
         {"code": "606"}, {"code": "604"}, {"code": "502"}, {"drop_after_commit": True},
         {"delay_s": TIMEOUT_S + 1},  # the answer comes after the client gave up: a timeout
     ]  # fmt: skip
-    sf_kinds: list[dict[str, Any]] = [{"code": "SERVER_UNAVAILABLE"}, {"code": "UNABLE_TO_LOCK_ROW"},
-                {"drop_after_commit": True}]  # fmt: skip
+    sf_kinds: list[dict[str, Any]] = [
+        {"code": "SERVER_UNAVAILABLE"}, {"code": "UNABLE_TO_LOCK_ROW"}, {"drop_after_commit": True},
+    ]  # fmt: skip
     async with httpx.AsyncClient() as http:
         for base, kinds in ((mk_base, mk_kinds), (sf_base, sf_kinds)):
             each = 1 - (1 - rate) ** (1 / len(kinds))  # together: about `rate`
