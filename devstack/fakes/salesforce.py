@@ -290,7 +290,8 @@ class FakeSalesforce:
         return copy
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        self.state.data["records"], self.state.data["seq"] = snapshot["records"], snapshot["seq"]
+        for key in ("records", "seq", "deleted"):
+            self.state.data[key] = snapshot.get(key, {})
 
     # -- records ---------------------------------------------------------------------------
     @property
@@ -336,8 +337,27 @@ class FakeSalesforce:
             raise not_found()
         record = self.records[sobject].get(record_id)
         if record is None:
+            if record_id in self.deleted.get(sobject, {}):
+                raise SfError(404, "ENTITY_IS_DELETED", "entity is deleted")
             raise not_found()
         return record
+
+    @property
+    def deleted(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Deleted records by type (the Recycle Bin), which only queryAll still finds."""
+        deleted: dict[str, dict[str, dict[str, Any]]] = self.state.data.setdefault("deleted", {})
+        return deleted
+
+    def delete(self, sobject: str, record_id: str) -> None:
+        """Move a record to the Recycle Bin (IsDeleted true)."""
+        record = self.get(sobject, record_id)
+        del self.records[sobject][record_id]
+        record.update(IsDeleted=True, LastModifiedDate=sf_datetime(self.clock()))
+        self.deleted.setdefault(sobject, {})[record_id] = record
+
+    def find(self, sobject: str, field: str, value: Any) -> list[dict[str, Any]]:
+        """The records whose ``field`` has ``value``."""
+        return [r for r in self.records[sobject].values() if r.get(field) == value]
 
     def upsert(
         self, sobject: str, field: str, values: dict[str, Any]
@@ -360,8 +380,13 @@ class FakeSalesforce:
         return self.create(sobject, values), True
 
     # -- query ---------------------------------------------------------------------------
-    def query(self, soql: str) -> list[dict[str, Any]]:
-        return run_query(self.records, soql)
+    def query(
+        self, soql: str, *, include_deleted: bool = False
+    ) -> tuple[list[dict[str, Any]], bool]:
+        if not include_deleted:
+            return run_query(self.records, soql)
+        everything = {t: {**rows, **self.deleted.get(t, {})} for t, rows in self.records.items()}
+        return run_query(everything, soql)
 
     def page(
         self, base: str, rows: list[dict[str, Any]], offset: int, locator: str

@@ -220,3 +220,34 @@ def validate(sobject: str, values: dict[str, Any], *, creating: bool) -> dict[st
             )
         clean[name] = value
     return clean
+
+
+def all_fields(sobject: str) -> list[str]:
+    """Every field of a record as Salesforce returns it: Id, the object's, the system ones."""
+    return ["Id", *OBJECTS[sobject]["fields"], *(f for f in READ_ONLY if f != "Id")]
+
+
+def check_fields(sobject: str, names: list[str]) -> None:
+    """400 INVALID_FIELD for the first name that is not a field of the object."""
+    known = set(all_fields(sobject))
+    for name in names:
+        if name not in known:
+            raise SfError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{sobject}'. "
+                          "If you are attempting to use a custom field, be sure to append the "
+                          "'__c' after the custom field name.")  # fmt: skip
+
+
+def describe_global(base: str) -> dict[str, Any]:
+    """``GET sobjects``: the org's objects (what Describe Global lists of each)."""
+    return {
+        "encoding": "UTF-8",
+        "maxBatchSize": 200,
+        "sobjects": [
+            {"name": name, "label": name, "keyPrefix": meta["prefix"], "createable": True,
+             "updateable": True, "deletable": True, "queryable": True, "custom": False,
+             "urls": {"sobject": f"{base}/sobjects/{name}",
+                      "describe": f"{base}/sobjects/{name}/describe",
+                      "rowTemplate": f"{base}/sobjects/{name}/{{ID}}"}}
+            for name, meta in OBJECTS.items()
+        ],
+    }  # fmt: skip

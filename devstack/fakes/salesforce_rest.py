@@ -19,7 +19,16 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from devstack.fakes.salesforce_objects import OBJECTS, RecordError, SfError, describe, not_found
+from devstack.fakes.salesforce_objects import (
+    OBJECTS,
+    RecordError,
+    SfError,
+    all_fields,
+    check_fields,
+    describe,
+    describe_global,
+    not_found,
+)
 
 if TYPE_CHECKING:
     from devstack.fakes.salesforce import FakeSalesforce
@@ -36,6 +45,17 @@ ROLLED_BACK = {
     "AllOrNone header",
     "fields": [],
 }
+# /limits: the allocations of a fresh Enterprise org besides DailyApiRequests (Max = Remaining).
+ORG_LIMITS = {
+    "ConcurrentAsyncGetReportInstances": 200, "ConcurrentSyncReportRuns": 20,
+    "DailyAsyncApexExecutions": 250_000, "DailyBulkApiBatches": 15_000,
+    "DailyBulkV2QueryFileStorageMB": 976_562, "DailyBulkV2QueryJobs": 10_000,
+    "DailyGenericStreamingApiEvents": 10_000, "DailyStreamingApiEvents": 1_000_000,
+    "DailyWorkflowEmails": 1_000_000, "DataStorageMB": 5, "FileStorageMB": 20,
+    "HourlyAsyncReportRuns": 1_200, "HourlyDashboardRefreshes": 200, "HourlyODataCallout": 10_000,
+    "HourlySyncReportRuns": 500, "HourlyTimeBasedWorkflow": 1_000, "MassEmail": 5_000,
+    "SingleEmail": 5_000, "StreamingApiConcurrentClients": 1_000,
+}  # fmt: skip
 HALTED = {
     "errorCode": "PROCESSING_HALTED",
     "message": "The transaction was rolled back since another operation in the same transaction "
@@ -76,15 +96,22 @@ class RestApi:
             (method, re.compile(pattern), handler)
             for method, pattern, handler in (
                 ("GET", r"limits", self.limits),
-                ("GET", r"query", self.query),
-                ("GET", r"query/([^/]+)", self.query_more),
+                ("GET", r"(query|queryAll)", self.query),
+                ("GET", r"(query|queryAll)/([^/]+)", self.query_more),
+                ("GET", r"sobjects", self.describe_global),
                 ("POST", r"sobjects/(\w+)", self.create),
                 ("GET", r"sobjects/(\w+)/describe", self.describe),
                 ("GET", r"sobjects/(\w+)/([^/]+)", self.get),
                 ("PATCH", r"sobjects/(\w+)/([^/]+)", self.update),
+                ("DELETE", r"sobjects/(\w+)/([^/]+)", self.delete),
+                ("GET", r"sobjects/(\w+)/(\w+)/([^/]+)", self.get_by_external_id),
+                ("PATCH", r"sobjects/(\w+)/(\w+)/([^/]+)", self.upsert),
+                ("DELETE", r"sobjects/(\w+)/(\w+)/([^/]+)", self.delete_by_external_id),
                 ("POST", r"composite", self.composite),
                 ("POST", r"composite/sobjects", self.collection_create),
                 ("PATCH", r"composite/sobjects", self.collection_update),
+                ("DELETE", r"composite/sobjects", self.collection_delete),
+                ("GET", r"composite/sobjects/(\w+)", self.collection_get),
                 ("PATCH", r"composite/sobjects/(\w+)/(\w+)", self.collection_upsert),
             )
         ]
@@ -92,27 +119,39 @@ class RestApi:
     def route(
         self, method: str, rest: str, body: Any, params: dict[str, str], base: str
     ) -> Response:
+        allowed = []
         for route_method, pattern, handler in self.routes:
             match = pattern.fullmatch(rest)
             if match is not None and route_method == method:
                 return handler(Call(match, body, params, base))
+            if match is not None:
+                allowed.append(route_method)
+        if allowed:  # the resource exists, not with this method
+            raise SfError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{method}' not allowed. "
+                          f"Allowed are {','.join(sorted(set(allowed)))}")  # fmt: skip
         raise not_found()
 
     # -- limits ----------------------------------------------------------------------------
     def limits(self, call: Call) -> Response:
-        used = len(self.fake.calls)
+        """The org's allocations; only DailyApiRequests moves (the others are a fresh org's)."""
         daily = self.fake.daily_limit
-        return ok({"DailyApiRequests": {"Max": daily, "Remaining": daily - used}})
+        body = {name: {"Max": most, "Remaining": most} for name, most in ORG_LIMITS.items()}
+        body["DailyApiRequests"] = {"Max": daily, "Remaining": daily - len(self.fake.calls)}
+        return ok(dict(sorted(body.items())))
 
     # -- query -----------------------------------------------------------------------------
     def query(self, call: Call) -> Response:
         if "q" not in call.params:
             raise SfError(400, "MALFORMED_QUERY", "A query string has to be specified")
-        rows = self.fake.query(call.params["q"])
+        rows, count_only = self.fake.query(
+            call.params["q"], include_deleted=call.match[1] == "queryAll"
+        )
+        if count_only:
+            return ok({"totalSize": len(rows), "done": True, "records": []})
         return ok(self.fake.page(call.base, rows, 0, secrets.token_hex(8)))
 
     def query_more(self, call: Call) -> Response:
-        locator, _, offset = call.match[1].rpartition("-")
+        locator, _, offset = call.match[2].rpartition("-")
         stored = self.fake.locators.get(locator)
         if stored is None or not offset.isdigit():
             raise SfError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
@@ -136,16 +175,73 @@ class RestApi:
             raise err.as_request_error() from err
         return ok({"id": record["Id"], "success": True, "errors": []}, 201)
 
+    def describe_global(self, call: Call) -> Response:
+        return ok(describe_global(call.base))
+
     def describe(self, call: Call) -> Response:
         return ok(describe(self._sobject(call)))
 
+    @staticmethod
+    def _shown(sobject: str, record: dict[str, Any], call: Call) -> dict[str, Any]:
+        """A record as GET answers it: the ``fields`` asked for, or every field (unset: null)."""
+        wanted = [f.strip() for f in call.params.get("fields", "").split(",") if f.strip()]
+        check_fields(sobject, wanted)
+        url = f"{call.base}/sobjects/{sobject}/{record['Id']}"
+        shown = {f: record.get(f) for f in wanted or all_fields(sobject)}
+        return {"attributes": {"type": sobject, "url": url}, **shown}
+
     def get(self, call: Call) -> Response:
         sobject = self._sobject(call)
-        record = self.fake.get(sobject, call.match[2])
-        wanted = [f for f in call.params.get("fields", "").split(",") if f]
-        shown = {f: record.get(f) for f in wanted} if wanted else dict(record)
-        url = f"{call.base}/sobjects/{sobject}/{record['Id']}"
-        return ok({"attributes": {"type": sobject, "url": url}, **shown})
+        return ok(self._shown(sobject, self.fake.get(sobject, call.match[2]), call))
+
+    def delete(self, call: Call) -> Response:
+        self.fake.delete(self._sobject(call), call.match[2])
+        return Response(status_code=204)
+
+    def _by_external_id(self, call: Call) -> tuple[str, str, list[dict[str, Any]]]:
+        """(sObject, field, the records whose field has the value in the URL)."""
+        sobject, field, value = self._sobject(call), call.match[2], call.match[3]
+        if field == "Id":
+            record = self.fake.records[sobject].get(value)
+            return sobject, field, [record] if record else []
+        if field not in OBJECTS[sobject]["external_ids"]:
+            raise SfError(400, "INVALID_FIELD", f"Field name provided, {field} is not an External "
+                          f"ID or indexed field for {sobject}")  # fmt: skip
+        return sobject, field, self.fake.find(sobject, field, value)
+
+    def _one(self, sobject: str, matches: list[dict[str, Any]], call: Call) -> dict[str, Any]:
+        if not matches:
+            raise not_found()
+        if len(matches) > 1:  # Salesforce answers 300 with the URLs of the candidates
+            urls = [f"{call.base}/sobjects/{sobject}/{r['Id']}" for r in matches]
+            raise SfError(300, "MULTIPLE_CHOICES", " ".join(urls))
+        return matches[0]
+
+    def get_by_external_id(self, call: Call) -> Response:
+        sobject, _, matches = self._by_external_id(call)
+        return ok(self._shown(sobject, self._one(sobject, matches, call), call))
+
+    def delete_by_external_id(self, call: Call) -> Response:
+        sobject, _, matches = self._by_external_id(call)
+        self.fake.delete(sobject, self._one(sobject, matches, call)["Id"])
+        return Response(status_code=204)
+
+    def upsert(self, call: Call) -> Response:
+        """``PATCH sobjects/{type}/{field}/{value}``: 201 created, 200 updated (with a body)."""
+        sobject, field, matches = self._by_external_id(call)
+        if not isinstance(call.body, dict):
+            raise SfError(400, "JSON_PARSER_ERROR", "Expected a JSON object")
+        values = {k: v for k, v in call.body.items() if k != field}
+        try:
+            if field == "Id":
+                record = self.fake.update(sobject, self._one(sobject, matches, call)["Id"], values)
+                created = False
+            else:
+                record, created = self.fake.upsert(sobject, field, {**values, field: call.match[3]})
+        except RecordError as err:
+            raise err.as_request_error() from err
+        answer = {"id": record["Id"], "success": True, "errors": [], "created": created}
+        return ok(answer, 201 if created else 200)
 
     def update(self, call: Call) -> Response:
         sobject = self._sobject(call)
@@ -250,6 +346,44 @@ class RestApi:
     def collection_update(self, call: Call) -> Response:
         records = self._records(call.body)
         return ok(self._save_all(records, bool(call.body.get("allOrNone")), "update"))
+
+    def collection_get(self, call: Call) -> Response:
+        """``GET composite/sobjects/{type}?ids=&fields=``: the records in order, null if absent."""
+        sobject = self._sobject(call)
+        ids = [i for i in call.params.get("ids", "").split(",") if i]
+        if not call.params.get("fields"):
+            raise SfError(400, "MISSING_ARGUMENT", "fields is required")
+        if not ids or len(ids) > MAX_COLLECTION:
+            raise SfError(400, "MISSING_ARGUMENT" if not ids else "EXCEEDED_ID_LIMIT",
+                          f"ids: between 1 and {MAX_COLLECTION} ids")  # fmt: skip
+        rows = [self.fake.records[sobject].get(i) for i in ids]
+        return ok([self._shown(sobject, r, call) if r else None for r in rows])
+
+    def collection_delete(self, call: Call) -> Response:
+        """``DELETE composite/sobjects?ids=&allOrNone=``: one DeleteResult per id."""
+        ids = [i for i in call.params.get("ids", "").split(",") if i]
+        if not ids or len(ids) > MAX_COLLECTION:
+            raise SfError(400, "MISSING_ARGUMENT" if not ids else "EXCEEDED_ID_LIMIT",
+                          f"ids: between 1 and {MAX_COLLECTION} ids")  # fmt: skip
+        snapshot = self.fake.snapshot()
+        results: list[dict[str, Any]] = []
+        for record_id in ids:
+            sobject = next((t for t, rows in self.fake.records.items() if record_id in rows), None)
+            if sobject is None:
+                status = RecordError("ENTITY_IS_DELETED" if any(record_id in d for d in
+                                     self.fake.deleted.values()) else "INVALID_CROSS_REFERENCE_KEY",
+                                     "entity is deleted or invalid cross reference id")  # fmt: skip
+                results.append({"id": record_id, "success": False, "errors": [status.as_status()]})
+                continue
+            self.fake.delete(sobject, record_id)
+            results.append({"id": record_id, "success": True, "errors": []})
+        if call.params.get("allOrNone", "").lower() == "true" and not all(
+            r["success"] for r in results
+        ):
+            self.fake.restore(snapshot)
+            results = [r if not r["success"] else {**r, "success": False, "errors": [ROLLED_BACK]}
+                       for r in results]  # fmt: skip
+        return ok(results)
 
     def collection_upsert(self, call: Call) -> Response:
         records = self._records(call.body)

@@ -1,8 +1,9 @@
 """The SOQL subset the fake Salesforce understands.
 
 ``SELECT f1, f2 FROM Type [WHERE cond AND cond ...] [ORDER BY f [ASC|DESC]] [LIMIT n]`` where a
-condition is ``field = value``, ``field != value`` or ``field IN (v1, v2)``; values are quoted
-strings, numbers, true/false/null. Email compares case-insensitively, as Salesforce does.
+condition is ``field = value``, ``field != value``, ``field LIKE 'pattern'`` (``%`` and ``_``,
+case-insensitive) or ``field IN (v1, v2)``; values are quoted strings, numbers, true/false/null.
+Email compares case-insensitively, as Salesforce does. ``SELECT COUNT() FROM ...`` counts.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ SOQL = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 COND = re.compile(
-    r"^\s*(?P<field>\w+)\s*(?:(?P<op>=|!=)\s*(?P<value>'(?:[^'\\]|\\.)*'|true|false|null|\d+)"
+    r"^\s*(?P<field>\w+)\s*(?:(?P<op>=|!=|\bLIKE\b)\s*(?P<value>'(?:[^'\\]|\\.)*'|true|false|null|\d+)"
     r"|IN\s*\((?P<values>[^)]*)\))\s*$",
     re.IGNORECASE,
 )
@@ -38,8 +39,16 @@ def _literal(raw: str) -> Any:
     return int(raw)
 
 
-def run_query(records: dict[str, dict[str, dict[str, Any]]], soql: str) -> list[dict[str, Any]]:
-    """The rows a query selects, each with its ``attributes`` (url relative to the version)."""
+def _like(pattern: str) -> re.Pattern[str]:
+    parts = (".*" if c == "%" else "." if c == "_" else re.escape(c) for c in pattern)
+    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def run_query(
+    records: dict[str, dict[str, dict[str, Any]]], soql: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """The rows a query selects, each with its ``attributes`` (url relative to the version), and
+    whether it only counts them (``SELECT COUNT()``: the answer has no records)."""
     m = SOQL.match(soql)
     if m is None:
         raise SfError(400, "MALFORMED_QUERY", f"unexpected token in query: {soql[:80]}")
@@ -47,7 +56,8 @@ def run_query(records: dict[str, dict[str, dict[str, Any]]], soql: str) -> list[
     if sobject not in OBJECTS:
         raise SfError(400, "INVALID_TYPE", f"sObject type '{sobject}' is not supported.")
     known = {"Id", *READ_ONLY, *OBJECTS[sobject]["fields"]}
-    fields = [f.strip() for f in m["fields"].split(",")]
+    count_only = re.fullmatch(r"COUNT\(\s*\)", m["fields"].strip(), re.IGNORECASE) is not None
+    fields = [] if count_only else [f.strip() for f in m["fields"].split(",")]
     conditions = []
     if m["where"]:
         for part in re.split(r"\s+AND\s+", m["where"], flags=re.IGNORECASE):
@@ -66,6 +76,11 @@ def run_query(records: dict[str, dict[str, dict[str, Any]]], soql: str) -> list[
             rows = [r for r in rows if r.get(name) in wanted]
         else:
             value = _literal(cond["value"])
+            if cond["op"].upper() == "LIKE":
+                if not isinstance(value, str):
+                    raise SfError(400, "MALFORMED_QUERY", f"LIKE needs a quoted string: {name}")
+                rows = [r for r in rows if _like(value).fullmatch(str(r.get(name) or ""))]
+                continue
             if name == "Email" and isinstance(value, str):
                 same = [r for r in rows if str(r.get(name) or "").lower() == value.lower()]
             else:
@@ -84,4 +99,4 @@ def run_query(records: dict[str, dict[str, dict[str, Any]]], soql: str) -> list[
             **{f: r.get(f) for f in fields},
         }
         for r in rows
-    ]
+    ], count_only
