@@ -136,8 +136,9 @@ async def faults(mk_base: str, sf_base: str, rate: float) -> None:
         {"code": "606"}, {"code": "604"}, {"code": "502"}, {"drop_after_commit": True},
         {"delay_s": TIMEOUT_S + 1},  # the answer comes after the client gave up: a timeout
     ]  # fmt: skip
-    sf_kinds = [{"kind": "server_unavailable"}, {"kind": "unable_to_lock_row"},
-                {"kind": "drop_after_commit"}]  # fmt: skip
+    sf_kinds: list[dict[str, Any]] = [
+        {"code": "SERVER_UNAVAILABLE"}, {"code": "UNABLE_TO_LOCK_ROW"}, {"drop_after_commit": True},
+    ]  # fmt: skip
     async with httpx.AsyncClient() as http:
         for base, kinds in ((mk_base, mk_kinds), (sf_base, sf_kinds)):
             each = 1 - (1 - rate) ** (1 / len(kinds))  # together: about `rate`
@@ -191,8 +192,8 @@ async def measure(count: int, rate: float) -> Run:
             reported = cursor.possible_duplicates if cursor else 0
         return Run(
             marketo_calls=(mk_after["requests"] - mk_before["requests"])
-            + (mk_after["identity_calls"] - mk_before["identity_calls"]),
-            salesforce_calls=(sf_after["calls_24h"] - sf_before["calls_24h"])
+            + (mk_after["token_requests"] - mk_before["token_requests"]),
+            salesforce_calls=(sf_after["calls"] - sf_before["calls"])
             + (sf_after["token_requests"] - sf_before["token_requests"]),
             marketo_606=mk_after["errors"].get("606", 0) - mk_before["errors"].get("606", 0),
             failed_batches=failed,

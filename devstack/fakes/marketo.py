@@ -18,14 +18,13 @@ import copy
 import json
 import logging
 import math
-import random
 import re
 import secrets
 import time
 import uuid
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,10 +32,10 @@ from urllib.parse import parse_qsl
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.middleware.gzip import GZipMiddleware
 
-from devstack.fakes.home import home_page
+from devstack.fakes.admin import FakeStats, Faults, admin_router
 from devstack.fakes.marketo_bulk import BulkExports, BulkFail
 from devstack.fakes.marketo_catalog import (
     CHANGE_DATA_VALUE,
@@ -50,6 +49,7 @@ from devstack.fakes.marketo_catalog import (
     SYSTEM_FIELDS,
 )
 from devstack.fakes.state import JsonState
+from devstack.fakes.times import iso_z as _iso
 
 logger = logging.getLogger(__name__)
 CHICAGO = ZoneInfo("America/Chicago")
@@ -64,7 +64,17 @@ MAX_FILTER_MATCHES = 1000
 API_USER = "cadence-api@fake-marketo.test"
 # Response-level codes that are not counted against the rate limit or the daily quota.
 UNCOUNTED = frozenset({"601", "602", "604", "605", "608", "611"})
-FAULT_CODES = frozenset({"502", "604", "606", "607", "608", "611", "615", "713"})
+# The errors a fault can inject (/_fake/faults), and what each answers.
+FAULT_CODES = {
+    "502": "HTTP 502 with an HTML page, as a gateway in front of Marketo answers",
+    "604": "Request timed out",
+    "606": "Max rate limit exceeded",
+    "607": "Daily quota reached",
+    "608": "API Temporarily Unavailable",
+    "611": "System error",
+    "615": "Concurrent access limit reached",
+    "713": "Transient Error",
+}
 
 ERROR_MESSAGES: dict[str, str] = {
     "601": "Access token invalid",
@@ -107,18 +117,6 @@ class _Skip(Exception):
 
 
 @dataclass
-class Fault:
-    """An injected failure for the next ``count`` matching calls (or a ``rate`` of them)."""
-
-    code: str | None = None
-    count: int | None = None
-    rate: float | None = None
-    path_contains: str | None = None
-    delay_s: float = 0.0
-    drop_after_commit: bool = False
-
-
-@dataclass
 class _Req:
     params: dict[str, str]
     body: Any
@@ -141,10 +139,6 @@ class _Stats:
     identity_calls: int = 0
     by_path: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_datetime(value: Any) -> datetime | None:
@@ -216,7 +210,7 @@ class FakeMarketo:
         self.daily_quota = daily_quota
         self.clock = clock
         self.state = JsonState(state_file, self._initial())
-        self.faults: list[Fault] = []
+        self.faults = Faults(FAULT_CODES)
         self.window: deque[float] = deque()
         self.in_flight = 0
         self.stats = _Stats()
@@ -293,15 +287,14 @@ class FakeMarketo:
             "scope": API_USER,
         }
 
-    def revoke_token(self) -> str | None:
-        """Invalidate the current token: its next use gets 601, Identity mints a new one."""
+    def revoke_tokens(self) -> list[str]:
+        """Invalidate every token: the next use gets 601, Identity mints a new one."""
         with self.state.lock:
-            current: str | None = self.data["current_token"]
-            if current is not None:
-                self.data["tokens"].pop(current, None)
-                self.data["current_token"] = None
-                self.state.save()
-        return current
+            revoked = list(self.data["tokens"])
+            self.data["tokens"] = {}
+            self.data["current_token"] = None
+            self.state.save()
+        return revoked
 
     def _auth_error(self, authorization: str | None) -> str | None:
         if not authorization or not authorization.lower().startswith("bearer "):
@@ -330,43 +323,6 @@ class FakeMarketo:
         self._quota()["count"] += delta
         self.stats.calls += delta
         self.stats.by_path[path] = self.stats.by_path.get(path, 0) + delta
-
-    def _pick_fault(self, path: str) -> Fault | None:
-        for fault in list(self.faults):
-            if fault.path_contains and fault.path_contains not in path:
-                continue
-            if fault.count is not None:
-                fault.count -= 1
-                if fault.count <= 0:
-                    self.faults.remove(fault)
-                return fault
-            if fault.rate is not None and random.random() < fault.rate:
-                return fault
-        return None
-
-    def add_fault(self, spec: dict[str, Any]) -> Fault:
-        code = spec.get("code")
-        code = None if code is None else str(code)
-        if code is not None and code not in FAULT_CODES:
-            raise ValueError(f"unsupported fault code {code!r}; use one of {sorted(FAULT_CODES)}")
-        count = spec.get("count")
-        rate = spec.get("rate")
-        if count is None and rate is None:
-            count = 1
-        if rate is not None and not 0.0 <= float(rate) <= 1.0:
-            raise ValueError("rate must be between 0 and 1")
-        fault = Fault(
-            code=code,
-            count=None if count is None else int(count),
-            rate=None if rate is None else float(rate),
-            path_contains=spec.get("path_contains"),
-            delay_s=float(spec.get("delay_s") or 0.0),
-            drop_after_commit=bool(spec.get("drop_after_commit", False)),
-        )
-        if fault.code is None and not fault.delay_s and not fault.drop_after_commit:
-            raise ValueError("a fault needs a code, a delay_s or drop_after_commit")
-        self.faults.append(fault)
-        return fault
 
     # ------------------------------------------------------------------ envelope
 
@@ -467,7 +423,7 @@ class FakeMarketo:
         content_type: str,
         headers: dict[str, str] | None = None,
     ) -> tuple[Response, str | None]:
-        fault = self._pick_fault(path)
+        fault = self.faults.take(path)
         if fault is not None and fault.delay_s:
             await asyncio.sleep(fault.delay_s)
         if fault is not None and fault.code and not fault.drop_after_commit:
@@ -1236,19 +1192,36 @@ class FakeMarketo:
                 )
         return out
 
-    def fake_stats(self) -> dict[str, Any]:
-        quota = self._quota()
-        return {
-            "requests": self.stats.requests,
-            "calls": self.stats.calls,
-            "identity_calls": self.stats.identity_calls,
-            "by_path": dict(self.stats.by_path),
-            "errors": dict(self.stats.errors),
-            "daily_count": quota["count"],
-            "window_count": len(self.window),
-            "in_flight": self.in_flight,
-            "faults": [asdict(f) for f in self.faults],
-        }
+    def fake_stats(self) -> FakeStats:
+        """The shared admin stats; ``usage`` has the daily quota and the rate window."""
+        with self.state.lock:
+            quota = self._quota()
+            activities = self.data["activities"]
+            holds = {
+                "leads": len(self.data["leads"]),
+                "custom activities (/_fake/activities)": sum("_apiName" in a for a in activities),
+                "native activities (New Lead, Change Data Value, ...)": sum(
+                    "_apiName" not in a for a in activities
+                ),
+                "custom activity types": len(self.data["custom_types"]),
+                "bulk export jobs": len(self.bulk.jobs),
+            }
+        return FakeStats(
+            requests=self.stats.requests,
+            calls=self.stats.calls,
+            token_requests=self.stats.identity_calls,
+            by_path=dict(self.stats.by_path),
+            errors=dict(self.stats.errors),
+            usage={
+                "daily_count": quota["count"],
+                "daily_quota": self.daily_quota,
+                "window_count": len(self.window),
+                "rate_limit": self.rate_limit,
+                "in_flight": self.in_flight,
+            },
+            holds=holds,
+            faults=list(self.faults),
+        )
 
 
 def create_app(
@@ -1298,47 +1271,10 @@ def create_app(
     async def bulk(request: Request, bulk_path: str) -> Response:
         return await fake.handle_rest(request)
 
-    @app.get("/", include_in_schema=False)
-    async def home() -> HTMLResponse:
-        with fake.state.lock:
-            holds = {
-                "leads": len(fake.data["leads"]),
-                "custom activities (/_fake/activities)": sum(
-                    "_apiName" in a for a in fake.data["activities"]
-                ),
-                "native activities (New Lead, Change Data Value, ...)": sum(
-                    "_apiName" not in a for a in fake.data["activities"]
-                ),
-                "custom activity types": len(fake.data["custom_types"]),
-                "bulk export jobs": len(fake.bulk.jobs),
-                "faults waiting": len(fake.faults),
-                "API calls served": fake.stats.calls,
-            }
-        return home_page(app, holds, "A local stand-in for Marketo's REST and Bulk APIs "
-                         "(/identity/oauth/token, /rest/v1/..., /bulk/v1/...).")  # fmt: skip
-
-    @app.post("/_fake/faults")
-    async def add_fault(request: Request) -> JSONResponse:
-        """Make the next calls fail, slow down or lose their answer (a JSON fault spec)."""
-        try:
-            spec = await request.json()
-            if not isinstance(spec, dict):
-                raise ValueError("a JSON object is required")
-            fault = fake.add_fault(spec)
-        except ValueError as exc:
-            return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse({"fault": asdict(fault), "faults": len(fake.faults)})
-
-    @app.delete("/_fake/faults")
-    async def clear_faults() -> JSONResponse:
-        """Drop every fault still waiting."""
-        fake.faults.clear()
-        return JSONResponse({"faults": 0})
-
-    @app.post("/_fake/revoke-token")
-    async def revoke() -> JSONResponse:
-        """Revoke the current access token (the next call gets 601/602)."""
-        return JSONResponse({"revoked": fake.revoke_token()})
+    about = (
+        "A local stand-in for Marketo's REST and Bulk APIs (/identity/oauth/token, /rest/v1/...)."
+    )
+    app.include_router(admin_router(fake, about))
 
     @app.get("/_fake/leads")
     async def leads() -> JSONResponse:
@@ -1365,16 +1301,5 @@ def create_app(
     ) -> JSONResponse:
         """The activities logged (filters: apiName, leadId)."""
         return JSONResponse(fake.fake_activities(api_name, lead_id))
-
-    @app.get("/_fake/stats")
-    async def stats() -> JSONResponse:
-        """Calls, errors, quota and rate-window counts, and the faults waiting."""
-        return JSONResponse(fake.fake_stats())
-
-    @app.post("/_fake/reset")
-    async def reset() -> JSONResponse:
-        """Forget everything: leads, activities, types, tokens, faults."""
-        fake.reset()
-        return JSONResponse({"reset": True})
 
     return app

@@ -21,6 +21,8 @@ from typing import Any
 
 from fastapi.responses import Response
 
+from devstack.fakes.times import iso_z as _iso
+
 MAX_QUEUED = 10
 MAX_PROCESSING = 2
 MAX_RANGE = timedelta(days=31)
@@ -72,10 +74,6 @@ class Job:
         if self.error:
             out["errorMsg"] = self.error
         return out
-
-
-def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _parse(value: Any, name: str) -> datetime:

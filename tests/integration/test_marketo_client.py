@@ -104,14 +104,14 @@ def mock_client(handler: Any) -> MarketoClient:
 async def test_token_is_reused_until_it_runs_out(env: Env) -> None:
     await env.client.get_activity_types()
     await env.client.get_activity_types()
-    assert (await env.stats())["identity_calls"] == 1
+    assert (await env.stats())["token_requests"] == 1
 
     # Near the end of its life Identity returns the same token with expires_in 0: the client
     # waits it out and asks again rather than using a dying token.
     env.clock.advance(3599.2)
     await env.client.get_activity_types()
     data = await env.stats()
-    assert data["identity_calls"] == 3
+    assert data["token_requests"] == 3
     assert env.sleeps and env.sleeps[0] <= 1.5
     assert data["errors"] == {}
 
@@ -123,7 +123,7 @@ async def test_revoked_token_601_is_refreshed_and_retried_once(env: Env) -> None
     assert types
     data = await env.stats()
     assert data["errors"] == {"601": 1}
-    assert data["identity_calls"] == 2
+    assert data["token_requests"] == 2
 
 
 async def test_expired_token_602_is_refreshed(env: Env) -> None:

@@ -696,7 +696,7 @@ async def test_fault_injection(http: httpx.AsyncClient) -> None:
     assert (await http.post("/_fake/faults", json={"code": "999"})).status_code == 400
 
     revoked = (await http.post("/_fake/revoke-token")).json()["revoked"]
-    assert revoked == tok
+    assert revoked == [tok]
     assert error_code(await call(http, "GET", "/rest/v1/leads/describe.json", tok=tok)) == "601"
     assert await token(http) != tok
 

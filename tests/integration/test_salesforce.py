@@ -133,7 +133,7 @@ async def test_retryable_and_permanent_failures_are_told_apart(
     fake: tuple[FastAPI, httpx.AsyncClient],
 ) -> None:
     _, http = fake
-    await http.post("/_fake/faults", json={"kind": "server_unavailable"})
+    await http.post("/_fake/faults", json={"code": "SERVER_UNAVAILABLE"})
     async with client(http) as sf:
         with pytest.raises(SalesforceError) as unavailable:
             await sf.upsert_collection("Task", KEY, [task("a")])
@@ -141,7 +141,7 @@ async def test_retryable_and_permanent_failures_are_told_apart(
         with pytest.raises(SalesforceError) as bad_field:
             await sf.upsert_collection("Task", "Subject", [task("a")])
         assert not bad_field.value.retryable and bad_field.value.error_code == "INVALID_FIELD"
-        await http.post("/_fake/faults", json={"kind": "unable_to_lock_row"})
+        await http.post("/_fake/faults", json={"code": "UNABLE_TO_LOCK_ROW"})
         locked = await sf.upsert_collection("Task", KEY, [task("a")])
         assert locked[0].errors[0]["statusCode"] == "UNABLE_TO_LOCK_ROW"
 
@@ -150,7 +150,7 @@ async def test_a_dropped_response_after_commit_does_not_duplicate_on_retry(
     fake: tuple[FastAPI, httpx.AsyncClient],
 ) -> None:
     app, http = fake
-    await http.post("/_fake/faults", json={"kind": "drop_after_commit"})
+    await http.post("/_fake/faults", json={"drop_after_commit": True})
     async with client(http) as sf:
         with pytest.raises(SalesforceError) as dropped:
             await sf.upsert_collection("Task", KEY, [task("once")])
@@ -164,15 +164,15 @@ async def test_a_share_of_calls_can_fail_until_the_fault_is_cleared(
     fake: tuple[FastAPI, httpx.AsyncClient],
 ) -> None:
     _, http = fake
-    assert (await http.post("/_fake/faults", json={"kind": "slow", "rate": 2})).status_code == 400
-    await http.post("/_fake/faults", json={"kind": "server_unavailable", "rate": 1.0})
+    assert (await http.post("/_fake/faults", json={"delay_s": 0.1, "rate": 2})).status_code == 400
+    await http.post("/_fake/faults", json={"code": "SERVER_UNAVAILABLE", "rate": 1.0})
     async with client(http) as sf:
         for _ in range(3):  # a rate fault stays until it is removed
             with pytest.raises(SalesforceError):
                 await sf.upsert_collection("Task", KEY, [task("a")])
         await http.delete("/_fake/faults")
         assert (await sf.upsert_collection("Task", KEY, [task("a")]))[0].success
-        await http.post("/_fake/faults", json={"kind": "server_unavailable", "rate": 0.5})
+        await http.post("/_fake/faults", json={"code": "SERVER_UNAVAILABLE", "rate": 0.5})
         failed = 0
         for i in range(60):
             try:
@@ -292,7 +292,7 @@ async def test_composite_runs_subrequests_with_references_as_one_call(
 
 async def test_a_duplicate_value_is_a_record_error(fake: tuple[FastAPI, httpx.AsyncClient]) -> None:
     _, http = fake
-    await http.post("/_fake/faults", json={"kind": "duplicate_value"})
+    await http.post("/_fake/faults", json={"code": "DUPLICATE_VALUE"})
     async with client(http) as sf:
         saved = await sf.upsert_collection("Task", KEY, [task("a"), task("b")])
     assert saved[0].errors[0]["statusCode"] == "DUPLICATE_VALUE" and saved[1].success
@@ -309,7 +309,7 @@ async def test_too_many_long_running_requests_at_once_are_refused() -> None:
     _, http = build(long_request_s=0.05, max_long_requests=1)
     async with http:
         headers = await bearer(http)
-        await http.post("/_fake/faults", json={"kind": "slow", "delay_s": 0.5})
+        await http.post("/_fake/faults", json={"delay_s": 0.5})
         slow = asyncio.create_task(http.get("/services/data/v62.0/limits", headers=headers))
         await asyncio.sleep(0.2)  # the slow one has run past 0.05 s
         refused = await http.get("/services/data/v62.0/limits", headers=headers)

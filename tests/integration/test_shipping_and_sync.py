@@ -161,7 +161,7 @@ async def test_a_locked_salesforce_row_is_sent_again_not_dropped(fakes: Fakes) -
         log_email(person, f"wf-{i}/intro", f"Hello {i}")
     env = ActivityEnvironment()
     async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
-        await http.post("/_fake/faults", json={"kind": "unable_to_lock_row", "count": 1})
+        await http.post("/_fake/faults", json={"code": "UNABLE_TO_LOCK_ROW", "count": 1})
         with pytest.raises(ApplicationError) as refused:
             await env.run(ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200))
         assert not refused.value.non_retryable and "sent again" in str(refused.value)
@@ -269,7 +269,7 @@ async def test_a_lost_salesforce_response_does_not_make_a_second_task(fakes: Fak
     person = add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA")
     log_email(person, "wf-1/intro", "Hello Ada")
     async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
-        await http.post("/_fake/faults", json={"kind": "drop_after_commit"})
+        await http.post("/_fake/faults", json={"drop_after_commit": True})
         env = ActivityEnvironment()
         with pytest.raises(ApplicationError) as lost:
             await env.run(ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200))
@@ -392,7 +392,7 @@ async def test_a_salesforce_request_limit_is_waited_out(fakes: Fakes) -> None:
     log_email(add_person(email="ada@example.com", sfdc_lead_id="00Q000000000042AAA"),
               "wf-1/intro", "Hello")  # fmt: skip
     async with httpx.AsyncClient(base_url=fakes.salesforce_url) as http:
-        await http.post("/_fake/faults", json={"kind": "request_limit"})
+        await http.post("/_fake/faults", json={"code": "REQUEST_LIMIT_EXCEEDED"})
     with pytest.raises(ApplicationError) as limited:
         await ActivityEnvironment().run(
             ship_to_salesforce, ShipBatchInput(destination="salesforce", limit=200)
