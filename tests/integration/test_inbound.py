@@ -73,7 +73,7 @@ async def enroll_and_wait_for_first_email(api: Api, playbook: str = PLAYBOOK) ->
     enrollment_id = enrolled.json()["results"][0]["enrollment_id"]
     mail: dict[str, Any] = {"count": 0}
     async with httpx.AsyncClient(base_url=api.sink) as sink:
-        for _ in range(200):
+        for _ in range(1200):
             mail = (await sink.get("/api/messages", params={"to": "ada@example.com"})).json()
             if mail["count"]:
                 break
@@ -84,7 +84,7 @@ async def enroll_and_wait_for_first_email(api: Api, playbook: str = PLAYBOOK) ->
 
 async def enrollment_when(api: Api, enrollment_id: int, done: Any) -> dict[str, Any]:
     row: dict[str, Any] = {}
-    for _ in range(200):
+    for _ in range(1200):
         row = (await api.call("GET", f"/enrollments/{enrollment_id}")).json()
         if done(row):
             return row
@@ -94,7 +94,7 @@ async def enrollment_when(api: Api, enrollment_id: int, done: Any) -> dict[str, 
 
 async def processed(api: Api, inbound_id: int) -> dict[str, Any]:
     item: dict[str, Any] = {}
-    for _ in range(200):
+    for _ in range(1200):
         item = (await api.call("GET", f"/inbound/{inbound_id}")).json()
         if item["processed_at"]:
             return item
