@@ -138,21 +138,86 @@ class EnrollmentInput(BaseModel):
     owner: OwnerSnapshot
     playbook: Playbook
     holiday_dates: list[date] = Field(default_factory=list)
-    # Carried across continue-as-new.
+    # The run's start (Day 1 is counted from it); a simulation of the past sets it.
     started_at: datetime | None = None
+    # The person's location version the snapshot (and holiday_dates) reflect: a change_location
+    # signal of this version or older changes nothing.
+    location_version: int = 0
+    # Only for simulations of a start in the past: added to the server's clock.
+    clock_offset: timedelta = timedelta(0)
+    # Everything the last run carried, whole, when this run continues it (continue-as-new).
+    state: EnrollmentRunState | None = None
+    # What runs before EnrollmentRunState carried across continue-as-new (read when ``state``
+    # is None), still written for workers of that older code during a deploy. Never add to
+    # these: a new field goes into EnrollmentRunState.
     done: list[StepRecord] = Field(default_factory=list)
-    # Carried across continue-as-new: how far later steps have moved, and a pause or a
-    # rescheduled step that was in force when the run continued.
     day_shift: int = 0
     paused_at: datetime | None = None
     pause_note: str | None = None
     auto_resume_at: datetime | None = None
     rescheduled: dict[str, datetime] = Field(default_factory=dict)
-    # The person's location version the snapshot (and holiday_dates) reflect: a change_location
-    # signal of this version or older changes nothing. Carried across continue-as-new.
-    location_version: int = 0
-    # Only for simulations of a start in the past: added to the server's clock.
-    clock_offset: timedelta = timedelta(0)
+
+    def run_state(self) -> EnrollmentRunState:
+        """The state this run starts from: the one carried, or (a fresh start, or a run
+        continued by the older code) the one its legacy fields say."""
+        if self.state is not None:
+            return self.state.model_copy(deep=True)
+        return EnrollmentRunState(
+            started_at=self.started_at,
+            status=EnrollmentStatus.paused if self.paused_at else EnrollmentStatus.active,
+            done=list(self.done),
+            day_shift=self.day_shift,
+            paused_at=self.paused_at,
+            pause_note=self.pause_note,
+            auto_resume_at=self.auto_resume_at,
+            rescheduled=dict(self.rescheduled),
+        )
+
+    def continued(self, state: EnrollmentRunState) -> EnrollmentInput:
+        """The input of the run that continues this one (continue-as-new) with ``state``,
+        carried whole; the legacy fields say the same for a worker of the older code."""
+        legacy = {
+            "started_at": state.started_at,
+            "done": state.done,
+            "day_shift": state.day_shift,
+            "paused_at": state.paused_at,
+            "pause_note": state.pause_note,
+            "auto_resume_at": state.auto_resume_at,
+            "rescheduled": state.rescheduled,
+        }
+        return self.model_copy(update={**legacy, "state": state.model_copy(deep=True)})
+
+
+class EnrollmentRunState(BaseModel):
+    """Everything an enrollment run keeps that is not derived from its input: what the
+    workflow's handlers and loop read and change. Continue-as-new carries it whole
+    (EnrollmentInput.state): a field added here is carried without more code."""
+
+    started_at: datetime | None = None  # set when the first run starts
+    status: EnrollmentStatus = EnrollmentStatus.active
+    done: list[StepRecord] = Field(default_factory=list)
+    # How far later steps have moved (pauses, tasks completed late), in sending days.
+    day_shift: int = 0
+    paused_at: datetime | None = None
+    pause_note: str | None = None
+    auto_resume_at: datetime | None = None  # out-of-office: back then
+    rescheduled: dict[str, datetime] = Field(default_factory=dict)  # step id -> new instant
+    current_step: str | None = None
+    next_due_at: datetime | None = None
+    open_task: str | None = None  # the step whose task waits for the rep
+    open_task_due: datetime | None = None
+    task_done: TaskDone | None = None  # how the rep closed it (taken by the run)
+    skip_requested: bool = False
+    interrupts: int = 0  # bumped by every handler that changes what the wait is for
+    # Taken at the next step boundary:
+    location_change: LocationChange | None = None
+    migration: MigrateRequest | None = None
+    # What ends it: a rep's removal or success, or mail (a reply, bounce or unsubscribe).
+    removal: RemoveRequest | None = None
+    success: MarkSuccessRequest | None = None
+    inbound_end: EndReason | None = None
+    end_reason: EndReason | None = None
+    blocked_reason: str | None = None  # why an automatic email could not render
 
 
 class RemoveRequest(BaseModel):
@@ -508,3 +573,8 @@ class TaskSyncResult(BaseModel):
     pushed: int = 0  # tasks created or changed here, now in Salesforce
     completed: int = 0  # completed in Salesforce, so here too
     updated: int = 0  # priority, due date or comments changed there, copied here
+
+
+# EnrollmentInput and EnrollmentRunState refer to models defined after them.
+EnrollmentRunState.model_rebuild()
+EnrollmentInput.model_rebuild()
