@@ -14,6 +14,7 @@ from api.routes.attachments import attachments_for
 from api.schemas import IdParam, ManualEmailBody, TaskDoneBody, TaskPublic
 from cadence.core.models import Enrollment, Role, Task, TaskStatus
 from cadence.domain.contracts import EnrollmentState, TaskDone
+from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -75,7 +76,7 @@ async def _close(
     row = session.get(Enrollment, task.enrollment_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Task {task_id} has no enrollment")
-    return await update_enrollment(session, temporal, row, "complete_task", done)
+    return await update_enrollment(session, temporal, row, EnrollmentWorkflow.complete_task, done)
 
 
 @router.post("/{task_id}/complete", responses=CONFLICT)
