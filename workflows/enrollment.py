@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         CAMPAIGN_VERSION,
         END_REASON,
         ENROLLMENT_STATUS,
+        RUNNING_STATUSES,
         STEP,
         CloseTaskInput,
         CreateTaskInput,
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         SkipStepRequest,
         StepRecord,
         TaskDone,
+        TaskStatus,
         TimelineEntry,
     )
     from cadence.domain.playbook import EmailStep, TaskStep
@@ -265,7 +267,7 @@ class EnrollmentWorkflow:
         pending = self.st.location_change.version if self.st.location_change else 0
         if change.version <= max(self.inp.location_version, pending):
             return  # older news than what the enrollment has (signals may cross)
-        if self._ended() or self.st.status not in ("active", "paused"):
+        if self._ended() or self.st.status not in RUNNING_STATUSES:
             return
         self.st.location_change = change
         self.st.interrupts += 1
@@ -316,7 +318,7 @@ class EnrollmentWorkflow:
 
     @migrate.validator
     def _can_migrate(self, request: MigrateRequest) -> None:
-        if self.st.status not in ("active", "paused") or self._ended():
+        if self.st.status not in RUNNING_STATUSES or self._ended():
             raise ValueError(f"the enrollment is {self.st.status}")
         if request.version == self.inp.campaign_version:
             raise ValueError(f"the enrollment is on version {request.version} already")
@@ -348,7 +350,7 @@ class EnrollmentWorkflow:
         ``remove_on_bounce``, a bounce. An out-of-office answer never ends it; with
         ``pause_until_return`` it pauses until the next sending morning after the return date
         (``default_days`` without one, never more than ``max_days``)."""
-        if self._ended() or self.st.status not in ("active", "paused"):
+        if self._ended() or self.st.status not in RUNNING_STATUSES:
             return
         settings = self.inp.playbook.settings
         if event.kind == "reply":
@@ -525,7 +527,7 @@ class EnrollmentWorkflow:
             CloseTaskInput(
                 task_id=created.task_id,
                 workflow_id=workflow_id,
-                status=done.status if done else "cancelled",
+                status=done.status if done else TaskStatus.cancelled,
                 outcome=done.outcome if done else None,
                 notes=done.notes if done else None,
                 closed_at=closed_at,
@@ -628,12 +630,12 @@ class EnrollmentWorkflow:
 
     @mark_success.validator
     def _can_mark_success(self, request: MarkSuccessRequest) -> None:
-        if self.st.status not in ("active", "paused") or self._ended():
+        if self.st.status not in RUNNING_STATUSES or self._ended():
             raise ValueError(f"the enrollment is {self.st.status}")
 
     @workflow.signal
     def remove(self, request: RemoveRequest) -> None:
-        if not self._ended() and self.st.status in ("active", "paused"):
+        if not self._ended() and self.st.status in RUNNING_STATUSES:
             self.st.removal = request
 
     @workflow.update

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
@@ -13,7 +11,7 @@ from api.openapi import CONFLICT
 from api.routes.attachments import attachments_for
 from api.schemas import IdParam, ManualEmailBody, TaskDoneBody, TaskPublic
 from cadence.core.models import Enrollment, Role, Task, TaskStatus
-from cadence.domain.contracts import EnrollmentState, TaskDone
+from cadence.domain.contracts import EnrollmentState, TaskDone, TaskOutcome
 from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
@@ -41,7 +39,7 @@ def list_tasks(
 
 async def _close(
     task_id: int,
-    outcome: Literal["completed", "skipped"],
+    outcome: TaskOutcome,
     body: TaskDoneBody | ManualEmailBody | None,
     session: SessionDep,
     user: OwnerUser,
@@ -88,7 +86,7 @@ async def complete(
     body: TaskDoneBody | None = None,
 ) -> EnrollmentState:
     """Done: the enrollment goes on (later steps move if the task was done days late)."""
-    return await _close(task_id, "completed", body, session, user, temporal)
+    return await _close(task_id, TaskStatus.completed, body, session, user, temporal)
 
 
 @router.post("/{task_id}/skip", responses=CONFLICT)
@@ -100,7 +98,7 @@ async def skip(
     body: TaskDoneBody | None = None,
 ) -> EnrollmentState:
     """Not doing it: the enrollment goes on with the next step."""
-    return await _close(task_id, "skipped", body, session, user, temporal)
+    return await _close(task_id, TaskStatus.skipped, body, session, user, temporal)
 
 
 @router.post("/{task_id}/send", responses=CONFLICT)
@@ -113,4 +111,4 @@ async def send(
 ) -> EnrollmentState:
     """Send a manual email step, with the rep's subject and body (the draft where omitted).
     Templates work as in the playbook; every ``{{! prompt}}`` must be filled in."""
-    return await _close(task_id, "completed", body, session, user, temporal)
+    return await _close(task_id, TaskStatus.completed, body, session, user, temporal)

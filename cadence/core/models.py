@@ -17,6 +17,7 @@ from sqlmodel import Column, Field, SQLModel
 from cadence.domain.activity_log import ACTIVITY_TITLES as ACTIVITY_TITLES
 from cadence.domain.activity_log import ActivityKind as ActivityKind
 from cadence.domain.contracts import EnrollmentStatus as EnrollmentStatus
+from cadence.domain.contracts import TaskStatus as TaskStatus
 
 
 def utcnow() -> datetime:
@@ -220,13 +221,6 @@ class SendSlot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     sender: str = Field(index=True)
     at: datetime = Field(sa_type=UtcDateTime(), index=True)
-
-
-class TaskStatus(StrEnum):
-    open = "open"
-    completed = "completed"
-    skipped = "skipped"  # by the rep, or automatically after `autoskip_after`
-    cancelled = "cancelled"  # the enrollment ended first
 
 
 class Task(SQLModel, table=True):

@@ -93,6 +93,20 @@ class EnrollmentStatus(StrEnum):
 RUNNING_STATUSES = (EnrollmentStatus.active, EnrollmentStatus.paused)
 
 
+class TaskStatus(StrEnum):
+    """Where a rep's task stands: one vocabulary for the database, the API and the workflow."""
+
+    open = "open"
+    completed = "completed"
+    skipped = "skipped"  # by the rep, or automatically after `autoskip_after`
+    cancelled = "cancelled"  # the enrollment ended first
+
+
+# How a rep (or the clock) closes a task, and how a task can end.
+TaskOutcome = Literal[TaskStatus.completed, TaskStatus.skipped]
+TaskEnd = Literal[TaskStatus.completed, TaskStatus.skipped, TaskStatus.cancelled]
+
+
 class EndReason(StrEnum):
     """Why an enrollment ended: stored, shown and searchable (the EndReason attribute)."""
 
@@ -444,7 +458,7 @@ class TaskDone(BaseModel):
     """How a rep (or the clock) closed a task; sent with the complete_task update."""
 
     step_id: str
-    status: Literal["completed", "skipped"] = "completed"
+    status: TaskOutcome = TaskStatus.completed
     outcome: str | None = None  # e.g. a call's result: "connected", "left voicemail"
     notes: str | None = None
     by_user_id: int | None = None
@@ -480,7 +494,7 @@ class CreateTaskResult(BaseModel):
 class CloseTaskInput(BaseModel):
     task_id: int
     workflow_id: str
-    status: Literal["completed", "skipped", "cancelled"]
+    status: TaskEnd
     outcome: str | None = None
     notes: str | None = None
     closed_at: datetime
