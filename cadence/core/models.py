@@ -18,15 +18,11 @@ from cadence.domain.activity_log import ACTIVITY_TITLES as ACTIVITY_TITLES
 from cadence.domain.activity_log import ActivityKind as ActivityKind
 from cadence.domain.contracts import EnrollmentStatus as EnrollmentStatus
 from cadence.domain.contracts import TaskStatus as TaskStatus
+from cadence.domain.instants import as_utc as as_utc
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """The same instant in UTC; a naive value (SQLite hands them back) is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
