@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributeKey
 
 from cadence.domain.playbook import Playbook
+
+Key = TypeVar("Key", bound=SearchAttributeKey[Any])
 
 # One task queue for workflows and database work, one per external system (each rate-limited).
 TASK_QUEUE = "cadence"
@@ -23,23 +25,21 @@ IMAP_QUEUE = "cadence-imap"
 # of Temporal's own (ExecutionStatus, WorkflowType, ...; `Status` is the SQL visibility
 # column of ExecutionStatus and cannot be queried). The local stack and the test servers
 # register exactly this list.
-CAMPAIGN_ID = SearchAttributeKey.for_keyword("CampaignId")
-CAMPAIGN_VERSION = SearchAttributeKey.for_int("CampaignVersion")
-PERSON_ID = SearchAttributeKey.for_keyword("PersonId")
-OWNER_ID = SearchAttributeKey.for_keyword("OwnerId")
-STEP = SearchAttributeKey.for_keyword("Step")  # the step waited for; unset once ended
-ENROLLMENT_STATUS = SearchAttributeKey.for_keyword("EnrollmentStatus")
-END_REASON = SearchAttributeKey.for_keyword("EndReason")
+SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = []  # every one, in this order
 
-SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
-    CAMPAIGN_ID,
-    CAMPAIGN_VERSION,
-    PERSON_ID,
-    OWNER_ID,
-    STEP,
-    ENROLLMENT_STATUS,
-    END_REASON,
-]
+
+def _search_attribute(key: Key) -> Key:
+    SEARCH_ATTRIBUTE_KEYS.append(key)
+    return key
+
+
+CAMPAIGN_ID = _search_attribute(SearchAttributeKey.for_keyword("CampaignId"))
+CAMPAIGN_VERSION = _search_attribute(SearchAttributeKey.for_int("CampaignVersion"))
+PERSON_ID = _search_attribute(SearchAttributeKey.for_keyword("PersonId"))
+OWNER_ID = _search_attribute(SearchAttributeKey.for_keyword("OwnerId"))
+STEP = _search_attribute(SearchAttributeKey.for_keyword("Step"))  # the step waited for
+ENROLLMENT_STATUS = _search_attribute(SearchAttributeKey.for_keyword("EnrollmentStatus"))
+END_REASON = _search_attribute(SearchAttributeKey.for_keyword("EndReason"))
 
 # name -> Temporal indexed value type ("Keyword", "Int"), for registering them on a server.
 SEARCH_ATTRIBUTES: dict[str, str] = {
