@@ -7,13 +7,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from cadence.domain.contracts import TASK_QUEUE, EnrollmentSweepInput, EnrollmentSweepResult
+    from workflows.scheduled import Scheduled
 
-ENROLLMENT_SWEEP_ID = "enrollment-sweep"
-ENROLLMENT_SWEEP_SCHEDULE_ID = "enrollment-sweep-schedule"
+ENROLLMENT_SWEEP = Scheduled(
+    "enrollment-sweep",
+    TASK_QUEUE,
+    timeout=timedelta(hours=1),
+    heartbeat=timedelta(minutes=2),  # a retry goes on after the last batch
+    max_interval=timedelta(minutes=5),
+    max_attempts=5,
+    non_retryable=(),
+)
+ENROLLMENT_SWEEP_ID = ENROLLMENT_SWEEP.workflow_id
+ENROLLMENT_SWEEP_SCHEDULE_ID = ENROLLMENT_SWEEP.schedule_id
 
 
 @workflow.defn
@@ -24,8 +33,5 @@ class EnrollmentSweepWorkflow:
             "sweep_enrollments",
             inp,
             result_type=EnrollmentSweepResult,
-            task_queue=TASK_QUEUE,
-            start_to_close_timeout=timedelta(hours=1),
-            heartbeat_timeout=timedelta(minutes=2),  # a retry goes on after the last batch
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=5),
+            **ENROLLMENT_SWEEP.activity_options(),
         )
