@@ -12,15 +12,10 @@ with workflow.unsafe.imports_passed_through():
     from cadence.domain.contracts import TASK_QUEUE, EnrollmentSweepInput, EnrollmentSweepResult
     from workflows.scheduled import Scheduled
 
-ENROLLMENT_SWEEP = Scheduled(
-    "enrollment-sweep",
-    TASK_QUEUE,
-    timeout=timedelta(hours=1),
-    heartbeat=timedelta(minutes=2),  # a retry goes on after the last batch
-    max_interval=timedelta(minutes=5),
-    max_attempts=5,
-    non_retryable=(),
-)
+# (its heartbeat: a retry goes on after the last batch)
+ENROLLMENT_SWEEP = Scheduled("enrollment-sweep", TASK_QUEUE, timeout=timedelta(hours=1),
+                             heartbeat=timedelta(minutes=2), max_interval=timedelta(minutes=5),
+                             max_attempts=5, non_retryable=())  # fmt: skip
 ENROLLMENT_SWEEP_ID = ENROLLMENT_SWEEP.workflow_id
 ENROLLMENT_SWEEP_SCHEDULE_ID = ENROLLMENT_SWEEP.schedule_id
 

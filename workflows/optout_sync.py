@@ -13,13 +13,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.scheduled import Scheduled
     from workflows.tell_enrollments import tell_enrollments
 
-OPT_OUT_SYNC = Scheduled(
-    "opt-out-sync",
-    SALESFORCE_QUEUE,
-    timeout=timedelta(minutes=30),
-    heartbeat=timedelta(minutes=5),
-    max_interval=timedelta(minutes=10),
-)
+OPT_OUT_SYNC = Scheduled("opt-out-sync", SALESFORCE_QUEUE, timeout=timedelta(minutes=30),
+                         heartbeat=timedelta(minutes=5),
+                         max_interval=timedelta(minutes=10))  # fmt: skip
 OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID = OPT_OUT_SYNC.workflow_id, OPT_OUT_SYNC.schedule_id
 
 

@@ -27,15 +27,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.enrollment import EnrollmentWorkflow
     from workflows.scheduled import Scheduled
 
-PEOPLE_SYNC = Scheduled(
-    "people-sync",
-    MARKETO_QUEUE,
-    # a first sync of a large instance runs many bulk exports, a minute or two each
-    timeout=timedelta(hours=6),
-    heartbeat=timedelta(minutes=2),
-    max_interval=timedelta(minutes=5),
-    max_attempts=10,
-)
+# a first sync of a large instance runs many bulk exports, a minute or two each
+PEOPLE_SYNC = Scheduled("people-sync", MARKETO_QUEUE, timeout=timedelta(hours=6),
+                        heartbeat=timedelta(minutes=2), max_interval=timedelta(minutes=5),
+                        max_attempts=10)  # fmt: skip
 PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID = PEOPLE_SYNC.workflow_id, PEOPLE_SYNC.schedule_id
 # Runs of the code from before it told enrollments about locations end after the sync.
 LOCATION_NOTICES_PATCH = "people-sync-location-notices"

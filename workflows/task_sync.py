@@ -11,14 +11,9 @@ with workflow.unsafe.imports_passed_through():
     from cadence.domain.contracts import SALESFORCE_QUEUE, TaskSyncInput, TaskSyncResult
     from workflows.scheduled import Scheduled
 
-TASK_SYNC = Scheduled(
-    "task-sync",
-    SALESFORCE_QUEUE,
-    timeout=timedelta(minutes=15),
-    heartbeat=timedelta(minutes=2),
-    max_interval=timedelta(minutes=5),
-    max_attempts=5,
-)
+TASK_SYNC = Scheduled("task-sync", SALESFORCE_QUEUE, timeout=timedelta(minutes=15),
+                      heartbeat=timedelta(minutes=2), max_interval=timedelta(minutes=5),
+                      max_attempts=5)  # fmt: skip
 TASK_SYNC_ID, TASK_SYNC_SCHEDULE_ID = TASK_SYNC.workflow_id, TASK_SYNC.schedule_id
 
 
