@@ -54,19 +54,38 @@ def enrollment_workflow_id(campaign_id: int, person_id: int, attempt: int = 1) -
     return base if attempt == 1 else f"{base}/{attempt}"
 
 
-class PersonSnapshot(BaseModel):
-    id: int
-    email: str
+class PersonName(BaseModel):
+    """Who a person is, as Marketo has them (the table, the API and the workflows)."""
+
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
     title: str | None = None
-    # The lead's zone and country and where each came from (cadence.domain.location.Source; the
-    # country may be the zone's: "zone"). None: not known (the enrollment falls back).
-    timezone: str | None = None
-    timezone_source: str | None = None
-    country: str | None = None
-    country_source: str | None = None
+
+
+class LocationInUse(BaseModel):
+    """The zone and country in use for a person (the override, else derived from what
+    Marketo has: cadence/domain/location.py), and where each came from. None: not known
+    (an enrollment falls back to its owner's zone, the playbook's, then UTC)."""
+
+    timezone: str | None = None  # IANA
+    timezone_source: str | None = Field(
+        default=None,
+        description="Where `timezone` came from: override, state, country, phone or inferred",
+    )
+    country: str | None = None  # ISO 3166-1 alpha-2: the holiday calendar's
+    country_source: str | None = Field(
+        default=None,
+        description="Where `country` came from: override, country, state, phone, inferred, "
+        "or zone (the country of `timezone`)",
+    )
+
+
+class PersonSnapshot(LocationInUse, PersonName):
+    """The person an enrollment or an email is for, as it started."""
+
+    id: int
+    email: str
 
 
 class OwnerSnapshot(BaseModel):
@@ -287,15 +306,12 @@ class InboundEvent(BaseModel):
     message_id: str | None = None
 
 
-class LocationChange(BaseModel):
+class LocationChange(LocationInUse):
     """The person's zone or country changed (a rep's override, or a sync): what the
-    enrollment uses from its next step boundary on."""
+    enrollment uses from its next step boundary on (the calendar's country is the zone's
+    when the lead has none)."""
 
     version: int  # Person.location_version: an older change than the one applied is ignored
-    timezone: str | None = None
-    timezone_source: str | None = None
-    country: str | None = None  # the calendar's country (the zone's when the lead has none)
-    country_source: str | None = None
     holiday_dates: list[date] = Field(default_factory=list)  # as EnrollmentInput's
 
 
