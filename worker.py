@@ -14,11 +14,13 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
+from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -63,17 +65,14 @@ from cadence.services.shipping import Shipping
 from cadence.services.task_sync import Complete, TaskSync
 from cadence.services.tasks import Tasks
 from workflows.enrollment import EnrollmentWorkflow
-from workflows.enrollment_sweep import (
-    ENROLLMENT_SWEEP_ID,
-    ENROLLMENT_SWEEP_SCHEDULE_ID,
-    EnrollmentSweepWorkflow,
-)
+from workflows.enrollment_sweep import ENROLLMENT_SWEEP, EnrollmentSweepWorkflow
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow, poller_workflow_id
-from workflows.optout_sync import OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID, OptOutSyncWorkflow
-from workflows.people_sync import PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID, PeopleSyncWorkflow
+from workflows.optout_sync import OPT_OUT_SYNC, OptOutSyncWorkflow
+from workflows.people_sync import PEOPLE_SYNC, PeopleSyncWorkflow
 from workflows.sales_email import SalesEmailWorkflow
+from workflows.scheduled import Scheduled
 from workflows.shipper import ActivityShipperWorkflow, shipper_workflow_id
-from workflows.task_sync import TASK_SYNC_ID, TASK_SYNC_SCHEDULE_ID, TaskSyncWorkflow
+from workflows.task_sync import TASK_SYNC, TaskSyncWorkflow
 
 log = logging.getLogger("cadence.worker")
 
@@ -204,32 +203,39 @@ def build_workers(client: Client, settings: Settings) -> list[Worker]:
     ]
 
 
+def _schedule(
+    scheduled: Scheduled,
+    run: Callable[..., Any],
+    inp: BaseModel,
+    enabled: bool,
+    *,
+    cron: str | None = None,
+    minutes: float | None = None,
+) -> WantedSchedule:
+    """``run`` started by a schedule (its ids from ``scheduled``), by ``cron`` or every so
+    many ``minutes``."""
+    return WantedSchedule(
+        id=scheduled.schedule_id, enabled=enabled, workflow=run, input=inp,
+        workflow_id=scheduled.workflow_id, task_queue=TASK_QUEUE, cron=cron,
+        every=timedelta(minutes=minutes) if minutes is not None else None,
+    )  # fmt: skip
+
+
 def background_schedules(settings: Settings) -> list[WantedSchedule]:
     """Every schedule the worker looks after, each wanted or not by the settings (one not
-    wanted is deleted). To add one, add an entry."""
-    sf_on, mk_on = settings.salesforce_configured, settings.marketo_configured
+    wanted is deleted). To add one, add a row."""
+    s, sf_on, mk_on = settings, settings.salesforce_configured, settings.marketo_configured
+    sweep = EnrollmentSweepInput(start_grace_seconds=s.enrollment_start_grace_seconds)
     return [
-        WantedSchedule(
-            id=OPT_OUT_SYNC_SCHEDULE_ID, enabled=sf_on, workflow=OptOutSyncWorkflow.run,
-            input=OptOutSyncInput(), workflow_id=OPT_OUT_SYNC_ID, task_queue=TASK_QUEUE,
-            cron=settings.opt_out_sync_cron,
-        ),
-        WantedSchedule(
-            id=TASK_SYNC_SCHEDULE_ID, enabled=sf_on and "tasks" in settings.salesforce_log,
-            workflow=TaskSyncWorkflow.run, input=TaskSyncInput(), workflow_id=TASK_SYNC_ID,
-            task_queue=TASK_QUEUE, every=timedelta(minutes=settings.task_sync_minutes),
-        ),
-        WantedSchedule(
-            id=PEOPLE_SYNC_SCHEDULE_ID, enabled=mk_on, workflow=PeopleSyncWorkflow.run,
-            input=PeopleSyncInput(), workflow_id=PEOPLE_SYNC_ID, task_queue=TASK_QUEUE,
-            every=timedelta(minutes=settings.people_sync_minutes),
-        ),
-        WantedSchedule(  # runs that stopped without finishing are recorded as ended
-            id=ENROLLMENT_SWEEP_SCHEDULE_ID, enabled=True, workflow=EnrollmentSweepWorkflow.run,
-            input=EnrollmentSweepInput(start_grace_seconds=settings.enrollment_start_grace_seconds),
-            workflow_id=ENROLLMENT_SWEEP_ID, task_queue=TASK_QUEUE,
-            every=timedelta(minutes=settings.enrollment_sweep_minutes),
-        ),
+        _schedule(OPT_OUT_SYNC, OptOutSyncWorkflow.run, OptOutSyncInput(), sf_on,
+                  cron=s.opt_out_sync_cron),
+        _schedule(TASK_SYNC, TaskSyncWorkflow.run, TaskSyncInput(),
+                  sf_on and "tasks" in s.salesforce_log, minutes=s.task_sync_minutes),
+        _schedule(PEOPLE_SYNC, PeopleSyncWorkflow.run, PeopleSyncInput(), mk_on,
+                  minutes=s.people_sync_minutes),
+        # runs that stopped without finishing are recorded as ended
+        _schedule(ENROLLMENT_SWEEP, EnrollmentSweepWorkflow.run, sweep, True,
+                  minutes=s.enrollment_sweep_minutes),
     ]  # fmt: skip
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 from fastapi import HTTPException, status
 from pydantic import BaseModel
@@ -15,6 +15,7 @@ from sqlmodel import Session
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import QueryRejectCondition
 from temporalio.exceptions import TemporalError
+from temporalio.workflow import UpdateMethodMultiParam
 
 from api.workflow_calls import WorkflowGone, call_workflow, http_error
 from cadence.core.config import get_settings
@@ -69,24 +70,36 @@ async def call_enrollment(
         raise HTTPException(err.status_code, ended_detail(row)) from err
 
 
+# An update or signal of EnrollmentWorkflow (its method, e.g. EnrollmentWorkflow.pause), and
+# the request it takes: another request type is a type error.
+Request = TypeVar("Request", bound=BaseModel)
+Update = Callable[[EnrollmentWorkflow, Request], EnrollmentState | Awaitable[EnrollmentState]]
+Signal = Callable[[EnrollmentWorkflow, Request], None]
+
+
 async def update_enrollment(
-    session: Session, temporal: Client, row: Enrollment, update: str, argument: BaseModel
+    session: Session,
+    temporal: Client,
+    row: Enrollment,
+    update: Update[Request],
+    argument: Request,
 ) -> EnrollmentState:
     """Run the enrollment workflow's ``update`` and return its state (409 with the reason
     when the workflow refuses or has ended)."""
     require_running(row)
 
     async def run(handle: Handle) -> EnrollmentState:
-        result: EnrollmentState = await handle.execute_update(
-            update, argument, result_type=EnrollmentState
+        # Every @workflow.update is one; the Callable type above is what checks the argument.
+        method = cast(
+            UpdateMethodMultiParam[[EnrollmentWorkflow, Request], EnrollmentState], update
         )
-        return result
+        return await handle.execute_update(method, argument)
 
     return await call_enrollment(session, temporal, row, run)
 
 
 async def signal_enrollment(
-    session: Session, temporal: Client, row: Enrollment, signal: Any, argument: BaseModel
+    session: Session, temporal: Client, row: Enrollment, signal: Signal[Request], argument: Request
 ) -> None:
     require_running(row)
     await call_enrollment(session, temporal, row, lambda handle: handle.signal(signal, argument))

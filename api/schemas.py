@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from cadence.core.models import ActivityKind, EnrollmentStatus, Role, TaskStatus, as_utc
-from cadence.domain.contracts import EndReason, EnrollmentState
+from cadence.domain.contracts import EndReason, EnrollmentState, LocationInUse, PersonName
 from cadence.domain.location import COUNTRY_NAMES, zone_name, zone_problem
 
 # Every time the API answers with from the database: an instant, given in UTC ("...Z").
@@ -137,17 +137,6 @@ class UserCreated(BaseModel):
     token: str = Field(description="Shown once; store it safely")
 
 
-class PersonFields(BaseModel):
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    title: str | None = None
-    phone: str | None = None
-    timezone: str | None = None
-    country: str | None = Field(default=None, pattern=r"^[A-Za-z]{2}$")
-    linkedin_url: str | None = None
-
-
 class PersonLocation(BaseModel):
     """Where Marketo says the person is, as it keeps it (free text), and what it inferred
     from the person's first web visit."""
@@ -167,19 +156,12 @@ class OverridePublic(BaseModel):
     set_at: UtcDatetime | None
 
 
-class PersonPublic(PersonFields):
+class PersonPublic(LocationInUse, PersonName):
     id: int
     email: str
-    timezone_source: str | None = Field(
-        default=None,
-        description="Where `timezone` came from: override, state, country, phone or inferred",
-    )
-    country_source: str | None = Field(
-        default=None,
-        description="Where `country` came from: override, country, state, phone, inferred, "
-        "or zone (the country of `timezone`)",
-    )
+    phone: str | None = None
     mobile_phone: str | None = None
+    linkedin_url: str | None = None
     location: PersonLocation = Field(default_factory=PersonLocation)
     timezone_override: OverridePublic | None = None
     country_override: OverridePublic | None = None

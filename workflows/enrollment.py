@@ -25,11 +25,13 @@ with workflow.unsafe.imports_passed_through():
         CAMPAIGN_VERSION,
         END_REASON,
         ENROLLMENT_STATUS,
+        RUNNING_STATUSES,
         STEP,
         CloseTaskInput,
         CreateTaskInput,
         EndReason,
         EnrollmentInput,
+        EnrollmentRunState,
         EnrollmentState,
         EnrollmentStatus,
         FinishEnrollmentInput,
@@ -46,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         SkipStepRequest,
         StepRecord,
         TaskDone,
+        TaskStatus,
         TimelineEntry,
     )
     from cadence.domain.playbook import EmailStep, TaskStep
@@ -71,46 +74,26 @@ class EnrollmentWorkflow:
     @workflow.init
     def __init__(self, inp: EnrollmentInput) -> None:
         self.inp = inp
-        self.done: list[StepRecord] = list(inp.done)
-        self.status = EnrollmentStatus.paused if inp.paused_at else EnrollmentStatus.active
+        # Everything the run carries (whole, through continue-as-new).
+        self.st: EnrollmentRunState = inp.run_state()
+        # The rest is this run's own, or derived from the input.
         # What the row says: a fresh row, active; after continue-as-new, not known (a pause
         # may have come while the last run ended): written once.
-        self.status_in_database: EnrollmentStatus | None = (
-            self.status if inp.started_at is None else None
-        )
+        fresh = inp.state is None and inp.started_at is None
+        self.status_in_database: EnrollmentStatus | None = self.st.status if fresh else None
         self.status_recorder: asyncio.Task[None] | None = None
         self.finishing = False  # no more status writes: the run is ending
-        self.end_reason: EndReason | None = None
-        self.removal: RemoveRequest | None = None
-        self.current_step: str | None = None
-        self.next_due_at: datetime | None = None
         self.tz, self.tz_source = resolve_zone(
             inp.person.timezone, inp.person.timezone_source, inp.owner.timezone,
             inp.playbook.settings,
         )  # fmt: skip
         self.calendar = SendingCalendar(inp.playbook.settings, frozenset(inp.holiday_dates))
         self.first_day = date.min  # Day 1, in the lead's zone (set when the run starts)
-        self.location_change: LocationChange | None = None  # taken at the next step boundary
-        self.paused_at: datetime | None = inp.paused_at
-        self.pause_note: str | None = inp.pause_note
-        self.day_shift = inp.day_shift
-        self.open_task: str | None = None
-        self.task_done: TaskDone | None = None
-        self.started_at: datetime | None = inp.started_at
-        self.open_task_due: datetime | None = None
-        self.success: MarkSuccessRequest | None = None
-        self.skip_requested = False
-        self.rescheduled: dict[str, datetime] = dict(inp.rescheduled)
-        self.interrupts = 0  # bumped by every handler that changes what the wait is for
-        self.migration: MigrateRequest | None = None
-        self.inbound_end: EndReason | None = None  # a reply, bounce or unsubscribe
-        self.blocked_reason: str | None = None  # why an automatic email could not render
-        self.auto_resume_at: datetime | None = inp.auto_resume_at  # out-of-office: back then
 
     @workflow.run
     async def run(self, inp: EnrollmentInput) -> EnrollmentState:
-        started_at = inp.started_at or self._now()
-        self.started_at = started_at
+        started_at = self.st.started_at or self._now()
+        self.st.started_at = started_at
         self.status_recorder = asyncio.create_task(self._record_status_changes())
 
         self.first_day = day_one(self.calendar, started_at, self.tz)
@@ -129,29 +112,29 @@ class EnrollmentWorkflow:
                 if not self._ended():  # a handler may have ended it meanwhile
                     await self._stop_recording_status()
                 if not self._ended():
-                    workflow.continue_as_new(self._carried(started_at))
+                    workflow.continue_as_new(self.inp.continued(self.st))
             step = steps[index]
             outcome = "paused"
             while outcome in ("paused", "rescheduled"):
                 self._apply_location()
-                eligible_at = self.done[-1].at if self.done else started_at
+                eligible_at = self.st.done[-1].at if self.st.done else started_at
                 due = planned_due(
                     self.inp.playbook, self.calendar, index, self.tz, self.first_day,
-                    eligible_at, self._last_sent_at(), self.day_shift,
+                    eligible_at, self._last_sent_at(), self.st.day_shift,
                 )  # fmt: skip
-                if step.id in self.rescheduled:
-                    due = self.calendar.into_window(self.rescheduled[step.id], self.tz)
-                self.current_step, self.next_due_at = step.id, due
+                if step.id in self.st.rescheduled:
+                    due = self.calendar.into_window(self.st.rescheduled[step.id], self.tz)
+                self.st.current_step, self.st.next_due_at = step.id, due
                 self._describe()
                 outcome = await self._wait_until(due)
                 if outcome == "paused":
-                    self.next_due_at = None
+                    self.st.next_due_at = None
                     await self._wait_while_paused()
             if outcome == "ended":
                 break
-            self.next_due_at = None
+            self.st.next_due_at = None
             if outcome == "skipped":
-                self.skip_requested = False
+                self.st.skip_requested = False
                 self._record(
                     StepRecord(step_id=step.id, status="skipped", at=self._now(),
                                reason="skipped by the rep", type=step.type, day=step.day)
@@ -160,14 +143,14 @@ class EnrollmentWorkflow:
             blocked: str | None = None
             if isinstance(step, EmailStep) and step.type == "auto_email":
                 record: StepRecord | None = await self._send(step)
-                blocked, self.blocked_reason = self.blocked_reason, None
+                blocked, self.st.blocked_reason = self.st.blocked_reason, None
             if blocked is not None or not (
                 isinstance(step, EmailStep) and step.type == "auto_email"
             ):
                 # A task step, a manual email, or an automatic email that cannot go out as
                 # written (a missing field): the rep gets a task, never a mail with a hole.
                 record = await self._do_task(step, due, blocked=blocked)
-                self.blocked_reason = None
+                self.st.blocked_reason = None
                 if record is None:  # removed while the task was open
                     break
             assert record is not None
@@ -175,24 +158,24 @@ class EnrollmentWorkflow:
 
         await self._stop_recording_status()
         completed = EnrollmentStatus.completed
-        if self.removal is not None:
-            self.status, self.end_reason = EnrollmentStatus.removed, EndReason.removed
-        elif self.inbound_end is not None:
-            self.status, self.end_reason = completed, self.inbound_end
-        elif self.success is not None:
-            self.status, self.end_reason = completed, EndReason.success
+        if self.st.removal is not None:
+            self.st.status, self.st.end_reason = EnrollmentStatus.removed, EndReason.removed
+        elif self.st.inbound_end is not None:
+            self.st.status, self.st.end_reason = completed, self.st.inbound_end
+        elif self.st.success is not None:
+            self.st.status, self.st.end_reason = completed, EndReason.success
         else:
-            self.status, self.end_reason = completed, EndReason.finished
-        self.current_step = self.next_due_at = None
+            self.st.status, self.st.end_reason = completed, EndReason.finished
+        self.st.current_step = self.st.next_due_at = None
         await workflow.execute_local_activity_method(
             EnrollmentActivities.finish_enrollment,
             FinishEnrollmentInput(
                 workflow_id=workflow.info().workflow_id,
                 enrollment_id=inp.enrollment_id,
-                status=self.status,
-                end_reason=self.end_reason,
+                status=self.st.status,
+                end_reason=self.st.end_reason,
                 end_note=self._end_note(),
-                removed_by=self.removal.by_user_id if self.removal else None,
+                removed_by=self.st.removal.by_user_id if self.st.removal else None,
             ),
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
@@ -202,8 +185,8 @@ class EnrollmentWorkflow:
         # for no step.
         workflow.upsert_search_attributes(
             [
-                ENROLLMENT_STATUS.value_set(self.status.value),
-                END_REASON.value_set(self.end_reason.value),
+                ENROLLMENT_STATUS.value_set(self.st.status.value),
+                END_REASON.value_set(self.st.end_reason.value),
                 STEP.value_unset(),
             ]
         )
@@ -214,7 +197,7 @@ class EnrollmentWorkflow:
     def _set_status(self, status: EnrollmentStatus) -> None:
         """A running enrollment's status (active or paused): searchable at once, written to
         its database row by the status recorder."""
-        self.status = status
+        self.st.status = status
         workflow.upsert_search_attributes([ENROLLMENT_STATUS.value_set(status.value)])
 
     async def _record_status_changes(self) -> None:
@@ -222,11 +205,11 @@ class EnrollmentWorkflow:
         database says what the workflow says; the end is written by finish_enrollment."""
         while True:
             await workflow.wait_condition(
-                lambda: self.finishing or self.status != self.status_in_database
+                lambda: self.finishing or self.st.status != self.status_in_database
             )
             if self.finishing:
                 return
-            status = self.status
+            status = self.st.status
             if workflow.patched(STATUS_IN_DATABASE_PATCH):
                 await workflow.execute_local_activity_method(
                     EnrollmentActivities.record_enrollment_status,
@@ -245,22 +228,24 @@ class EnrollmentWorkflow:
     def _describe(self) -> None:
         """The line operators read in the Temporal UI (current details)."""
         steps = self.inp.playbook.steps
-        sent = [r.step_id for r in self.done if r.status == "sent"]
-        progress = f"{len(self.done)} of {len(steps)} steps done"
+        sent = [r.step_id for r in self.st.done if r.status == "sent"]
+        progress = f"{len(self.st.done)} of {len(steps)} steps done"
         if sent:
             progress += f" (sent: {', '.join(sent)})"
-        if self.status in ("completed", "removed"):
-            reason = self.end_reason.value if self.end_reason else self.status
-            text = f"**{self.status.capitalize()}** ({reason}). {progress}."
-        elif self.paused_at is not None:
-            since = _local(self.paused_at, self.tz, "%Y-%m-%d %H:%M %Z")
-            note = f" ({self.pause_note})" if self.pause_note else ""
-            text = f"**Paused** since {since}{note}; next step `{self.current_step}`. {progress}."
-        elif self.open_task is not None:
-            text = f"**Task open**: step `{self.open_task}` waits for the rep. {progress}."
-        elif self.current_step is not None and self.next_due_at is not None:
-            step = next(s for s in steps if s.id == self.current_step)
-            due = _local(self.next_due_at, self.tz, "%a %Y-%m-%d %H:%M %Z")
+        if self.st.status in ("completed", "removed"):
+            reason = self.st.end_reason.value if self.st.end_reason else self.st.status
+            text = f"**{self.st.status.capitalize()}** ({reason}). {progress}."
+        elif self.st.paused_at is not None:
+            since = _local(self.st.paused_at, self.tz, "%Y-%m-%d %H:%M %Z")
+            note = f" ({self.st.pause_note})" if self.st.pause_note else ""
+            text = (
+                f"**Paused** since {since}{note}; next step `{self.st.current_step}`. {progress}."
+            )
+        elif self.st.open_task is not None:
+            text = f"**Task open**: step `{self.st.open_task}` waits for the rep. {progress}."
+        elif self.st.current_step is not None and self.st.next_due_at is not None:
+            step = next(s for s in steps if s.id == self.st.current_step)
+            due = _local(self.st.next_due_at, self.tz, "%a %Y-%m-%d %H:%M %Z")
             text = (
                 f"**Waiting** for step `{step.id}` ({step.type}, Day {step.day}), due {due}"
                 f" ({self.tz}, {ZONE_REASONS.get(self.tz_source, self.tz_source)}). {progress}."
@@ -269,46 +254,28 @@ class EnrollmentWorkflow:
             text = f"**Active**. {progress}."
         workflow.set_current_details(text)
 
-    def _carried(self, started_at: datetime) -> EnrollmentInput:
-        """This run's state for the next one (continue-as-new), with a location change that
-        has not been taken yet."""
-        inp = self.inp
-        if self.location_change is not None:
-            inp = _located(inp, self.location_change)
-        return inp.model_copy(
-            update={
-                "started_at": started_at,
-                "done": self.done,
-                "day_shift": self.day_shift,
-                "paused_at": self.paused_at,
-                "pause_note": self.pause_note,
-                "auto_resume_at": self.auto_resume_at,
-                "rescheduled": self.rescheduled,
-            }
-        )
-
     def _record(self, record: StepRecord) -> None:
         """A step done, with the zone it was done in."""
         zone = {"timezone": self.tz, "timezone_source": self.tz_source}
-        self.done.append(record.model_copy(update=zone))
+        self.st.done.append(record.model_copy(update=zone))
 
     @workflow.signal
     def change_location(self, change: LocationChange) -> None:
         """The person's zone or country changed (a rep's override, a sync): taken at the next
         step boundary. A wait for a step ends, and its due time is computed again in the new
         zone; a step already done stays as it was."""
-        pending = self.location_change.version if self.location_change else 0
+        pending = self.st.location_change.version if self.st.location_change else 0
         if change.version <= max(self.inp.location_version, pending):
             return  # older news than what the enrollment has (signals may cross)
-        if self._ended() or self.status not in ("active", "paused"):
+        if self._ended() or self.st.status not in RUNNING_STATUSES:
             return
-        self.location_change = change
-        self.interrupts += 1
+        self.st.location_change = change
+        self.st.interrupts += 1
 
     def _apply_location(self) -> None:
         """At a step boundary, take the person's new zone, country and holidays. Day 1 is
         counted again from the start date in the new zone."""
-        change, self.location_change = self.location_change, None
+        change, self.st.location_change = self.st.location_change, None
         if change is None or not workflow.patched(LOCATION_PATCH):
             return
         self.inp = _located(self.inp, change)
@@ -320,8 +287,8 @@ class EnrollmentWorkflow:
         self.calendar = SendingCalendar(
             self.inp.playbook.settings, frozenset(self.inp.holiday_dates)
         )
-        if self.started_at is not None:
-            self.first_day = day_one(self.calendar, self.started_at, self.tz)
+        if self.st.started_at is not None:
+            self.first_day = day_one(self.calendar, self.st.started_at, self.tz)
         workflow.logger.info("location %s: zone %s (%s)", change.version, self.tz, self.tz_source)
 
     def _next_index(self) -> int | None:
@@ -332,9 +299,9 @@ class EnrollmentWorkflow:
 
     def _apply_migration(self) -> None:
         """At a step boundary, switch to the version an author migrated this enrollment to."""
-        if self.migration is None:
+        if self.st.migration is None:
             return
-        request, self.migration = self.migration, None
+        request, self.st.migration = self.st.migration, None
         self.inp = self.inp.model_copy(
             update={"playbook": request.playbook, "campaign_version": request.version}
         )
@@ -346,27 +313,31 @@ class EnrollmentWorkflow:
     @workflow.update
     def migrate(self, request: MigrateRequest) -> EnrollmentState:
         """Take another version of the campaign from the next step on (steps map by id)."""
-        self.migration = request
+        self.st.migration = request
         return self.state()
 
     @migrate.validator
     def _can_migrate(self, request: MigrateRequest) -> None:
-        if self.status not in ("active", "paused") or self._ended():
-            raise ValueError(f"the enrollment is {self.status}")
+        if self.st.status not in RUNNING_STATUSES or self._ended():
+            raise ValueError(f"the enrollment is {self.st.status}")
         if request.version == self.inp.campaign_version:
             raise ValueError(f"the enrollment is on version {request.version} already")
 
     def _ended(self) -> bool:
-        return self.removal is not None or self.success is not None or self.inbound_end is not None
+        return (
+            self.st.removal is not None
+            or self.st.success is not None
+            or self.st.inbound_end is not None
+        )
 
     async def _wait_while_paused(self) -> None:
         """Until resumed (or ended); an out-of-office pause resumes by itself."""
         timeout = None
-        if self.auto_resume_at is not None:
-            timeout = max(self.auto_resume_at - self._now(), timedelta(0))
+        if self.st.auto_resume_at is not None:
+            timeout = max(self.st.auto_resume_at - self._now(), timedelta(0))
         try:
             await workflow.wait_condition(
-                lambda: self.paused_at is None or self._ended(),
+                lambda: self.st.paused_at is None or self._ended(),
                 timeout=timeout,
                 timeout_summary="back from out-of-office" if timeout is not None else None,
             )
@@ -379,19 +350,19 @@ class EnrollmentWorkflow:
         ``remove_on_bounce``, a bounce. An out-of-office answer never ends it; with
         ``pause_until_return`` it pauses until the next sending morning after the return date
         (``default_days`` without one, never more than ``max_days``)."""
-        if self._ended() or self.status not in ("active", "paused"):
+        if self._ended() or self.st.status not in RUNNING_STATUSES:
             return
         settings = self.inp.playbook.settings
         if event.kind == "reply":
             success = settings.on_reply == "end_success"
-            self.inbound_end = EndReason.replied_success if success else EndReason.replied
+            self.st.inbound_end = EndReason.replied_success if success else EndReason.replied
         elif event.kind == "unsubscribe":
-            self.inbound_end = EndReason.unsubscribed
+            self.st.inbound_end = EndReason.unsubscribed
         elif event.kind == "bounce" and settings.remove_on_bounce:
-            self.inbound_end = EndReason.bounced
+            self.st.inbound_end = EndReason.bounced
         elif event.kind == "out_of_office" and settings.on_ooo.action == "pause_until_return":
             self._pause_until_return(event.return_date)
-        self.interrupts += 1
+        self.st.interrupts += 1
 
     def _pause_until_return(self, return_date: date | None) -> None:
         ooo = self.inp.playbook.settings.on_ooo
@@ -400,45 +371,47 @@ class EnrollmentWorkflow:
         back = min(back, today + timedelta(days=ooo.max_days))
         first_day = self.calendar.first_sending_day(max(back, today + timedelta(days=1)))
         opening = self.inp.playbook.settings.send_window.start
-        self.auto_resume_at = pendulum.datetime(
+        self.st.auto_resume_at = pendulum.datetime(
             first_day.year, first_day.month, first_day.day, opening.hour, opening.minute,
             tz=self.tz,
         )  # fmt: skip
-        if self.paused_at is None:
-            self.paused_at = self._now()
-            self.pause_note = f"out of office until {back.isoformat()}"
+        if self.st.paused_at is None:
+            self.st.paused_at = self._now()
+            self.st.pause_note = f"out of office until {back.isoformat()}"
             self._set_status(EnrollmentStatus.paused)
         self._describe()
 
     def _end_note(self) -> str | None:
-        if self.removal is not None:
-            return self.removal.note
-        return self.success.note if self.success is not None else None
+        if self.st.removal is not None:
+            return self.st.removal.note
+        return self.st.success.note if self.st.success is not None else None
 
     async def _wait_until(self, due: datetime) -> str:
         """Wait for the due instant: "due", or what an operator did first: "ended",
         "paused", "skipped" or "rescheduled"."""
         delay = due - self._now()
-        seen = self.interrupts
-        if not self._ended() and self.paused_at is None and delay > timedelta(0):
+        seen = self.st.interrupts
+        if not self._ended() and self.st.paused_at is None and delay > timedelta(0):
             # Operators see the step an enrollment waits on (a step due now is not indexed:
             # a visibility write per immediate step would halve throughput).
-            workflow.upsert_search_attributes([STEP.value_set(self.current_step or "")])
+            workflow.upsert_search_attributes([STEP.value_set(self.st.current_step or "")])
             try:
                 await workflow.wait_condition(
-                    lambda: self._ended() or self.paused_at is not None or self.interrupts != seen,
+                    lambda: (
+                        self._ended() or self.st.paused_at is not None or self.st.interrupts != seen
+                    ),
                     timeout=delay,
-                    timeout_summary=f"step {self.current_step} due",
+                    timeout_summary=f"step {self.st.current_step} due",
                 )
             except TimeoutError:
                 pass
         if self._ended():
             return "ended"
-        if self.paused_at is not None:
+        if self.st.paused_at is not None:
             return "paused"
-        if self.skip_requested:
+        if self.st.skip_requested:
             return "skipped"
-        return "rescheduled" if self.interrupts != seen else "due"
+        return "rescheduled" if self.st.interrupts != seen else "due"
 
     async def _send(
         self,
@@ -475,14 +448,14 @@ class EnrollmentWorkflow:
             reason = cause.message if isinstance(cause, ApplicationError) else str(err)
             workflow.logger.warning("step %s not sent: %s", step.id, reason)
             if isinstance(cause, ApplicationError) and cause.type == "TemplateError":
-                self.blocked_reason = reason
+                self.st.blocked_reason = reason
             return StepRecord(step_id=step.id, status="skipped", at=self._now(), reason=reason,
                               type=step.type, day=step.day)  # fmt: skip
         settings = inp.playbook.settings
         if result.guard == "unsubscribed":
-            self.inbound_end = EndReason.unsubscribed
+            self.st.inbound_end = EndReason.unsubscribed
         elif result.guard == "bounced_before" and settings.remove_on_bounce:
-            self.inbound_end = EndReason.bounced
+            self.st.inbound_end = EndReason.bounced
         return StepRecord(
             step_id=step.id,
             status=result.status,
@@ -534,27 +507,27 @@ class EnrollmentWorkflow:
             start_to_close_timeout=timedelta(seconds=30),
             retry_policy=DB_RETRY,
         )
-        self.open_task, self.task_done, self.open_task_due = step.id, created.done, due
+        self.st.open_task, self.st.task_done, self.st.open_task_due = step.id, created.done, due
         self._describe()
         try:
             await workflow.wait_condition(
-                lambda: self.task_done is not None or self._ended(),
+                lambda: self.st.task_done is not None or self._ended(),
                 timeout=limit,
                 timeout_summary=f"auto-skip task {step.id}" if limit else None,
             )
         except TimeoutError:
             after = step.autoskip_after if isinstance(step, TaskStep) else None
-            self.task_done = TaskDone(
+            self.st.task_done = TaskDone(
                 step_id=step.id, status="skipped", notes=f"auto-skipped after {after}"
             )
-        done, closed_at = self.task_done, self._now()
-        self.open_task, self.task_done = None, None
+        done, closed_at = self.st.task_done, self._now()
+        self.st.open_task, self.st.task_done = None, None
         await workflow.execute_activity_method(
             TaskActivities.close_task,
             CloseTaskInput(
                 task_id=created.task_id,
                 workflow_id=workflow_id,
-                status=done.status if done else "cancelled",
+                status=done.status if done else TaskStatus.cancelled,
                 outcome=done.outcome if done else None,
                 notes=done.notes if done else None,
                 closed_at=closed_at,
@@ -567,7 +540,7 @@ class EnrollmentWorkflow:
         if done.status == "completed":
             due_day = pendulum.instance(due).in_tz(self.tz).date()
             done_day = pendulum.instance(closed_at).in_tz(self.tz).date()
-            self.day_shift += self.calendar.sending_days_between(due_day, done_day)
+            self.st.day_shift += self.calendar.sending_days_between(due_day, done_day)
             if isinstance(step, EmailStep):
                 return await self._send(step, done.subject, done.body, done)
         return StepRecord(
@@ -578,15 +551,17 @@ class EnrollmentWorkflow:
     @workflow.update
     def complete_task(self, done: TaskDone) -> EnrollmentState:
         """The rep completed (or skipped) the open task."""
-        self.task_done = done
+        self.st.task_done = done
         return self.state()
 
     @complete_task.validator
     def _can_complete_task(self, done: TaskDone) -> None:
-        if self.open_task is None or self.task_done is not None:
+        if self.st.open_task is None or self.st.task_done is not None:
             raise ValueError("this enrollment has no open task")
-        if done.step_id != self.open_task:
-            raise ValueError(f"the open task is for step {self.open_task!r}, not {done.step_id!r}")
+        if done.step_id != self.st.open_task:
+            raise ValueError(
+                f"the open task is for step {self.st.open_task!r}, not {done.step_id!r}"
+            )
         step = next(s for s in self.inp.playbook.steps if s.id == done.step_id)
         if isinstance(step, EmailStep) and done.status == "completed":
             body = done.body if done.body is not None else step.body
@@ -601,27 +576,29 @@ class EnrollmentWorkflow:
         return workflow.now() + self.inp.clock_offset
 
     def _last_email(self) -> StepRecord | None:
-        return next((r for r in reversed(self.done) if r.message_id), None)
+        return next((r for r in reversed(self.st.done) if r.message_id), None)
 
     def _last_sent_at(self) -> datetime | None:
         last = self._last_email()
         return last.at if last else None
 
     def _check_waiting_for(self, step_id: str) -> None:
-        if self.status != "active" or self._ended():
-            raise ValueError(f"the enrollment is {self.status}, not waiting for a step")
-        if self.open_task is not None:
-            raise ValueError(f"step {self.open_task!r} is an open task: complete or skip the task")
-        if step_id != self.current_step or self.next_due_at is None:
+        if self.st.status != "active" or self._ended():
+            raise ValueError(f"the enrollment is {self.st.status}, not waiting for a step")
+        if self.st.open_task is not None:
             raise ValueError(
-                f"the enrollment waits for step {self.current_step!r}, not {step_id!r}"
+                f"step {self.st.open_task!r} is an open task: complete or skip the task"
+            )
+        if step_id != self.st.current_step or self.st.next_due_at is None:
+            raise ValueError(
+                f"the enrollment waits for step {self.st.current_step!r}, not {step_id!r}"
             )
 
     @workflow.update
     def skip_step(self, request: SkipStepRequest) -> EnrollmentState:
         """Skip the step the enrollment waits for; the next one is planned from now."""
-        self.skip_requested = True
-        self.interrupts += 1
+        self.st.skip_requested = True
+        self.st.interrupts += 1
         return self.state()
 
     @skip_step.validator
@@ -631,9 +608,9 @@ class EnrollmentWorkflow:
     @workflow.update
     def reschedule(self, request: RescheduleRequest) -> EnrollmentState:
         """Move the waiting step to another instant (kept inside the send window)."""
-        self.rescheduled[request.step_id] = request.at
-        self.next_due_at = self.calendar.into_window(request.at, self.tz)
-        self.interrupts += 1
+        self.st.rescheduled[request.step_id] = request.at
+        self.st.next_due_at = self.calendar.into_window(request.at, self.tz)
+        self.st.interrupts += 1
         return self.state()
 
     @reschedule.validator
@@ -647,32 +624,34 @@ class EnrollmentWorkflow:
     @workflow.update
     def mark_success(self, request: MarkSuccessRequest) -> EnrollmentState:
         """End the enrollment as a success: no more steps."""
-        self.success = request
-        self.interrupts += 1
+        self.st.success = request
+        self.st.interrupts += 1
         return self.state()
 
     @mark_success.validator
     def _can_mark_success(self, request: MarkSuccessRequest) -> None:
-        if self.status not in ("active", "paused") or self._ended():
-            raise ValueError(f"the enrollment is {self.status}")
+        if self.st.status not in RUNNING_STATUSES or self._ended():
+            raise ValueError(f"the enrollment is {self.st.status}")
 
     @workflow.signal
     def remove(self, request: RemoveRequest) -> None:
-        if not self._ended() and self.status in ("active", "paused"):
-            self.removal = request
+        if not self._ended() and self.st.status in RUNNING_STATUSES:
+            self.st.removal = request
 
     @workflow.update
     def pause(self, request: PauseRequest) -> EnrollmentState:
         """Hold every remaining step until resumed (the step in flight, if any, finishes)."""
-        self.paused_at, self.pause_note = self._now(), request.note
+        self.st.paused_at, self.st.pause_note = self._now(), request.note
         self._set_status(EnrollmentStatus.paused)
         self._describe()
         return self.state()
 
     @pause.validator
     def _can_pause(self, request: PauseRequest) -> None:
-        if self.status != "active" or self._ended():
-            raise ValueError(f"only an active enrollment can be paused; this one is {self.status}")
+        if self.st.status != "active" or self._ended():
+            raise ValueError(
+                f"only an active enrollment can be paused; this one is {self.st.status}"
+            )
 
     @workflow.update
     def resume(self, request: ResumeRequest) -> EnrollmentState:
@@ -681,19 +660,21 @@ class EnrollmentWorkflow:
         return self.state()
 
     def _resume(self) -> None:
-        assert self.paused_at is not None
-        paused_on = pendulum.instance(self.paused_at).in_tz(self.tz).date()
+        assert self.st.paused_at is not None
+        paused_on = pendulum.instance(self.st.paused_at).in_tz(self.tz).date()
         today = pendulum.instance(self._now()).in_tz(self.tz).date()
-        self.day_shift += self.calendar.sending_days_between(paused_on, today)
-        self.paused_at, self.pause_note = None, None
-        self.auto_resume_at = None
+        self.st.day_shift += self.calendar.sending_days_between(paused_on, today)
+        self.st.paused_at, self.st.pause_note = None, None
+        self.st.auto_resume_at = None
         self._set_status(EnrollmentStatus.active)
         self._describe()
 
     @resume.validator
     def _can_resume(self, request: ResumeRequest) -> None:
-        if self.status != "paused" or self._ended():
-            raise ValueError(f"only a paused enrollment can be resumed; this one is {self.status}")
+        if self.st.status != "paused" or self._ended():
+            raise ValueError(
+                f"only a paused enrollment can be resumed; this one is {self.st.status}"
+            )
 
     @workflow.query
     def timeline(self) -> list[TimelineEntry]:
@@ -703,7 +684,7 @@ class EnrollmentWorkflow:
         steps = self.inp.playbook.steps
         by_id = {s.id: s for s in steps}
         entries = []
-        for r in self.done:
+        for r in self.st.done:
             step = by_id.get(r.step_id)  # for records made before they kept type and day
             entries.append(
                 TimelineEntry(
@@ -717,11 +698,11 @@ class EnrollmentWorkflow:
                     timezone_source=r.timezone_source,
                 )
             )
-        ended = self.status in ("completed", "removed") or self.removal is not None
-        start = self.started_at or self._now()
+        ended = self.st.status in ("completed", "removed") or self.st.removal is not None
+        start = self.st.started_at or self._now()
         first_day = day_one(self.calendar, start, self.tz)
         last_email = self._last_sent_at()
-        previous = self.done[-1].at if self.done else start
+        previous = self.st.done[-1].at if self.st.done else start
         for index in self._remaining_indexes():
             step = steps[index]
             entry = TimelineEntry(
@@ -730,14 +711,14 @@ class EnrollmentWorkflow:
             )  # fmt: skip
             if ended:
                 entry.status = "not_reached"
-            elif step.id == self.open_task:
-                entry.status, entry.at = "task_open", self.open_task_due
-            elif step.id == self.current_step and self.next_due_at is not None:
-                entry.status, entry.at = "due", self.next_due_at
+            elif step.id == self.st.open_task:
+                entry.status, entry.at = "task_open", self.st.open_task_due
+            elif step.id == self.st.current_step and self.st.next_due_at is not None:
+                entry.status, entry.at = "due", self.st.next_due_at
             else:
                 entry.at = planned_due(
                     self.inp.playbook, self.calendar, index, self.tz, first_day,
-                    max(previous, self._now()), last_email, self.day_shift,
+                    max(previous, self._now()), last_email, self.st.day_shift,
                 )  # fmt: skip
             if entry.at is not None:
                 previous = entry.at
@@ -749,7 +730,7 @@ class EnrollmentWorkflow:
     def _remaining_indexes(self) -> list[int]:
         """The steps still to run, in order (as _next_index picks them one after another)."""
         steps = self.inp.playbook.steps
-        done_ids = {r.step_id for r in self.done}
+        done_ids = {r.step_id for r in self.st.done}
         last = max((i for i, s in enumerate(steps) if s.id in done_ids), default=-1)
         return [i for i in range(last + 1, len(steps)) if steps[i].id not in done_ids]
 
@@ -759,21 +740,21 @@ class EnrollmentWorkflow:
             enrollment_id=self.inp.enrollment_id,
             campaign_id=self.inp.campaign_id,
             person_id=self.inp.person.id,
-            status=self.status,
+            status=self.st.status,
             timezone=self.tz,
             timezone_source=self.tz_source,
             country=self.inp.person.country,
             country_source=self.inp.person.country_source,
-            current_step=self.current_step,
-            next_due_at=self.next_due_at,
-            end_reason=self.end_reason,
+            current_step=self.st.current_step,
+            next_due_at=self.st.next_due_at,
+            end_reason=self.st.end_reason,
             end_note=self._end_note(),
-            paused_at=self.paused_at,
-            pause_note=self.pause_note if self.paused_at else None,
-            resumes_at=self.auto_resume_at if self.paused_at else None,
-            day_shift=self.day_shift,
-            open_task=self.open_task,
-            steps=self.done,
+            paused_at=self.st.paused_at,
+            pause_note=self.st.pause_note if self.st.paused_at else None,
+            resumes_at=self.st.auto_resume_at if self.st.paused_at else None,
+            day_shift=self.st.day_shift,
+            open_task=self.st.open_task,
+            steps=self.st.done,
         )
 
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.enrollment_sweep import EnrollmentSweepActivities
     from cadence.domain.contracts import TASK_QUEUE, EnrollmentSweepInput, EnrollmentSweepResult
+    from workflows.scheduled import Scheduled
 
-ENROLLMENT_SWEEP_ID = "enrollment-sweep"
-ENROLLMENT_SWEEP_SCHEDULE_ID = "enrollment-sweep-schedule"
+# (its heartbeat: a retry goes on after the last batch)
+ENROLLMENT_SWEEP = Scheduled("enrollment-sweep", TASK_QUEUE, timeout=timedelta(hours=1),
+                             heartbeat=timedelta(minutes=2), max_interval=timedelta(minutes=5),
+                             max_attempts=5, non_retryable=())  # fmt: skip
+ENROLLMENT_SWEEP_ID = ENROLLMENT_SWEEP.workflow_id
+ENROLLMENT_SWEEP_SCHEDULE_ID = ENROLLMENT_SWEEP.schedule_id
 
 
 @workflow.defn
@@ -24,8 +28,5 @@ class EnrollmentSweepWorkflow:
         return await workflow.execute_activity_method(
             EnrollmentSweepActivities.sweep_enrollments,
             inp,
-            task_queue=TASK_QUEUE,
-            start_to_close_timeout=timedelta(hours=1),
-            heartbeat_timeout=timedelta(minutes=2),  # a retry goes on after the last batch
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=5), maximum_attempts=5),
+            **ENROLLMENT_SWEEP.activity_options(),
         )

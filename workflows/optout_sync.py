@@ -6,15 +6,17 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.optout import OptOutActivities
     from cadence.domain.contracts import SALESFORCE_QUEUE, OptOutSyncInput, OptOutSyncResult
+    from workflows.scheduled import Scheduled
     from workflows.tell_enrollments import tell_enrollments
 
-OPT_OUT_SYNC_ID = "opt-out-sync"
-OPT_OUT_SYNC_SCHEDULE_ID = "opt-out-sync-schedule"
+OPT_OUT_SYNC = Scheduled("opt-out-sync", SALESFORCE_QUEUE, timeout=timedelta(minutes=30),
+                         heartbeat=timedelta(minutes=5),
+                         max_interval=timedelta(minutes=10))  # fmt: skip
+OPT_OUT_SYNC_ID, OPT_OUT_SYNC_SCHEDULE_ID = OPT_OUT_SYNC.workflow_id, OPT_OUT_SYNC.schedule_id
 
 
 @workflow.defn
@@ -24,13 +26,7 @@ class OptOutSyncWorkflow:
         result = await workflow.execute_activity_method(
             OptOutActivities.sync_opt_outs_from_salesforce,
             inp,
-            task_queue=SALESFORCE_QUEUE,
-            start_to_close_timeout=timedelta(minutes=30),
-            heartbeat_timeout=timedelta(minutes=5),
-            retry_policy=RetryPolicy(
-                maximum_interval=timedelta(minutes=10),
-                non_retryable_error_types=["NotConfigured"],
-            ),
+            **OPT_OUT_SYNC.activity_options(),
         )
         await tell_enrollments(result.signals)
         return result

@@ -21,9 +21,13 @@ with workflow.unsafe.imports_passed_through():
         PeopleSyncResult,
     )
     from workflows.enrollment import EnrollmentWorkflow
+    from workflows.scheduled import Scheduled
 
-PEOPLE_SYNC_ID = "people-sync"
-PEOPLE_SYNC_SCHEDULE_ID = "people-sync-schedule"
+# a first sync of a large instance runs many bulk exports, a minute or two each
+PEOPLE_SYNC = Scheduled("people-sync", MARKETO_QUEUE, timeout=timedelta(hours=6),
+                        heartbeat=timedelta(minutes=2), max_interval=timedelta(minutes=5),
+                        max_attempts=10)  # fmt: skip
+PEOPLE_SYNC_ID, PEOPLE_SYNC_SCHEDULE_ID = PEOPLE_SYNC.workflow_id, PEOPLE_SYNC.schedule_id
 # Runs of the code from before it told enrollments about locations end after the sync.
 LOCATION_NOTICES_PATCH = "people-sync-location-notices"
 DB_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -36,15 +40,7 @@ class PeopleSyncWorkflow:
         result = await workflow.execute_activity_method(
             PeopleActivities.sync_people_from_marketo,
             inp,
-            task_queue=MARKETO_QUEUE,
-            # a first sync of a large instance runs many bulk exports, a minute or two each
-            start_to_close_timeout=timedelta(hours=6),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(
-                maximum_interval=timedelta(minutes=5),
-                maximum_attempts=10,
-                non_retryable_error_types=["NotConfigured"],
-            ),
+            **PEOPLE_SYNC.activity_options(),
         )
         if workflow.patched(LOCATION_NOTICES_PATCH):
             result.locations_told = await tell_locations()

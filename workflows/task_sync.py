@@ -6,14 +6,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.task_sync import TaskSyncActivities
     from cadence.domain.contracts import SALESFORCE_QUEUE, TaskSyncInput, TaskSyncResult
+    from workflows.scheduled import Scheduled
 
-TASK_SYNC_ID = "task-sync"
-TASK_SYNC_SCHEDULE_ID = "task-sync-schedule"
+TASK_SYNC = Scheduled("task-sync", SALESFORCE_QUEUE, timeout=timedelta(minutes=15),
+                      heartbeat=timedelta(minutes=2), max_interval=timedelta(minutes=5),
+                      max_attempts=5)  # fmt: skip
+TASK_SYNC_ID, TASK_SYNC_SCHEDULE_ID = TASK_SYNC.workflow_id, TASK_SYNC.schedule_id
 
 
 @workflow.defn
@@ -23,12 +25,5 @@ class TaskSyncWorkflow:
         return await workflow.execute_activity_method(
             TaskSyncActivities.sync_reminder_tasks,
             inp,
-            task_queue=SALESFORCE_QUEUE,
-            start_to_close_timeout=timedelta(minutes=15),
-            heartbeat_timeout=timedelta(minutes=2),
-            retry_policy=RetryPolicy(
-                maximum_interval=timedelta(minutes=5),
-                maximum_attempts=5,
-                non_retryable_error_types=["NotConfigured"],
-            ),
+            **TASK_SYNC.activity_options(),
         )

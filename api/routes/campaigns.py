@@ -33,6 +33,7 @@ from cadence.domain.playbook_yaml import (
 )
 from cadence.domain.templates import TemplateError, person_values, render
 from cadence.domain.text import brief
+from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(prefix="/campaigns", tags=["campaigns"])
 
@@ -253,7 +254,7 @@ async def migrate_enrollments(
         assert row.id is not None
         request = MigrateRequest(version=version, playbook=playbook, by_user_id=user.id)
         try:
-            await update_enrollment(session, temporal, row, "migrate", request)
+            await update_enrollment(session, temporal, row, EnrollmentWorkflow.migrate, request)
         except HTTPException as err:  # refused or ended (409), or not reached now (503)
             result = "refused" if err.status_code == status.HTTP_409_CONFLICT else "failed"
             results.append(

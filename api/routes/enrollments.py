@@ -180,7 +180,11 @@ async def pause(
     """Hold the remaining steps; on resume they move by the sending days the pause lasted."""
     note = body.note if body else None
     return await enrollment_calls.update_enrollment(
-        session, temporal, row, "pause", PauseRequest(note=note, by_user_id=user.id)
+        session,
+        temporal,
+        row,
+        EnrollmentWorkflow.pause,
+        PauseRequest(note=note, by_user_id=user.id),
     )
 
 
@@ -190,7 +194,7 @@ async def resume(
 ) -> EnrollmentState:
     """Go on with a paused enrollment."""
     return await enrollment_calls.update_enrollment(
-        session, temporal, row, "resume", ResumeRequest(by_user_id=user.id)
+        session, temporal, row, EnrollmentWorkflow.resume, ResumeRequest(by_user_id=user.id)
     )
 
 
@@ -212,7 +216,9 @@ async def skip_step(
 ) -> EnrollmentState:
     """Skip the step the enrollment waits for (name it, so a stale screen cannot skip another)."""
     request = SkipStepRequest(step_id=body.step_id, by_user_id=user.id)
-    return await enrollment_calls.update_enrollment(session, temporal, row, "skip_step", request)
+    return await enrollment_calls.update_enrollment(
+        session, temporal, row, EnrollmentWorkflow.skip_step, request
+    )
 
 
 @router.post("/enrollments/{enrollment_id}/reschedule", responses=CONFLICT)
@@ -225,7 +231,9 @@ async def reschedule(
 ) -> EnrollmentState:
     """Move the step the enrollment waits for to another time (kept inside the send window)."""
     request = RescheduleRequest(step_id=body.step_id, at=body.at, by_user_id=user.id)
-    return await enrollment_calls.update_enrollment(session, temporal, row, "reschedule", request)
+    return await enrollment_calls.update_enrollment(
+        session, temporal, row, EnrollmentWorkflow.reschedule, request
+    )
 
 
 @router.post("/enrollments/{enrollment_id}/mark-success", responses=CONFLICT)
@@ -238,4 +246,6 @@ async def mark_success(
 ) -> EnrollmentState:
     """End the enrollment as a success (end reason "success"); no more steps run."""
     request = MarkSuccessRequest(note=body.note if body else None, by_user_id=user.id)
-    return await enrollment_calls.update_enrollment(session, temporal, row, "mark_success", request)
+    return await enrollment_calls.update_enrollment(
+        session, temporal, row, EnrollmentWorkflow.mark_success, request
+    )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import col, select
 
@@ -13,7 +11,8 @@ from api.openapi import CONFLICT
 from api.routes.attachments import attachments_for
 from api.schemas import IdParam, ManualEmailBody, TaskDoneBody, TaskPublic
 from cadence.core.models import Enrollment, Role, Task, TaskStatus
-from cadence.domain.contracts import EnrollmentState, TaskDone
+from cadence.domain.contracts import EnrollmentState, TaskDone, TaskOutcome
+from workflows.enrollment import EnrollmentWorkflow
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
@@ -40,7 +39,7 @@ def list_tasks(
 
 async def _close(
     task_id: int,
-    outcome: Literal["completed", "skipped"],
+    outcome: TaskOutcome,
     body: TaskDoneBody | ManualEmailBody | None,
     session: SessionDep,
     user: OwnerUser,
@@ -75,7 +74,7 @@ async def _close(
     row = session.get(Enrollment, task.enrollment_id)
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"Task {task_id} has no enrollment")
-    return await update_enrollment(session, temporal, row, "complete_task", done)
+    return await update_enrollment(session, temporal, row, EnrollmentWorkflow.complete_task, done)
 
 
 @router.post("/{task_id}/complete", responses=CONFLICT)
@@ -87,7 +86,7 @@ async def complete(
     body: TaskDoneBody | None = None,
 ) -> EnrollmentState:
     """Done: the enrollment goes on (later steps move if the task was done days late)."""
-    return await _close(task_id, "completed", body, session, user, temporal)
+    return await _close(task_id, TaskStatus.completed, body, session, user, temporal)
 
 
 @router.post("/{task_id}/skip", responses=CONFLICT)
@@ -99,7 +98,7 @@ async def skip(
     body: TaskDoneBody | None = None,
 ) -> EnrollmentState:
     """Not doing it: the enrollment goes on with the next step."""
-    return await _close(task_id, "skipped", body, session, user, temporal)
+    return await _close(task_id, TaskStatus.skipped, body, session, user, temporal)
 
 
 @router.post("/{task_id}/send", responses=CONFLICT)
@@ -112,4 +111,4 @@ async def send(
 ) -> EnrollmentState:
     """Send a manual email step, with the rep's subject and body (the draft where omitted).
     Templates work as in the playbook; every ``{{! prompt}}`` must be filled in."""
-    return await _close(task_id, "completed", body, session, user, temporal)
+    return await _close(task_id, TaskStatus.completed, body, session, user, temporal)

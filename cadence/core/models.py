@@ -17,15 +17,12 @@ from sqlmodel import Column, Field, SQLModel
 from cadence.domain.activity_log import ACTIVITY_TITLES as ACTIVITY_TITLES
 from cadence.domain.activity_log import ActivityKind as ActivityKind
 from cadence.domain.contracts import EnrollmentStatus as EnrollmentStatus
+from cadence.domain.contracts import TaskStatus as TaskStatus
+from cadence.domain.instants import as_utc as as_utc
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """The same instant in UTC; a naive value (SQLite hands them back) is taken as UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class UtcDateTime(sa.TypeDecorator[datetime]):
@@ -220,13 +217,6 @@ class SendSlot(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     sender: str = Field(index=True)
     at: datetime = Field(sa_type=UtcDateTime(), index=True)
-
-
-class TaskStatus(StrEnum):
-    open = "open"
-    completed = "completed"
-    skipped = "skipped"  # by the rep, or automatically after `autoskip_after`
-    cancelled = "cancelled"  # the enrollment ended first
 
 
 class Task(SQLModel, table=True):

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 from temporalio.common import SearchAttributeKey
 
 from cadence.domain.playbook import Playbook
+
+Key = TypeVar("Key", bound=SearchAttributeKey[Any])
 
 # One task queue for workflows and database work, one per external system (each rate-limited).
 TASK_QUEUE = "cadence"
@@ -23,23 +25,21 @@ IMAP_QUEUE = "cadence-imap"
 # of Temporal's own (ExecutionStatus, WorkflowType, ...; `Status` is the SQL visibility
 # column of ExecutionStatus and cannot be queried). The local stack and the test servers
 # register exactly this list.
-CAMPAIGN_ID = SearchAttributeKey.for_keyword("CampaignId")
-CAMPAIGN_VERSION = SearchAttributeKey.for_int("CampaignVersion")
-PERSON_ID = SearchAttributeKey.for_keyword("PersonId")
-OWNER_ID = SearchAttributeKey.for_keyword("OwnerId")
-STEP = SearchAttributeKey.for_keyword("Step")  # the step waited for; unset once ended
-ENROLLMENT_STATUS = SearchAttributeKey.for_keyword("EnrollmentStatus")
-END_REASON = SearchAttributeKey.for_keyword("EndReason")
+SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = []  # every one, in this order
 
-SEARCH_ATTRIBUTE_KEYS: list[SearchAttributeKey[Any]] = [
-    CAMPAIGN_ID,
-    CAMPAIGN_VERSION,
-    PERSON_ID,
-    OWNER_ID,
-    STEP,
-    ENROLLMENT_STATUS,
-    END_REASON,
-]
+
+def _search_attribute(key: Key) -> Key:
+    SEARCH_ATTRIBUTE_KEYS.append(key)
+    return key
+
+
+CAMPAIGN_ID = _search_attribute(SearchAttributeKey.for_keyword("CampaignId"))
+CAMPAIGN_VERSION = _search_attribute(SearchAttributeKey.for_int("CampaignVersion"))
+PERSON_ID = _search_attribute(SearchAttributeKey.for_keyword("PersonId"))
+OWNER_ID = _search_attribute(SearchAttributeKey.for_keyword("OwnerId"))
+STEP = _search_attribute(SearchAttributeKey.for_keyword("Step"))  # the step waited for
+ENROLLMENT_STATUS = _search_attribute(SearchAttributeKey.for_keyword("EnrollmentStatus"))
+END_REASON = _search_attribute(SearchAttributeKey.for_keyword("EndReason"))
 
 # name -> Temporal indexed value type ("Keyword", "Int"), for registering them on a server.
 SEARCH_ATTRIBUTES: dict[str, str] = {
@@ -54,19 +54,38 @@ def enrollment_workflow_id(campaign_id: int, person_id: int, attempt: int = 1) -
     return base if attempt == 1 else f"{base}/{attempt}"
 
 
-class PersonSnapshot(BaseModel):
-    id: int
-    email: str
+class PersonName(BaseModel):
+    """Who a person is, as Marketo has them (the table, the API and the workflows)."""
+
     first_name: str | None = None
     last_name: str | None = None
     company: str | None = None
     title: str | None = None
-    # The lead's zone and country and where each came from (cadence.domain.location.Source; the
-    # country may be the zone's: "zone"). None: not known (the enrollment falls back).
-    timezone: str | None = None
-    timezone_source: str | None = None
-    country: str | None = None
-    country_source: str | None = None
+
+
+class LocationInUse(BaseModel):
+    """The zone and country in use for a person (the override, else derived from what
+    Marketo has: cadence/domain/location.py), and where each came from. None: not known
+    (an enrollment falls back to its owner's zone, the playbook's, then UTC)."""
+
+    timezone: str | None = None  # IANA
+    timezone_source: str | None = Field(
+        default=None,
+        description="Where `timezone` came from: override, state, country, phone or inferred",
+    )
+    country: str | None = None  # ISO 3166-1 alpha-2: the holiday calendar's
+    country_source: str | None = Field(
+        default=None,
+        description="Where `country` came from: override, country, state, phone, inferred, "
+        "or zone (the country of `timezone`)",
+    )
+
+
+class PersonSnapshot(LocationInUse, PersonName):
+    """The person an enrollment or an email is for, as it started."""
+
+    id: int
+    email: str
 
 
 class OwnerSnapshot(BaseModel):
@@ -91,6 +110,20 @@ class EnrollmentStatus(StrEnum):
 
 
 RUNNING_STATUSES = (EnrollmentStatus.active, EnrollmentStatus.paused)
+
+
+class TaskStatus(StrEnum):
+    """Where a rep's task stands: one vocabulary for the database, the API and the workflow."""
+
+    open = "open"
+    completed = "completed"
+    skipped = "skipped"  # by the rep, or automatically after `autoskip_after`
+    cancelled = "cancelled"  # the enrollment ended first
+
+
+# How a rep (or the clock) closes a task, and how a task can end.
+TaskOutcome = Literal[TaskStatus.completed, TaskStatus.skipped]
+TaskEnd = Literal[TaskStatus.completed, TaskStatus.skipped, TaskStatus.cancelled]
 
 
 class EndReason(StrEnum):
@@ -138,21 +171,86 @@ class EnrollmentInput(BaseModel):
     owner: OwnerSnapshot
     playbook: Playbook
     holiday_dates: list[date] = Field(default_factory=list)
-    # Carried across continue-as-new.
+    # The run's start (Day 1 is counted from it); a simulation of the past sets it.
     started_at: datetime | None = None
+    # The person's location version the snapshot (and holiday_dates) reflect: a change_location
+    # signal of this version or older changes nothing.
+    location_version: int = 0
+    # Only for simulations of a start in the past: added to the server's clock.
+    clock_offset: timedelta = timedelta(0)
+    # Everything the last run carried, whole, when this run continues it (continue-as-new).
+    state: EnrollmentRunState | None = None
+    # What runs before EnrollmentRunState carried across continue-as-new (read when ``state``
+    # is None), still written for workers of that older code during a deploy. Never add to
+    # these: a new field goes into EnrollmentRunState.
     done: list[StepRecord] = Field(default_factory=list)
-    # Carried across continue-as-new: how far later steps have moved, and a pause or a
-    # rescheduled step that was in force when the run continued.
     day_shift: int = 0
     paused_at: datetime | None = None
     pause_note: str | None = None
     auto_resume_at: datetime | None = None
     rescheduled: dict[str, datetime] = Field(default_factory=dict)
-    # The person's location version the snapshot (and holiday_dates) reflect: a change_location
-    # signal of this version or older changes nothing. Carried across continue-as-new.
-    location_version: int = 0
-    # Only for simulations of a start in the past: added to the server's clock.
-    clock_offset: timedelta = timedelta(0)
+
+    def run_state(self) -> EnrollmentRunState:
+        """The state this run starts from: the one carried, or (a fresh start, or a run
+        continued by the older code) the one its legacy fields say."""
+        if self.state is not None:
+            return self.state.model_copy(deep=True)
+        return EnrollmentRunState(
+            started_at=self.started_at,
+            status=EnrollmentStatus.paused if self.paused_at else EnrollmentStatus.active,
+            done=list(self.done),
+            day_shift=self.day_shift,
+            paused_at=self.paused_at,
+            pause_note=self.pause_note,
+            auto_resume_at=self.auto_resume_at,
+            rescheduled=dict(self.rescheduled),
+        )
+
+    def continued(self, state: EnrollmentRunState) -> EnrollmentInput:
+        """The input of the run that continues this one (continue-as-new) with ``state``,
+        carried whole; the legacy fields say the same for a worker of the older code."""
+        legacy = {
+            "started_at": state.started_at,
+            "done": state.done,
+            "day_shift": state.day_shift,
+            "paused_at": state.paused_at,
+            "pause_note": state.pause_note,
+            "auto_resume_at": state.auto_resume_at,
+            "rescheduled": state.rescheduled,
+        }
+        return self.model_copy(update={**legacy, "state": state.model_copy(deep=True)})
+
+
+class EnrollmentRunState(BaseModel):
+    """Everything an enrollment run keeps that is not derived from its input: what the
+    workflow's handlers and loop read and change. Continue-as-new carries it whole
+    (EnrollmentInput.state): a field added here is carried without more code."""
+
+    started_at: datetime | None = None  # set when the first run starts
+    status: EnrollmentStatus = EnrollmentStatus.active
+    done: list[StepRecord] = Field(default_factory=list)
+    # How far later steps have moved (pauses, tasks completed late), in sending days.
+    day_shift: int = 0
+    paused_at: datetime | None = None
+    pause_note: str | None = None
+    auto_resume_at: datetime | None = None  # out-of-office: back then
+    rescheduled: dict[str, datetime] = Field(default_factory=dict)  # step id -> new instant
+    current_step: str | None = None
+    next_due_at: datetime | None = None
+    open_task: str | None = None  # the step whose task waits for the rep
+    open_task_due: datetime | None = None
+    task_done: TaskDone | None = None  # how the rep closed it (taken by the run)
+    skip_requested: bool = False
+    interrupts: int = 0  # bumped by every handler that changes what the wait is for
+    # Taken at the next step boundary:
+    location_change: LocationChange | None = None
+    migration: MigrateRequest | None = None
+    # What ends it: a rep's removal or success, or mail (a reply, bounce or unsubscribe).
+    removal: RemoveRequest | None = None
+    success: MarkSuccessRequest | None = None
+    inbound_end: EndReason | None = None
+    end_reason: EndReason | None = None
+    blocked_reason: str | None = None  # why an automatic email could not render
 
 
 class RemoveRequest(BaseModel):
@@ -208,15 +306,12 @@ class InboundEvent(BaseModel):
     message_id: str | None = None
 
 
-class LocationChange(BaseModel):
+class LocationChange(LocationInUse):
     """The person's zone or country changed (a rep's override, or a sync): what the
-    enrollment uses from its next step boundary on."""
+    enrollment uses from its next step boundary on (the calendar's country is the zone's
+    when the lead has none)."""
 
     version: int  # Person.location_version: an older change than the one applied is ignored
-    timezone: str | None = None
-    timezone_source: str | None = None
-    country: str | None = None  # the calendar's country (the zone's when the lead has none)
-    country_source: str | None = None
     holiday_dates: list[date] = Field(default_factory=list)  # as EnrollmentInput's
 
 
@@ -379,7 +474,7 @@ class TaskDone(BaseModel):
     """How a rep (or the clock) closed a task; sent with the complete_task update."""
 
     step_id: str
-    status: Literal["completed", "skipped"] = "completed"
+    status: TaskOutcome = TaskStatus.completed
     outcome: str | None = None  # e.g. a call's result: "connected", "left voicemail"
     notes: str | None = None
     by_user_id: int | None = None
@@ -415,7 +510,7 @@ class CreateTaskResult(BaseModel):
 class CloseTaskInput(BaseModel):
     task_id: int
     workflow_id: str
-    status: Literal["completed", "skipped", "cancelled"]
+    status: TaskEnd
     outcome: str | None = None
     notes: str | None = None
     closed_at: datetime
@@ -508,3 +603,8 @@ class TaskSyncResult(BaseModel):
     pushed: int = 0  # tasks created or changed here, now in Salesforce
     completed: int = 0  # completed in Salesforce, so here too
     updated: int = 0  # priority, due date or comments changed there, copied here
+
+
+# EnrollmentInput and EnrollmentRunState refer to models defined after them.
+EnrollmentRunState.model_rebuild()
+EnrollmentInput.model_rebuild()

@@ -28,6 +28,8 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from cadence.domain.instants import iso_z
+
 CHICAGO = ZoneInfo("America/Chicago")
 MAX_BATCH = 300
 MAX_ACTIVITY_TYPE_IDS = 10
@@ -118,12 +120,6 @@ _SHARED_TOKENS: dict[tuple[str, str, str], _CachedToken] = {}
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _iso(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 class MarketoClient:
@@ -372,7 +368,7 @@ class MarketoClient:
     async def get_paging_token(self, since: datetime) -> str:
         """A token for activities on or after ``since`` (naive datetimes are taken as UTC)."""
         body = await self._call(
-            "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": _iso(since)}
+            "GET", "/rest/v1/activities/pagingtoken.json", params={"sinceDatetime": iso_z(since)}
         )
         return str(body["nextPageToken"])
 

@@ -29,6 +29,7 @@ from cadence.domain.contracts import (
     PeopleSyncInput,
     PeopleSyncResult,
 )
+from cadence.domain.instants import iso_z
 from cadence.integrations.clients import marketo_client, marketo_failure
 from cadence.integrations.marketo import MarketoClient, MarketoError
 from cadence.services import Heartbeat, no_heartbeat
@@ -143,10 +144,6 @@ def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSy
     return result
 
 
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
 async def _oldest_lead(client: MarketoClient) -> datetime:
     """When the oldest lead was created: lead ids grow from 1, so the first ids that exist
     are the oldest leads."""
@@ -172,9 +169,10 @@ async def _export_everyone(
 
     async def one(window: tuple[datetime, datetime]) -> list[dict[str, Any]]:
         nonlocal done
+        created = {"startAt": iso_z(window[0]), "endAt": iso_z(window[1])}
         async with slots:
             rows = await client.export_leads(
-                LEAD_FIELDS, {"createdAt": {"startAt": _iso(window[0]), "endAt": _iso(window[1])}},
+                LEAD_FIELDS, {"createdAt": created},
                 poll_s=poll_s,
                 on_wait=lambda state: heartbeat(f"{done} of {len(windows)}: {state}"),
             )  # fmt: skip

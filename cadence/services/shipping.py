@@ -22,7 +22,7 @@ possible duplicates on the cursor. Definite refusals (601, 606, 607, 615...) dup
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement
@@ -42,6 +42,7 @@ from cadence.core.models import (
     utcnow,
 )
 from cadence.domain.contracts import ShipBatchInput, ShipBatchResult
+from cadence.domain.instants import iso_z
 from cadence.domain.salesforce_tasks import logged_kinds
 from cadence.integrations.clients import (
     marketo_client,
@@ -221,10 +222,6 @@ def _retry_later(destination: str, result: ShipBatchResult) -> None:
         )
 
 
-def _iso(value: datetime) -> str:
-    return as_utc(value).isoformat().replace("+00:00", "Z")
-
-
 _type_ids: dict[str, int] = {}
 TYPES_STATE = "marketo_activity_types"
 
@@ -261,7 +258,7 @@ def marketo_row(item: Item, type_ids: dict[str, int]) -> dict[str, Any]:
     primary, attributes = marketo_attributes(act.kind, act.id or 0, act.subject, act.details)
     return {
         "leadId": item.person.marketo_id,
-        "activityDate": _iso(act.occurred_at),
+        "activityDate": iso_z(act.occurred_at, microseconds=True),
         "activityTypeId": type_ids[act.kind],
         "primaryAttributeValue": primary,
         "attributes": [{"apiName": k, "value": v} for k, v in attributes.items() if v is not None],

@@ -162,13 +162,15 @@ async def test_a_paused_enrollment_takes_the_change_when_it_resumes(
 
 
 def test_a_change_not_taken_yet_is_carried_across_continue_as_new() -> None:
+    """The continued run takes it at its first step boundary, and knows it as taken."""
     inp = enrollment_input(ALWAYS_OPEN)
     run = EnrollmentWorkflow(inp)
-    run.change_location(TO_TOKYO.model_copy(update={"holiday_dates": [date(2026, 12, 25)]}))
-    carried = run._carried(datetime(2026, 12, 1, 15, 0, tzinfo=NY))
-    assert (carried.person.timezone, carried.person.timezone_source) == ("Asia/Tokyo", "override")
-    assert (carried.person.country, carried.location_version) == ("JP", 1)
-    assert carried.holiday_dates == [date(2026, 12, 25)]
+    change = TO_TOKYO.model_copy(update={"holiday_dates": [date(2026, 12, 25)]})
+    run.change_location(change)
+    continued = EnrollmentWorkflow(inp.continued(run.st))
+    assert continued.st.location_change == change
+    continued.change_location(change.model_copy(update={"timezone": "Europe/Paris"}))
+    assert continued.st.location_change == change  # the same version again: old news
 
 
 PLAYBOOK_TZ = parse_playbook(ALWAYS_OPEN.replace(
