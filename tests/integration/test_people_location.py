@@ -19,9 +19,7 @@ from cadence.core.models import Campaign, CampaignVersion, Enrollment, Person, R
 from cadence.domain.contracts import LocationNoticesInput, PeopleSyncInput
 from cadence.domain.playbook_yaml import parse_playbook
 from cadence.services.people_location import set_overrides
-from tests.integration.test_shipping_and_sync import OWNER, Fakes, fakes, marketo_lead
-
-__all__ = ["fakes"]  # the fixture
+from tests.utils.fakes import OWNER, Fakes, marketo_lead
 
 
 async def sync() -> Any:

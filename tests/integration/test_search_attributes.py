@@ -22,8 +22,8 @@ from cadence.core.temporal import register_search_attributes
 from cadence.domain.contracts import SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES
 from devstack.runner import register_attributes
 from devstack.stack import StackConfig
-from tests.conftest import Api, unique_person_id
-from tests.integration.test_enrollment_lifecycle import eventually
+from tests.utils.api import Api, unique_person_id
+from tests.utils.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
