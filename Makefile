@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-odd-hours lint typecheck unit bench install clean
+.PHONY: run test check test-odd-hours lint typecheck unit bench install clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ run: $(STAMP)
 
 test: $(STAMP) lint typecheck
 	$(BIN)/pytest
+
+# The quick loop (under 30 seconds, docs/testing.md): lint, the import contracts, types, unit tests.
+check: $(STAMP) lint typecheck unit
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit
 
 # The time-sensitive tests at awkward instants under libfaketime (Debian's faketime package):
 # a test that reads the wall clock fails here on any day. The instants are in .ci/odd-hours.

@@ -5,20 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
-import socket
-import sys
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlmodel import Session
-from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -30,6 +23,9 @@ from cadence.core.models import Person, Role
 from cadence.core.temporal import register_search_attributes
 from cadence.domain.contracts import SEARCH_ATTRIBUTE_KEYS
 from devstack.sink import serve
+from tests.utils.api import Api, unique_person_id
+from tests.utils.net import free_port
+from tests.utils.temporal import TEMPORAL_CLI, TEST_SERVER
 from worker import main_worker, smtp_worker
 
 # Property tests draw the same examples at every run, so one tree gives one answer in
@@ -39,16 +35,18 @@ hypothesis_settings.register_profile("repeatable", derandomize=True)
 hypothesis_settings.register_profile("explore", derandomize=False)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
-BIN = Path(sys.executable).parent
-TEMPORAL_CLI = BIN / "temporal"
-TEST_SERVER = BIN / "temporal-test-server"
+
+TESTS = Path(__file__).parent
+KINDS = ("unit", "workflows", "integration", "e2e")  # the folders, each a marker (pyproject.toml)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked with its kind, the folder it sits in: `pytest -m unit` runs the
+    unit tests, `-m "not e2e"` leaves out the ones that start the stack as processes."""
+    for item in items:
+        kind = item.path.relative_to(TESTS).parts[0]
+        if kind in KINDS:
+            item.add_marker(kind)
 
 
 @pytest.fixture(autouse=True)
@@ -85,18 +83,6 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
-async def skip_to_local(env: WorkflowEnvironment, zone: str, weekday: int, clock: time) -> datetime:
-    """Pin "now" for a test on the time-skipping server: skip its clock forward to the next
-    ``weekday`` (0 is Monday) at ``clock`` in ``zone``, at least a day ahead, and return that
-    instant. What the test then expects no longer depends on when the suite runs."""
-    now = await env.get_current_time()
-    day = now.astimezone(ZoneInfo(zone)).date() + timedelta(days=1)
-    day += timedelta(days=(weekday - day.weekday()) % 7)
-    target = datetime.combine(day, clock, ZoneInfo(zone))
-    await env.sleep(target - now)
-    return target
-
-
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """A real dev server (in memory) for visibility, id policies and end-to-end flows."""
@@ -112,23 +98,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
-
-
-def unique_person_id() -> int:
-    """Tests share one dev server whose workflow ids (enrollment/{campaign}/{person}) outlive
-    each test's fresh database: giving people distinct ids keeps those ids distinct."""
-    return secrets.randbelow(10**9) + 1
-
-
-class Api:
-    def __init__(
-        self, http: httpx.AsyncClient, tokens: dict[str, str], sink: str, temporal: Client
-    ) -> None:
-        self.http, self.tokens, self.sink, self.temporal = http, tokens, sink, temporal
-
-    async def call(self, method: str, url: str, role: str = "admin", **kw: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[role]}", **kw.pop("headers", {})}
-        return await self.http.request(method, url, headers=headers, **kw)
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from devstack.runner import Process, RestartBudget, supervise, write_temporal_env
 from devstack.stack import StackConfig
-from tests.conftest import TEMPORAL_CLI
 from tests.utils.live_stack import write_config
+from tests.utils.temporal import TEMPORAL_CLI
 
 
 async def _never() -> bool:

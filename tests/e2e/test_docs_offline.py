@@ -16,7 +16,9 @@ import pytest
 import uvicorn
 
 from api.main import create_app
-from tests.conftest import free_port
+from tests.utils.net import free_port
+
+pytestmark = pytest.mark.browser
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 BROWSER_FLAGS = [

@@ -32,8 +32,9 @@ from cadence.core.auth import create_user
 from cadence.core.db import get_engine
 from cadence.core.models import EmailMessage, Person, Role
 from cadence.domain.contracts import SEARCH_ATTRIBUTE_KEYS
-from tests.conftest import TEMPORAL_CLI, free_port
 from tests.utils.live_stack import DEVSTACK
+from tests.utils.net import free_port
+from tests.utils.temporal import TEMPORAL_CLI
 
 pytestmark = pytest.mark.e2e
 CADENCE = Path(sys.executable).parent / "cadence"

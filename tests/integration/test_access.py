@@ -30,8 +30,8 @@ from cadence.core.models import ActivityKind, ActivityLog, BlockedDomain, EmailM
 from cadence.services import inbound
 from cadence.services.activity_log import record_activity
 from cadence.services.tracking import sign
-from tests.conftest import Api, unique_person_id
-from tests.integration.test_api import PLAYBOOK
+from tests.utils.api import Api, unique_person_id
+from tests.utils.factories import PLAYBOOK
 from workflows.people_sync import PEOPLE_SYNC_ID
 
 if typing.TYPE_CHECKING:

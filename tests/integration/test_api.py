@@ -12,24 +12,8 @@ from sqlmodel import Session, select
 
 from cadence.core.db import get_engine
 from cadence.core.models import ActivityKind, ActivityLog, EmailMessage, Enrollment, Person
-from tests.conftest import Api
-
-PLAYBOOK = """\
-name: API test
-settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
-steps:
-  - id: intro
-    day: 1
-    type: auto_email
-    send_at: immediately
-    subject: "Hello {{first_name}}"
-    body: "Hi {{first_name}}, a quick question."
-  - id: later
-    day: 3
-    type: auto_email
-    subject: Still there?
-    body: Following up.
-"""
+from tests.utils.api import Api
+from tests.utils.factories import PLAYBOOK
 
 
 async def test_health_is_open_everything_else_needs_a_token(api: Api) -> None:

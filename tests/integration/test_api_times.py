@@ -35,13 +35,8 @@ from cadence.core.models import (
     User,
 )
 from cadence.services.activity_log import record_activity
-from tests.conftest import Api, unique_person_id
-from tests.integration.test_inbound import (
-    TOKEN,
-    enroll_and_wait_for_first_email,
-    post_mail,
-    processed,
-)
+from tests.utils.api import Api, unique_person_id
+from tests.utils.inbound import TOKEN, enroll_and_wait_for_first_email, post_mail, processed
 
 NY = ZoneInfo("America/New_York")
 # The example: a New York call task due at 22:32:52 local time, 03:32:52 UTC.

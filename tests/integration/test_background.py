@@ -44,6 +44,7 @@ from cadence.domain.contracts import (
     ShipperInput,
     ShipperSettings,
 )
+from tests.utils.waiting import eventually
 from worker import reconcile_background
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow
 from workflows.shipper import ActivityShipperWorkflow
@@ -134,19 +135,6 @@ def settings(**changes: Any) -> Settings:
         },
     }
     return Settings(_env_file=None, **{**values, **changes})  # type: ignore[call-arg]
-
-
-async def eventually(check: Callable[[], Awaitable[T | None] | T | None], within: float = 30) -> T:
-    deadline = time.monotonic() + within
-    while True:
-        value = check()
-        if asyncio.iscoroutine(value):
-            value = await value
-        if value:
-            return value  # type: ignore[return-value]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within}s: {check}")
-        await asyncio.sleep(0.1)
 
 
 async def status(client: Client, workflow_id: str) -> WorkflowExecutionStatus | None:

@@ -15,8 +15,8 @@ from cadence.cli.main import app
 from cadence.core.auth import user_for_token
 from cadence.core.config import get_settings
 from cadence.core.db import session_scope
-from tests.conftest import free_port
 from tests.utils.live_stack import DEVSTACK
+from tests.utils.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

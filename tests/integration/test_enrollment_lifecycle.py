@@ -5,9 +5,7 @@ a migrated enrollment's timeline; no workflow failure reaches a user as a bare 5
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +15,8 @@ from cadence.core.auth import create_user
 from cadence.core.db import get_engine
 from cadence.core.models import Campaign, Enrollment, Person, Role, Task
 from cadence.domain.contracts import TASK_QUEUE
-from tests.conftest import Api, unique_person_id
+from tests.utils.api import Api, unique_person_id
+from tests.utils.waiting import eventually
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -38,16 +37,6 @@ steps:
   - {id: call, day: 1, type: call, title: "Call {{first_name}}"}
   - {id: bump, day: 3, type: auto_email, thread: true, body: Bump}
 """
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], tries: int = 100) -> Any:
-    """Poll ``check`` until it returns something truthy (0.1 s apart)."""
-    for _ in range(tries):
-        value = await check()
-        if value:
-            return value
-        await asyncio.sleep(0.1)
-    raise AssertionError("the condition never held")
 
 
 async def _campaign(api: Api, playbook: str) -> int:

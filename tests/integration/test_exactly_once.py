@@ -38,8 +38,8 @@ from cadence.services.email.send import EmailSender
 from cadence.services.email.sent_check import SentCheckError, sent_check_for
 from cadence.services.email.smtp_pool import NotDelivered, SmtpPool
 from devstack.sink import MessageStore, serve
-from tests.conftest import free_port
 from tests.utils.fake_imap import FakeImap
+from tests.utils.net import free_port
 
 
 @dataclass

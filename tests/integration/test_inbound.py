@@ -31,10 +31,11 @@ from cadence.core.models import (
 from cadence.domain.salesforce_tasks import DEFAULT_SUBJECT_TEMPLATE
 from cadence.integrations.salesforce_tasks import task_fields
 from devstack.sink import serve
-from tests.conftest import Api, free_port
-from tests.integration.test_api import PLAYBOOK
+from tests.utils.api import Api
+from tests.utils.factories import PLAYBOOK
+from tests.utils.inbound import TOKEN, enroll_and_wait_for_first_email, post_mail, processed
+from tests.utils.net import free_port
 
-TOKEN = "inbound-test-token"
 PAUSING = PLAYBOOK.replace(
     'send_window: {start: "00:00", end: "23:59"}}',
     'send_window: {start: "00:00", end: "23:59"}, on_ooo: {action: pause_until_return}}',
@@ -54,34 +55,6 @@ def logged(kind: ActivityKind) -> list[ActivityLog]:
         return [a for a in session.exec(select(ActivityLog)).all() if a.kind == kind]
 
 
-async def post_mail(api: Api, raw: str | bytes, **params: str) -> httpx.Response:
-    body = raw.encode() if isinstance(raw, str) else raw
-    return await api.http.post(
-        "/inbound/email",
-        content=body,
-        params=params,
-        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "message/rfc822"},
-    )
-
-
-async def enroll_and_wait_for_first_email(api: Api, playbook: str = PLAYBOOK) -> tuple[int, str]:
-    """Enroll Ada; return the enrollment id and the Message-ID of the email she got."""
-    created = await api.call("POST", "/campaigns", role="author", content=playbook,
-                             headers={"Content-Type": "application/yaml"})  # fmt: skip
-    url = f"/campaigns/{created.json()['id']}/enrollments"
-    enrolled = await api.call("POST", url, role="rep", json={"emails": ["ada@example.com"]})
-    enrollment_id = enrolled.json()["results"][0]["enrollment_id"]
-    mail: dict[str, Any] = {"count": 0}
-    async with httpx.AsyncClient(base_url=api.sink) as sink:
-        for _ in range(1200):
-            mail = (await sink.get("/api/messages", params={"to": "ada@example.com"})).json()
-            if mail["count"]:
-                break
-            await asyncio.sleep(0.05)
-    assert mail["count"] == 1
-    return enrollment_id, mail["messages"][-1]["message_id"]
-
-
 async def enrollment_when(api: Api, enrollment_id: int, done: Any) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for _ in range(1200):
@@ -90,16 +63,6 @@ async def enrollment_when(api: Api, enrollment_id: int, done: Any) -> dict[str, 
             return row
         await asyncio.sleep(0.05)
     return row
-
-
-async def processed(api: Api, inbound_id: int) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    for _ in range(1200):
-        item = (await api.call("GET", f"/inbound/{inbound_id}")).json()
-        if item["processed_at"]:
-            return item
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"inbound {inbound_id} not processed: {item}")
 
 
 def reply(message_id: str, sender: str = "ada@example.com", body: str = "Sounds good, call me.",

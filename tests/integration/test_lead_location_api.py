@@ -16,8 +16,8 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from cadence.core.db import get_engine
 from cadence.core.models import Person
 from cadence.services.people_location import recompute
-from tests.conftest import Api, unique_person_id
-from tests.integration.test_api import PLAYBOOK
+from tests.utils.api import Api, unique_person_id
+from tests.utils.factories import PLAYBOOK
 
 YAML = {"Content-Type": "application/yaml"}
 

@@ -41,7 +41,7 @@ from cadence.domain.playbook import (
 )
 from cadence.domain.playbook_yaml import MAX_ISSUES, PlaybookError, parse_playbook
 from cadence.domain.templates import template_problems
-from tests.conftest import free_port
+from tests.utils.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 LAUGHS = ROOT / "tests" / "fixtures" / "playbooks" / "billion-laughs.yaml"

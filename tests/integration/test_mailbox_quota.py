@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from cadence.core.config import get_settings
 from cadence.core.db import get_engine
 from cadence.core.models import Person, SendSlot
-from tests.conftest import Api, unique_person_id
+from tests.utils.api import Api, unique_person_id
 from worker import smtp_worker
 
 MANY = """\

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from tests.conftest import Api
+from tests.utils.api import Api
 
 DOC = create_app().openapi()
 

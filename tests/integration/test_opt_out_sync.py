@@ -16,7 +16,7 @@ from cadence.domain.contracts import (
     OptOutSyncInput,
     OptOutSyncResult,
 )
-from tests.conftest import Api
+from tests.utils.api import Api
 from workflows.optout_sync import OptOutSyncWorkflow
 
 

@@ -20,9 +20,8 @@ from cadence.domain.contracts import LocationNoticesInput, PeopleSyncInput
 from cadence.domain.playbook_yaml import parse_playbook
 from cadence.services.people import PeopleSync
 from cadence.services.people_location import set_overrides
-from tests.integration.test_shipping_and_sync import OWNER, Fakes, fakes, marketo_lead
+from tests.utils.fakes import OWNER, Fakes, marketo_lead
 
-__all__ = ["fakes"]  # the fixture
 PEOPLE = PeopleActivities(PeopleSync())
 sync_people_from_marketo = PEOPLE.sync_people_from_marketo
 location_notices, mark_location_notified = PEOPLE.location_notices, PEOPLE.mark_location_notified

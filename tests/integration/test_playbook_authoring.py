@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from cadence.cli.main import app
 from cadence.domain.playbook import parse_hhmm
 from cadence.domain.playbook_yaml import PlaybookError, parse_playbook
-from tests.conftest import Api
+from tests.utils.api import Api
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -37,7 +37,8 @@ from cadence.core.models import (
 )
 from cadence.services.activity_log import record_activity
 from devstack.sink import serve
-from tests.conftest import free_port, unique_person_id
+from tests.utils.api import unique_person_id
+from tests.utils.net import free_port
 from worker import main_worker, smtp_worker
 from workflows.enrollment import EnrollmentWorkflow
 

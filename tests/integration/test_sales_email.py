@@ -18,7 +18,7 @@ from sqlmodel import Session
 from cadence.core.config import get_settings
 from cadence.core.db import get_engine
 from cadence.core.models import MAX_ATTACHMENTS_BYTES, Person
-from tests.conftest import Api, unique_person_id
+from tests.utils.api import Api, unique_person_id
 
 
 @pytest.fixture(autouse=True)

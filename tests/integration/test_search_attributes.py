@@ -1,5 +1,5 @@
 """Our search attributes: one list (cadence/domain/contracts.py) that the local stack registers,
-names clear of Temporal's own, and every filter the README documents works in Temporal's
+names clear of Temporal's own, and every filter docs/operations.md documents works in Temporal's
 visibility and finds the enrollments it says."""
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from cadence.core.temporal import register_search_attributes
 from cadence.domain.contracts import SEARCH_ATTRIBUTE_KEYS, SEARCH_ATTRIBUTES
 from devstack.runner import register_attributes
 from devstack.stack import StackConfig
-from tests.conftest import Api, unique_person_id
-from tests.integration.test_enrollment_lifecycle import eventually
+from tests.utils.api import Api, unique_person_id
+from tests.utils.waiting import eventually
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,17 +71,21 @@ CLAUSE = re.compile(r'^([A-Z][A-Za-z]+) (!?=) (?:"([^"]*)"|(\d+))$')
 
 
 def readme_filters() -> list[str]:
-    return list(dict.fromkeys(FILTER.findall((ROOT / "README.md").read_text(encoding="utf-8"))))
+    return list(
+        dict.fromkeys(FILTER.findall((ROOT / "docs" / "operations.md").read_text(encoding="utf-8")))
+    )
 
 
 def matches(query: str, attributes: dict[str, Any]) -> bool:
-    """Evaluate a README filter (clauses joined by AND) against what we know of a workflow."""
+    """Evaluate a documented filter (clauses joined by AND) against what we know of a workflow."""
     result = True
     for clause in query.split(" AND "):
         found = CLAUSE.match(clause.strip())
-        assert found, f"the README filter {query!r} has a clause this test cannot read: {clause}"
+        assert found, (
+            f"the documented filter {query!r} has a clause this test cannot read: {clause}"
+        )
         name, op, text, number = found.groups()
-        assert name in attributes, f"the README filter {query!r} uses {name}, unknown here"
+        assert name in attributes, f"the documented filter {query!r} uses {name}, unknown here"
         value = text if text is not None else int(number)
         equal = attributes[name] == value
         result = result and (equal if op == "=" else not equal)
@@ -103,7 +107,7 @@ async def test_every_filter_in_the_readme_finds_the_right_enrollments(api: Api) 
     created = await api.call("POST", "/campaigns", role="author", content=PLAYBOOK,
                              headers={"Content-Type": "application/yaml"})  # fmt: skip
     campaign_id = created.json()["id"]
-    assert campaign_id == 1  # the README's examples are about campaign 1
+    assert campaign_id == 1  # the documented examples are about campaign 1
     people: dict[str, int] = {}
     with Session(get_engine()) as session:
         for scenario in ("waiting", "paused", "removed", "terminated"):
@@ -142,12 +146,12 @@ async def test_every_filter_in_the_readme_finds_the_right_enrollments(api: Api) 
     }  # fmt: skip
     attributes = {workflow_of[s]: {**common, **known[s], "PersonId": str(people[s])} for s in known}
     ours = ", ".join(f'"{pid}"' for pid in people.values())
-    # Beyond the README's: an enrollment that ended (here: removed) matches no step.
+    # Beyond the documented ones: an enrollment that ended (here: removed) matches no step.
     for query in [*filters, 'Step = "bump"']:
         restricted = f"({query}) AND PersonId IN ({ours})"
         counted = await api.temporal.count_workflows(restricted)  # Temporal accepts it
         expected = sorted(w for w, attrs in attributes.items() if matches(query, attrs))
-        assert expected, f"the README filter {query!r} matches none of this test's enrollments"
+        assert expected, f"the documented filter {query!r} matches none of this test's enrollments"
         found: list[str] = []
         for _ in range(100):  # visibility is eventually consistent
             found = sorted([w.id async for w in api.temporal.list_workflows(restricted)])

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cadence.core.config import ROOT, ConfigError, Mailbox, Settings, get_settings
 from devstack.stack import StackConfig
-from tests.conftest import Api
+from tests.utils.api import Api
 
 CADENCE = Path(sys.executable).parent / "cadence"
 LOCAL_STACK = ("127.0.0.1:8101", "127.0.0.1:8102", "127.0.0.1:2525", ":2525", "127.0.0.1:8000")

@@ -3,16 +3,11 @@ is lost), and people come in from Marketo through the people sync."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlmodel import Session, select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
@@ -27,65 +22,11 @@ from cadence.integrations.marketo import MarketoClient
 from cadence.services import shipping
 from cadence.services.activity_log import record_activity
 from cadence.services.people import PeopleSync
-from devstack.fakes.marketo import create_app as marketo_app
-from devstack.fakes.salesforce import create_app as salesforce_app
-from tests.conftest import free_port
+from tests.utils.fakes import OWNER, Fakes, marketo_lead
 
-OWNER = "005000000000007AAA"
 SHIPPING = ShippingActivities(shipping.Shipping())
 ship_to_marketo, ship_to_salesforce = SHIPPING.ship_to_marketo, SHIPPING.ship_to_salesforce
 sync_people_from_marketo = PeopleActivities(PeopleSync()).sync_people_from_marketo
-
-
-@dataclass
-class Fakes:
-    marketo: FastAPI
-    salesforce: FastAPI
-    marketo_url: str
-    salesforce_url: str
-
-
-async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    for _ in range(500):
-        if server.started:
-            return server, task
-        await asyncio.sleep(0.02)
-    raise TimeoutError(f"fake on port {port} did not start")
-
-
-@pytest.fixture
-async def fakes(database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Fakes]:
-    mk = marketo_app("mk-id", "mk-secret", bulk_step_s=0.05)  # bulk exports in moments
-    sf = salesforce_app("sf-id", "sf-secret")
-    mk_port, sf_port = free_port(), free_port()
-    env = {
-        "CADENCE_MARKETO_BASE_URL": f"http://127.0.0.1:{mk_port}",
-        "CADENCE_MARKETO_CLIENT_ID": "mk-id",
-        "CADENCE_MARKETO_CLIENT_SECRET": "mk-secret",
-        "CADENCE_SALESFORCE_BASE_URL": f"http://127.0.0.1:{sf_port}",
-        "CADENCE_SALESFORCE_CLIENT_ID": "sf-id",
-        "CADENCE_SALESFORCE_CLIENT_SECRET": "sf-secret",
-        "CADENCE_MARKETO_BULK_POLL_SECONDS": "0.05",
-    }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    get_settings.cache_clear()
-    shipping._type_ids.clear()  # a new fake Marketo numbers its activity types anew
-    servers = [await _serve(mk, mk_port), await _serve(sf, sf_port)]
-    yield Fakes(mk, sf, env["CADENCE_MARKETO_BASE_URL"], env["CADENCE_SALESFORCE_BASE_URL"])
-    for server, task in servers:
-        server.should_exit = True
-        await task
-
-
-async def marketo_lead(fakes: Fakes, **fields: Any) -> int:
-    async with MarketoClient(fakes.marketo_url, "mk-id", "mk-secret") as client:
-        result = await client.sync_leads([fields], action="createOrUpdate", lookup_field="email")
-    return int(result[0]["id"])
 
 
 def log_email(person_id: int, key: str, subject: str) -> None:

@@ -24,8 +24,9 @@ from cadence.core.models import Campaign, CampaignVersion, Person, Role
 from cadence.domain.playbook_yaml import parse_playbook
 from cadence.services.enrolling import prepare
 from devstack.sink import serve
-from tests.conftest import free_port, unique_person_id
-from tests.unit.test_calendar import schedule
+from tests.utils.api import unique_person_id
+from tests.utils.calendar import schedule
+from tests.utils.net import free_port
 from worker import main_worker, smtp_worker
 from workflows.enrollment import EnrollmentWorkflow
 

@@ -10,7 +10,7 @@ import aiosmtplib
 import httpx
 
 from devstack.sink import MessageStore, create_app, serve
-from tests.conftest import free_port
+from tests.utils.net import free_port
 
 
 def message(to: str, subject: str) -> EmailMessage:

@@ -15,7 +15,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from cadence.core.config import Mailbox
 from cadence.services.email.smtp_pool import NotDelivered, SmtpPool
-from tests.conftest import free_port
+from tests.utils.net import free_port
 
 
 class Inbox:

@@ -17,8 +17,8 @@ from cadence.core.config import get_settings
 from cadence.core.db import get_engine
 from cadence.core.models import ActivityKind, ActivityLog, Person
 from cadence.services.tracking import sign
-from tests.conftest import Api
-from tests.integration.test_api import PLAYBOOK
+from tests.utils.api import Api
+from tests.utils.factories import PLAYBOOK
 
 
 @pytest.fixture(autouse=True)

@@ -12,32 +12,16 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cadence.domain.calendar import SendingCalendar, day_one, planned_due
 from cadence.domain.playbook import Playbook
 from cadence.domain.playbook_yaml import parse_playbook
 from cadence.services.enrolling import holiday_dates
+from tests.utils.calendar import schedule
 
 ZONES = [
     "UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
     "Asia/Kolkata", "Australia/Sydney", "Pacific/Auckland",
 ]  # fmt: skip
 COUNTRIES = [None, "DE", "US", "GB", "FR", "IN", "AU"]
-
-
-def schedule(
-    playbook: Playbook, start: datetime, tz: str, country: str | None = None
-) -> list[datetime]:
-    """Due instants of every step, each email sent the moment it falls due."""
-    calendar = SendingCalendar(
-        playbook.settings, frozenset(holiday_dates(playbook, country, start.date()))
-    )
-    first = day_one(calendar, start, tz)
-    dues: list[datetime] = []
-    for index in range(len(playbook.steps)):
-        eligible = dues[-1] if dues else start
-        previous = dues[-1] if dues else None
-        dues.append(planned_due(playbook, calendar, index, tz, first, eligible, previous))
-    return dues
 
 
 def book(steps: list[dict[str, object]], **settings_: object) -> Playbook:

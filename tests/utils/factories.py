@@ -54,3 +54,21 @@ def enrollment_input(
         playbook=parse_playbook(playbook_yaml),
         **kw,
     )
+
+
+PLAYBOOK = """\
+name: API test
+settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
+steps:
+  - id: intro
+    day: 1
+    type: auto_email
+    send_at: immediately
+    subject: "Hello {{first_name}}"
+    body: "Hi {{first_name}}, a quick question."
+  - id: later
+    day: 3
+    type: auto_email
+    subject: Still there?
+    body: Following up.
+"""

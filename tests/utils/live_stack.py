@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.conftest import free_port
+from tests.utils.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CADENCE = Path(sys.executable).parent / "cadence"

@@ -23,9 +23,7 @@ from cadence.domain.contracts import (
     TaskDone,
 )
 from cadence.domain.playbook_yaml import parse_playbook
-from tests.conftest import skip_to_local
-from tests.utils.factories import enrollment_input
-from tests.workflows.test_enrollment_workflow import (
+from tests.utils.enrollment import (
     NY,
     ONLY_Z,
     THREE_OPEN,
@@ -33,6 +31,8 @@ from tests.workflows.test_enrollment_workflow import (
     Recorder,
     run_enrollment,
 )
+from tests.utils.factories import enrollment_input
+from tests.utils.temporal import skip_to_local
 from workflows.enrollment import EnrollmentWorkflow
 
 AT = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)

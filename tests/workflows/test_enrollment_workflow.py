@@ -2,100 +2,43 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from temporalio import activity
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
 from cadence.domain.contracts import (
-    SMTP_QUEUE,
-    CloseTaskInput,
-    CreateTaskInput,
-    CreateTaskResult,
-    EnrollmentInput,
     EnrollmentState,
-    FinishEnrollmentInput,
     InboundEvent,
     MarkSuccessRequest,
     MigrateRequest,
     PauseRequest,
-    RecordStatusInput,
     RemoveRequest,
     RescheduleRequest,
     ResumeRequest,
-    SendEmailInput,
-    SendEmailResult,
     SkipStepRequest,
     StepRecord,
     TaskDone,
 )
 from cadence.domain.playbook_yaml import parse_playbook
-from tests.conftest import skip_to_local
+from tests.utils.enrollment import (
+    ALWAYS_OPEN,
+    NY,
+    ONLY_Z,
+    THREE_OPEN,
+    TUESDAY,
+    WITH_CALL,
+    Recorder,
+    run_enrollment,
+    wait_for_send,
+    wait_for_task,
+)
 from tests.utils.factories import THREE_EMAILS, enrollment_input
+from tests.utils.temporal import skip_to_local
 from workflows.enrollment import EnrollmentWorkflow
-
-
-class Recorder:
-    """Stand-ins for the real activities that remember what the workflow asked for."""
-
-    def __init__(self, fail_steps: frozenset[str] = frozenset()) -> None:
-        self.sends: list[tuple[SendEmailInput, datetime]] = []
-        self.finished: list[FinishEnrollmentInput] = []
-        self.tasks: list[tuple[CreateTaskInput, datetime]] = []
-        self.closed: list[CloseTaskInput] = []
-        self.statuses: list[str] = []  # pauses and resumes written to the database
-        self.fail_steps = fail_steps
-
-    def activities(self) -> tuple[object, list[object]]:
-        @activity.defn(name="send_email")
-        async def send_email(inp: SendEmailInput) -> SendEmailResult:
-            if inp.step_id in self.fail_steps and not inp.body.startswith("Fixed"):
-                raise ApplicationError("missing value for {{company}}", type="TemplateError",
-                                       non_retryable=True)  # fmt: skip
-            at = activity.info().current_attempt_scheduled_time
-            self.sends.append((inp, at))
-            return SendEmailResult(
-                status="sent", message_id=f"<{inp.step_id}@test>", subject="s", sent_at=at
-            )
-
-        @activity.defn(name="finish_enrollment")
-        async def finish_enrollment(inp: FinishEnrollmentInput) -> None:
-            self.finished.append(inp)
-
-        @activity.defn(name="create_task")
-        async def create_task(inp: CreateTaskInput) -> CreateTaskResult:
-            self.tasks.append((inp, activity.info().current_attempt_scheduled_time))
-            return CreateTaskResult(task_id=len(self.tasks))
-
-        @activity.defn(name="close_task")
-        async def close_task(inp: CloseTaskInput) -> None:
-            self.closed.append(inp)
-
-        @activity.defn(name="record_enrollment_status")
-        async def record_enrollment_status(inp: RecordStatusInput) -> None:
-            self.statuses.append(inp.status)
-
-        return send_email, [finish_enrollment, create_task, close_task, record_enrollment_status]
-
-
-async def run_enrollment(
-    env: WorkflowEnvironment, recorder: Recorder, inp: EnrollmentInput
-) -> tuple[WorkflowHandle[EnrollmentWorkflow, EnrollmentState], Worker, Worker]:
-    send, others = recorder.activities()
-    queue = f"test-{uuid.uuid4()}"
-    main = Worker(env.client, task_queue=queue, workflows=[EnrollmentWorkflow], activities=others)
-    smtp = Worker(env.client, task_queue=SMTP_QUEUE, activities=[send])
-    handle = await env.client.start_workflow(
-        EnrollmentWorkflow.run, inp, id=f"enrollment/test/{uuid.uuid4()}", task_queue=queue
-    )
-    return handle, main, smtp
 
 
 # An independent, plain statement of the calendar for a weekday 08:00-18:00 window.
@@ -181,15 +124,6 @@ async def test_steps_carry_their_copies_and_commercial_flag(time_env: WorkflowEn
     assert (by_step["b"].cc, by_step["b"].commercial) == ([], False)
 
 
-ALWAYS_OPEN = """
-name: Always open
-settings: {skip_weekends: false, send_window: {start: "00:00", end: "23:59"}}
-steps:
-  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
-  - {id: b, day: 4, type: auto_email, subject: Again, body: Hello again}
-"""
-
-
 async def test_removal_stops_the_cadence_and_is_recorded(time_env: WorkflowEnvironment) -> None:
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
@@ -211,7 +145,7 @@ async def test_an_email_with_a_missing_field_becomes_a_task_for_the_rep(
     recorder = Recorder(fail_steps=frozenset({"a"}))
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
     async with main, smtp:
-        await _wait_for_task(time_env, recorder)
+        await wait_for_task(time_env, recorder)
         task, _ = recorder.tasks[0]
         assert task.type == "manual_email" and task.priority == "high"
         assert task.title == "Fix and send: Hi"
@@ -327,28 +261,6 @@ async def test_operators_read_what_the_enrollment_is_doing(time_env: WorkflowEnv
         assert await details(handle) == "**Completed** (finished). 2 of 2 steps done (sent: a, b)."
 
 
-WITH_CALL = """
-name: Email, call, email
-settings: {skip_weekends: false, holidays: "off", send_window: {start: "08:00", end: "18:00"}}
-steps:
-  - {id: intro, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
-  - {id: call, day: 2, type: call, title: "Call {{first_name}}", autoskip_after: 3d}
-  - {id: bump, day: 4, type: auto_email, send_at: "10:00", thread: true, body: Bump}
-"""
-NY = ZoneInfo("America/New_York")
-
-
-async def _wait_for_task(env: WorkflowEnvironment, recorder: Recorder) -> None:
-    for _ in range(60):
-        if recorder.tasks:
-            return
-        await env.sleep(timedelta(hours=4))
-    raise AssertionError("no task was created")
-
-
-TUESDAY = 1
-
-
 async def test_a_call_completed_late_moves_later_steps_by_the_delay(
     time_env: WorkflowEnvironment,
 ) -> None:
@@ -359,7 +271,7 @@ async def test_a_call_completed_late_moves_later_steps_by_the_delay(
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
     async with main, smtp:
-        await _wait_for_task(time_env, recorder)
+        await wait_for_task(time_env, recorder)
         task, created_at = recorder.tasks[0]
         assert (
             task.step_id == "call" and task.type == "call" and task.title == "Call {{first_name}}"
@@ -408,7 +320,7 @@ async def test_removal_cancels_the_open_task(time_env: WorkflowEnvironment) -> N
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
     async with main, smtp:
-        await _wait_for_task(time_env, recorder)
+        await wait_for_task(time_env, recorder)
         await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note="bad fit"))
         final = await handle.result()
     assert final.status == "removed" and [r.step_id for r in final.steps] == ["intro"]
@@ -421,7 +333,7 @@ async def test_the_timeline_shows_done_due_and_planned_steps(time_env: WorkflowE
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_CALL))
     async with main, smtp:
-        await _wait_for_task(time_env, recorder)
+        await wait_for_task(time_env, recorder)
         timeline = await handle.query(EnrollmentWorkflow.timeline)
         assert [(e.step_id, e.status) for e in timeline] == [
             ("intro", "sent"), ("call", "task_open"), ("bump", "planned"),
@@ -443,29 +355,11 @@ async def test_the_timeline_shows_done_due_and_planned_steps(time_env: WorkflowE
     ]  # fmt: skip
 
 
-THREE_OPEN = """
-name: Three, always open
-settings: {skip_weekends: false, holidays: "off", send_window: {start: "08:00", end: "18:00"}}
-steps:
-  - {id: a, day: 1, type: auto_email, send_at: immediately, subject: Hi, body: Hello}
-  - {id: b, day: 3, type: auto_email, send_at: "10:00", subject: Again, body: Hello again}
-  - {id: c, day: 5, type: auto_email, send_at: "11:00", subject: Last, body: Bye}
-"""
-
-
-async def _wait_for_send(env: WorkflowEnvironment, recorder: Recorder, step_id: str) -> None:
-    for _ in range(48):
-        if any(s.step_id == step_id for s, _ in recorder.sends):
-            return
-        await env.sleep(timedelta(hours=1))
-    raise AssertionError(f"{step_id} was not sent")
-
-
 async def test_operators_skip_reschedule_and_mark_success(time_env: WorkflowEnvironment) -> None:
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(THREE_OPEN))
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         with pytest.raises(WorkflowUpdateFailedError) as wrong:
             await handle.execute_update(EnrollmentWorkflow.skip_step, SkipStepRequest(step_id="c"))
         assert "waits for step 'b', not 'c'" in str(wrong.value.cause)
@@ -497,7 +391,7 @@ async def test_mark_success_ends_the_enrollment(time_env: WorkflowEnvironment) -
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(THREE_OPEN))
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         await handle.execute_update(
             EnrollmentWorkflow.mark_success, MarkSuccessRequest(note="meeting booked")
         )
@@ -528,7 +422,7 @@ async def test_a_migrated_enrollment_continues_on_the_new_version_by_step_id(
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(THREE_OPEN))
     v2 = parse_playbook(VERSION_2)
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         with pytest.raises(WorkflowUpdateFailedError) as same:
             await handle.execute_update(
                 EnrollmentWorkflow.migrate, MigrateRequest(version=1, playbook=v2)
@@ -589,7 +483,7 @@ async def test_a_manual_email_goes_out_when_the_rep_has_filled_it_in(
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(WITH_MANUAL))
     async with main, smtp:
-        await _wait_for_task(time_env, recorder)
+        await wait_for_task(time_env, recorder)
         task, _ = recorder.tasks[0]
         assert task.type == "manual_email" and task.title == "Email: reply in the thread"
         assert task.notes == "Hi {{first_name}}, {{! a personal opener}}"  # the draft
@@ -630,7 +524,7 @@ async def test_replies_bounces_and_unsubscribes_end_the_enrollment(
     inp = enrollment_input(_settings_playbook(extra))
     handle, main, smtp = await run_enrollment(time_env, recorder, inp)
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind=kind))  # type: ignore[arg-type]
         final = await handle.result()
     assert (final.status, final.end_reason) == (status, reason)
@@ -644,7 +538,7 @@ async def test_a_bounce_is_ignored_when_remove_on_bounce_is_off(
     inp = enrollment_input(_settings_playbook("remove_on_bounce: false"))
     handle, main, smtp = await run_enrollment(time_env, recorder, inp)
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind="bounce"))
         await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind="out_of_office"))
         final = await handle.result()
@@ -662,7 +556,7 @@ async def test_out_of_office_pauses_until_the_morning_after_the_return_date(
         time_env, recorder, enrollment_input(_settings_playbook(extra))
     )
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         today = start.date()
         back = today + timedelta(days=4)
         await handle.signal(
@@ -713,12 +607,6 @@ steps:
   - {id: b, day: 2, type: auto_email, subject: Again, body: Hello again}
   - {id: c, day: 4, type: auto_email, subject: Last, body: Bye}
 """
-ONLY_Z = """
-name: Always open, one new step
-settings: {skip_weekends: false, holidays: "off", send_window: {start: "00:00", end: "23:59"}}
-steps:
-  - {id: z, day: 6, type: call, title: Call them}
-"""
 
 
 async def test_the_timeline_labels_done_steps_by_id_after_a_migration(
@@ -729,11 +617,11 @@ async def test_the_timeline_labels_done_steps_by_id_after_a_migration(
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(OPEN_ABC))
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         await handle.execute_update(
             EnrollmentWorkflow.migrate, MigrateRequest(version=2, playbook=parse_playbook(ONLY_Z))
         )
-        await _wait_for_send(time_env, recorder, "b")  # the step waiting at the migration
+        await wait_for_send(time_env, recorder, "b")  # the step waiting at the migration
         timeline = []
         for _ in range(20):  # until the workflow has recorded "b" and moved on to "z"
             timeline = await handle.query(EnrollmentWorkflow.timeline)

@@ -29,15 +29,9 @@ from cadence.domain.contracts import (
     ResumeRequest,
 )
 from cadence.domain.playbook_yaml import parse_playbook
-from tests.conftest import skip_to_local
+from tests.utils.enrollment import ALWAYS_OPEN, TUESDAY, Recorder, run_enrollment, wait_for_send
 from tests.utils.factories import enrollment_input
-from tests.workflows.test_enrollment_workflow import (
-    ALWAYS_OPEN,
-    TUESDAY,
-    Recorder,
-    _wait_for_send,
-    run_enrollment,
-)
+from tests.utils.temporal import skip_to_local
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.people_sync import PeopleSyncWorkflow
 
@@ -72,7 +66,7 @@ async def test_a_waiting_step_is_due_again_in_the_new_zone(time_env: WorkflowEnv
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         before = await handle.query(EnrollmentWorkflow.state)
         friday = start.date() + timedelta(days=3)  # Day 4 in New York
         assert before.next_due_at == datetime.combine(friday, time(9), NY)
@@ -104,7 +98,7 @@ async def test_a_new_country_brings_its_holidays(time_env: WorkflowEnvironment) 
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         change = LocationChange(
             version=1, timezone="America/New_York", timezone_source="state", country="US",
             country_source="override", holiday_dates=[friday],
@@ -126,7 +120,7 @@ async def test_older_news_changes_nothing(time_env: WorkflowEnvironment) -> None
     inp = enrollment_input(ALWAYS_OPEN, location_version=2)
     handle, main, smtp = await run_enrollment(time_env, recorder, inp)
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         before = await handle.query(EnrollmentWorkflow.state)
         for version in (1, 2):
             stale = TO_TOKYO.model_copy(update={"version": version})
@@ -147,7 +141,7 @@ async def test_a_paused_enrollment_takes_the_change_when_it_resumes(
     recorder = Recorder()
     handle, main, smtp = await run_enrollment(time_env, recorder, enrollment_input(ALWAYS_OPEN))
     async with main, smtp:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         await handle.execute_update(EnrollmentWorkflow.pause, PauseRequest())
         await handle.signal(EnrollmentWorkflow.change_location, TO_TOKYO)
         await time_env.sleep(timedelta(minutes=1))
@@ -226,7 +220,7 @@ async def test_the_people_sync_tells_running_enrollments_and_marks_them_told(
                     activities=[pending, mark])  # fmt: skip
     marketo = Worker(time_env.client, task_queue=MARKETO_QUEUE, activities=[sync])
     async with main, smtp, people, marketo:
-        await _wait_for_send(time_env, recorder, "a")
+        await wait_for_send(time_env, recorder, "a")
         result = await time_env.client.execute_workflow(
             PeopleSyncWorkflow.run, PeopleSyncInput(), id="people-sync", task_queue="cadence"
         )

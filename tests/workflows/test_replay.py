@@ -45,14 +45,8 @@ from cadence.domain.contracts import (
     ShipperSettings,
     TaskDone,
 )
+from tests.utils.enrollment import ALWAYS_OPEN, WITH_CALL, Recorder, run_enrollment, wait_for_task
 from tests.utils.factories import THREE_EMAILS, enrollment_input
-from tests.workflows.test_enrollment_workflow import (
-    ALWAYS_OPEN,
-    WITH_CALL,
-    Recorder,
-    _wait_for_task,
-    run_enrollment,
-)
 from workflows.enrollment import EnrollmentWorkflow
 from workflows.inbound_mail import InboundMailWorkflow, MailboxPollerWorkflow
 from workflows.people_sync import PeopleSyncWorkflow
@@ -107,7 +101,7 @@ async def test_record_histories(time_env: WorkflowEnvironment) -> None:
                 await time_env.sleep(timedelta(hours=1))
                 await handle.signal(EnrollmentWorkflow.remove, RemoveRequest(note="test"))
             elif action == "call":
-                await _wait_for_task(time_env, recorder)
+                await wait_for_task(time_env, recorder)
                 await handle.execute_update(
                     EnrollmentWorkflow.complete_task, TaskDone(step_id="call", outcome="ok")
                 )
