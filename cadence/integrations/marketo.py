@@ -512,9 +512,10 @@ class MarketoClient:
         while True:
             status = self._result(await self._call("GET", f"{path}/{export_id}/status.json"))
             state = str(status[0].get("status")) if status else "Unknown"
-            if state == "Completed":
+            if state.lower() == "completed":
                 break
-            if state in ("Failed", "Canceled", "Unknown"):
+            # The docs spell it "Canceled" and "Cancelled" (the spec's enum: "cancelled").
+            if state.lower() in ("failed", "canceled", "cancelled", "unknown"):
                 message = status[0].get("errorMsg") if status else None
                 raise MarketoError(
                     "1029", f"bulk export {export_id} {state.lower()}: {message}", retryable=True
@@ -526,6 +527,12 @@ class MarketoClient:
                 on_wait(state)
             await self._sleep(poll_s)
         text = await self._download(f"{path}/{export_id}/file.json")
+        checksum = status[0].get("fileChecksum")
+        if checksum and hashlib.sha256(text.encode()).hexdigest() != str(checksum).lower():
+            raise MarketoError(
+                "611", f"bulk export {export_id}: the file does not match its checksum",
+                retryable=True,
+            )  # fmt: skip
         reader = csv.DictReader(io.StringIO(text))
         return [{k: (None if v == "null" else v) for k, v in row.items()} for row in reader]
 
