@@ -215,7 +215,7 @@ class Settings(BaseSettings):
     # Longer than any transaction that writes the activity log: the shippers' cursors trail
     # new rows by this much, so a row whose commit comes late is never passed over.
     shipper_commit_grace_seconds: float = Field(default=60.0, ge=0)
-    people_sync_minutes: float = Field(default=5.0, gt=0)
+    people_sync_minutes: float = Field(default=0.5, gt=0)
     # How often reminder tasks sync with Salesforce ("tasks" in salesforce_log).
     task_sync_minutes: float = Field(default=5.0, gt=0)
     # When Salesforce's email opt-outs are brought back (cron, UTC): nightly by default.

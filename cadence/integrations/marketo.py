@@ -401,6 +401,24 @@ class MarketoClient:
             more_result=bool(body.get("moreResult")),
         )
 
+    async def get_lead_changes(
+        self, token: str, fields: Sequence[str], batch_size: int = MAX_BATCH
+    ) -> ActivityPage:
+        """One page of Get Lead Changes: New Lead activities and the data value changes of
+        ``fields``, after ``token``. The ``next_page_token`` is where the next call (now or in
+        an hour) goes on from."""
+        params: dict[str, Any] = {
+            "nextPageToken": token,
+            "fields": ",".join(fields),
+            "batchSize": batch_size,
+        }
+        body = await self._call("GET", "/rest/v1/activities/leadchanges.json", params=params)
+        return ActivityPage(
+            activities=self._result(body),
+            next_page_token=str(body.get("nextPageToken") or token),
+            more_result=bool(body.get("moreResult")),
+        )
+
     async def get_activity_types(self) -> list[dict[str, Any]]:
         return self._result(await self._call("GET", "/rest/v1/activities/types.json"))
 
