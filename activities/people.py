@@ -98,7 +98,7 @@ def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSy
     now = utcnow()
     with session_scope() as session:
         columns = [getattr(Person, name) for name in ("id", "marketo_id", "email", *KNOWN)]
-        rows = session.exec(select(*columns).with_for_update()).all()
+        rows = session.exec(select(*columns).with_for_update()).all() if leads else []
         by_marketo = {r.marketo_id: r.id for r in rows if r.marketo_id is not None}
         unlinked = {r.email: r.id for r in rows if r.marketo_id is None}  # from before a sync
         known = {r.id: r._mapping for r in rows}
