@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.classify
 	$(BIN)/python -m bench.shipping
 	$(BIN)/python -m bench.people_sync
+	$(BIN)/python -m bench.people_changes
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     # How long a call adding activities may take (Marketo allows itself 90 s); past it the
     # activities are in doubt and counted as possible duplicates when sent again.
     marketo_add_timeout_seconds: float = Field(default=95.0, gt=0)
+    # The unsubscribe check at send time: how long Marketo's answer for a person is reused,
+    # how many checks a worker may make per 20 s (a share of Marketo's 100 per 20 s), and how
+    # long one may take before the send goes on with the synced flag.
+    marketo_unsubscribe_cache_seconds: float = Field(default=30.0, ge=0)
+    marketo_unsubscribe_checks_per_20s: int = Field(default=20, ge=0, le=100)
+    marketo_unsubscribe_timeout_seconds: float = Field(default=3.0, gt=0)
     salesforce_activities_per_second: float = 10.0
 
     # App database: SQLite (sqlite:////var/lib/cadence/cadence.db) or PostgreSQL
@@ -213,7 +219,7 @@ class Settings(BaseSettings):
     # Longer than any transaction that writes the activity log: the shippers' cursors trail
     # new rows by this much, so a row whose commit comes late is never passed over.
     shipper_commit_grace_seconds: float = Field(default=60.0, ge=0)
-    people_sync_minutes: float = Field(default=5.0, gt=0)
+    people_sync_minutes: float = Field(default=0.5, gt=0)
     # How often reminder tasks sync with Salesforce ("tasks" in salesforce_log).
     task_sync_minutes: float = Field(default=5.0, gt=0)
     # When Salesforce's email opt-outs are brought back (cron, UTC): nightly by default.

@@ -17,7 +17,7 @@ def _off(name: str) -> ApplicationError:
     )
 
 
-def marketo_client() -> MarketoClient:
+def marketo_client(timeout_s: float = 30.0) -> MarketoClient:
     settings = get_settings()
     if not (
         settings.marketo_base_url and settings.marketo_client_id and settings.marketo_client_secret
@@ -28,6 +28,7 @@ def marketo_client() -> MarketoClient:
         settings.marketo_client_id,
         settings.marketo_client_secret.get_secret_value(),
         add_timeout_s=settings.marketo_add_timeout_seconds,
+        timeout_s=timeout_s,
     )
 
 

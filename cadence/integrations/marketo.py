@@ -397,6 +397,24 @@ class MarketoClient:
             more_result=bool(body.get("moreResult")),
         )
 
+    async def get_lead_changes(
+        self, token: str, fields: Sequence[str], batch_size: int = MAX_BATCH
+    ) -> ActivityPage:
+        """One page of Get Lead Changes: New Lead activities and the data value changes of
+        ``fields``, after ``token``. The ``next_page_token`` is where the next call (now or in
+        an hour) goes on from."""
+        params: dict[str, Any] = {
+            "nextPageToken": token,
+            "fields": ",".join(fields),
+            "batchSize": batch_size,
+        }
+        body = await self._call("GET", "/rest/v1/activities/leadchanges.json", params=params)
+        return ActivityPage(
+            activities=self._result(body),
+            next_page_token=str(body.get("nextPageToken") or token),
+            more_result=bool(body.get("moreResult")),
+        )
+
     async def get_activity_types(self) -> list[dict[str, Any]]:
         return self._result(await self._call("GET", "/rest/v1/activities/types.json"))
 
@@ -508,9 +526,10 @@ class MarketoClient:
         while True:
             status = self._result(await self._call("GET", f"{path}/{export_id}/status.json"))
             state = str(status[0].get("status")) if status else "Unknown"
-            if state == "Completed":
+            if state.lower() == "completed":
                 break
-            if state in ("Failed", "Canceled", "Unknown"):
+            # The docs spell it "Canceled" and "Cancelled" (the spec's enum: "cancelled").
+            if state.lower() in ("failed", "canceled", "cancelled", "unknown"):
                 message = status[0].get("errorMsg") if status else None
                 raise MarketoError(
                     "1029", f"bulk export {export_id} {state.lower()}: {message}", retryable=True
@@ -522,6 +541,12 @@ class MarketoClient:
                 on_wait(state)
             await self._sleep(poll_s)
         text = await self._download(f"{path}/{export_id}/file.json")
+        checksum = status[0].get("fileChecksum")
+        if checksum and hashlib.sha256(text.encode()).hexdigest() != str(checksum).lower():
+            raise MarketoError(
+                "611", f"bulk export {export_id}: the file does not match its checksum",
+                retryable=True,
+            )  # fmt: skip
         reader = csv.DictReader(io.StringIO(text))
         return [{k: (None if v == "null" else v) for k, v in row.items()} for row in reader]
 

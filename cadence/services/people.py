@@ -7,8 +7,9 @@ location), Marketo as the source of truth. Every sync recomputes the zone and co
   ``createdAt`` from the oldest lead to now, up to 10 jobs at a time (Marketo runs 2 and
   queues 10), then upserts them in bulk. Its watermark is the time it started, so what
   changes meanwhile comes with the next sync.
-* Later syncs are incremental: the leads of New Lead and Change Data Value activities since the
-  watermark, fetched by id (300 per call).
+* Later syncs are incremental, driven by Marketo's lead changes from the paging token the last
+  sync stored (cadence/services/people_changes.py): only the people created or changed are
+  read again (by id, 300 per call); nothing new costs one call.
 """
 
 from __future__ import annotations
@@ -32,10 +33,9 @@ from cadence.domain.contracts import (
 from cadence.domain.instants import iso_z
 from cadence.integrations.clients import marketo_client, marketo_failure
 from cadence.integrations.marketo import MarketoClient, MarketoError
-from cadence.services import Heartbeat, no_heartbeat
+from cadence.services import Heartbeat, no_heartbeat, people_changes
 from cadence.services.people_location import IN_USE, in_use, mark_notified, pending_notices
 
-NEW_LEAD, CHANGE_DATA_VALUE = 12, 13
 WATERMARK = "marketo_people_since"
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 WINDOW = timedelta(days=31)
@@ -98,7 +98,7 @@ def _upsert(leads: list[dict[str, Any]], watermark: datetime | None) -> PeopleSy
     now = utcnow()
     with session_scope() as session:
         columns = [getattr(Person, name) for name in ("id", "marketo_id", "email", *KNOWN)]
-        rows = session.exec(select(*columns).with_for_update()).all()
+        rows = session.exec(select(*columns).with_for_update()).all() if leads else []
         by_marketo = {r.marketo_id: r.id for r in rows if r.marketo_id is not None}
         unlinked = {r.email: r.id for r in rows if r.marketo_id is None}  # from before a sync
         known = {r.id: r._mapping for r in rows}
@@ -186,26 +186,6 @@ async def _export_everyone(
     return leads
 
 
-async def _changed_since(
-    client: MarketoClient, since: datetime, heartbeat: Heartbeat
-) -> tuple[list[Any], datetime]:
-    lead_ids: dict[int, None] = {}
-    newest = since
-    token = await client.get_paging_token(since)
-    while True:
-        page = await client.get_activities(token, [NEW_LEAD, CHANGE_DATA_VALUE])
-        for item in page.activities:
-            lead_ids[int(item["leadId"])] = None
-            when = datetime.fromisoformat(str(item["activityDate"]).replace("Z", "+00:00"))
-            newest = max(newest, when)
-        heartbeat(len(lead_ids))
-        token = page.next_page_token
-        if not page.more_result:
-            break
-    leads = await client.get_leads("id", list(lead_ids), LEAD_FIELDS) if lead_ids else []
-    return leads, newest
-
-
 class PeopleSync:
     """People from Marketo, and the running enrollments to tell about their changes."""
 
@@ -217,13 +197,19 @@ class PeopleSync:
         try:
             async with marketo_client() as client:
                 if since is None:
-                    leads: list[Any] = await _export_everyone(client, started, heartbeat)
                     watermark = started - timedelta(minutes=1)  # what changed meanwhile comes next
+                    token = await people_changes.token_at(client, watermark)
+                    leads: list[Any] = await _export_everyone(client, started, heartbeat)
                 else:
-                    leads, watermark = await _changed_since(client, since, heartbeat)
+                    leads, token = await people_changes.changed_leads(
+                        client, since, LEAD_FIELDS, heartbeat
+                    )
+                    watermark = started
         except MarketoError as err:
             raise marketo_failure(err) from err
-        return await run_db(_upsert, leads, watermark)
+        result = await run_db(_upsert, leads, watermark)
+        await run_db(people_changes.save_token, token)
+        return result
 
     async def location_notices(self, inp: LocationNoticesInput) -> LocationNotices:
         """The running enrollments to tell about their person's new zone or country."""

@@ -41,6 +41,7 @@ from devstack.fakes.marketo_catalog import (
     CHANGE_DATA_VALUE,
     CUSTOM_ATTRIBUTE_TYPES,
     DEFAULT_LEAD_FIELDS,
+    FIELDS_BY_ID,
     FIELDS_BY_NAME,
     FILTER_TYPES,
     LOOKUP_FIELDS,
@@ -178,6 +179,25 @@ def _as_int(value: Any) -> int | None:
 
 def _csv(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip()]
+
+
+# Query parameters the spec types as arrays (swagger-mapi `collectionFormat: multi`): each may be
+# repeated (`fields=a&fields=b`) or comma-separated (`fields=a,b`), or both.
+MULTI_PARAMS = frozenset(
+    {"filterValues", "fields", "activityTypeIds", "leadIds", "listIds", "assetIds", "status"}
+)
+
+
+def _params(pairs: list[tuple[str, str]]) -> dict[str, str]:
+    """Query parameters by name: a multi-valued one keeps all its values (comma-joined, as the
+    handlers split them), any other the last."""
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in MULTI_PARAMS and params.get(key):
+            params[key] = f"{params[key]},{value}" if value else params[key]
+        else:
+            params[key] = value
+    return params
 
 
 class FakeMarketo:
@@ -371,13 +391,19 @@ class FakeMarketo:
         query = request.url.query
         if len(path) + len(query) + 1 > MAX_URI_BYTES:
             return Response(b"Request-URI Too Long", status_code=414, media_type="text/plain")
-        params = dict(request.query_params)
+        pairs = list(request.query_params.multi_items())
         content_type = request.headers.get("content-type", "").lower()
-        if method == "POST" and params.get("_method", "").upper() == "GET":
-            params.pop("_method")
-            if raw and content_type.startswith("application/x-www-form-urlencoded"):
-                params.update(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        form: list[tuple[str, str]] = []
+        if method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
+            form = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
+        # A long GET sent as POST: `_method=GET` in the query string or in the form body, the
+        # query string's parameters in an application/x-www-form-urlencoded body.
+        if method == "POST" and any(
+            k == "_method" and v.upper() == "GET" for k, v in (*pairs, *form)
+        ):
+            pairs = [(k, v) for k, v in (*pairs, *form) if k != "_method"]
             method, raw = "GET", b""
+        params = _params(pairs)
         query_token = params.pop("access_token", None)
         authorization = request.headers.get("authorization")
         if authorization is None and query_token and self.accept_query_token:
@@ -501,6 +527,7 @@ class FakeMarketo:
             r("GET", r"/rest/v1/activities/types\.json", self.activity_types),
             r("GET", r"/rest/v1/activities/pagingtoken\.json", self.paging_token),
             r("GET", r"/rest/v1/activities\.json", self.get_activities),
+            r("GET", r"/rest/v1/activities/leadchanges\.json", self.get_lead_changes),
             r("GET", ext + r"/types\.json", self.custom_types),
             r("POST", ext + r"/type\.json", self.create_custom_type, True),
             r("POST", ext + r"/type/([^/]+)/attributes/create\.json", self.create_attrs, True),
@@ -835,14 +862,97 @@ class FakeMarketo:
             raise _Fail("704", "Invalid date format")
         return {"nextPageToken": _encode_token("A", int(since.timestamp() * 1000), 0)}
 
-    def get_activities(self, req: _Req) -> dict[str, Any]:
+    @staticmethod
+    def _position(req: _Req) -> tuple[int, int]:
         token = req.params.get("nextPageToken")
         if not token:
             raise _Fail("701", "nextPageToken cannot be blank")
         parts = _decode_token(token, "A")
         if not parts or len(parts) != 2 or any(_as_int(p) is None for p in parts):
             raise _Fail("1003", "Invalid nextPageToken")
-        position = (int(parts[0]), int(parts[1]))
+        return int(parts[0]), int(parts[1])
+
+    @staticmethod
+    def _lead_ids(req: _Req) -> set[int]:
+        lead_ids_raw = _csv(req.params.get("leadIds"))
+        if len(lead_ids_raw) > 30:
+            raise _Fail("1003", "Too many leadIds, the maximum is 30")
+        lead_ids = {_as_int(v) for v in lead_ids_raw}
+        if None in lead_ids:
+            raise _Fail("1003", "Invalid leadIds")
+        return {i for i in lead_ids if i is not None}
+
+    def _page(
+        self, req: _Req, position: tuple[int, int], keep: Callable[[dict[str, Any]], bool]
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """The activities after ``position`` that ``keep`` accepts, one page of them, and the
+        paging keys (``nextPageToken`` always, ``moreResult``)."""
+        batch = self._batch_size(req.params.get("batchSize"))
+        rows = sorted(
+            (a for a in self.data["activities"] if (a["_ms"], a["id"]) > position and keep(a)),
+            key=lambda a: (a["_ms"], a["id"]),
+        )
+        page = rows[:batch]
+        if page:
+            position = (page[-1]["_ms"], page[-1]["id"])
+        paging = {
+            "nextPageToken": _encode_token("A", *position),
+            "moreResult": len(rows) > len(page),
+        }
+        return page, paging
+
+    def get_lead_changes(self, req: _Req) -> dict[str, Any]:
+        """Get Lead Changes: New Lead activities and the Change Data Value activities of the
+        ``fields`` asked for (required), each change as ``fields: [{id, name, newValue,
+        oldValue}]``; paged like ``activities.json``."""
+        position = self._position(req)
+        fields = _csv(req.params.get("fields"))
+        if not fields:
+            raise _Fail("701", "fields cannot be blank")
+        for name in fields:
+            if name not in FIELDS_BY_NAME:
+                raise _Fail("1006", f"Field '{name}' not found")
+        wanted = {FIELDS_BY_NAME[name].id for name in fields}
+        lead_ids = self._lead_ids(req)
+
+        def keep(a: dict[str, Any]) -> bool:
+            if lead_ids and a["leadId"] not in lead_ids:
+                return False
+            if a["activityTypeId"] == NEW_LEAD:
+                return True
+            return (
+                a["activityTypeId"] == CHANGE_DATA_VALUE
+                and a.get("primaryAttributeValueId") in wanted
+            )
+
+        page, payload = self._page(req, position, keep)
+        if page:
+            payload["result"] = [self._lead_change(a) for a in page]
+        return payload
+
+    @staticmethod
+    def _lead_change(activity: dict[str, Any]) -> dict[str, Any]:
+        out = {k: activity[k] for k in ("id", "marketoGUID", "leadId", "activityDate")}
+        out["activityTypeId"] = activity["activityTypeId"]
+        values = {a["name"]: a.get("value") for a in activity["attributes"]}
+        out["fields"] = []
+        if activity["activityTypeId"] == CHANGE_DATA_VALUE:
+            spec = FIELDS_BY_ID[int(activity["primaryAttributeValueId"])]
+            change: dict[str, Any] = {"id": spec.id, "name": spec.name}
+            change["newValue"] = values.get("New Value")
+            if values.get("Old Value") is not None:
+                change["oldValue"] = values["Old Value"]
+            out["fields"] = [change]
+        skip = {"New Value", "Old Value"}
+        out["attributes"] = [
+            {"name": a["name"], "value": a["value"]}
+            for a in activity["attributes"]
+            if a["name"] not in skip
+        ]
+        return out
+
+    def get_activities(self, req: _Req) -> dict[str, Any]:
+        position = self._position(req)
         type_ids_raw = _csv(req.params.get("activityTypeIds"))
         if not type_ids_raw:
             raise _Fail("701", "activityTypeIds cannot be blank")
@@ -851,30 +961,12 @@ class FakeMarketo:
         type_ids = {_as_int(t) for t in type_ids_raw}
         if None in type_ids:
             raise _Fail("1003", "Invalid activityTypeIds")
-        lead_ids_raw = _csv(req.params.get("leadIds"))
-        if len(lead_ids_raw) > 30:
-            raise _Fail("1003", "Too many leadIds, the maximum is 30")
-        lead_ids = {_as_int(v) for v in lead_ids_raw}
-        if None in lead_ids:
-            raise _Fail("1003", "Invalid leadIds")
-        batch = self._batch_size(req.params.get("batchSize"))
-        rows = sorted(
-            (
-                a
-                for a in self.data["activities"]
-                if (a["_ms"], a["id"]) > position
-                and a["activityTypeId"] in type_ids
-                and (not lead_ids or a["leadId"] in lead_ids)
-            ),
-            key=lambda a: (a["_ms"], a["id"]),
+        lead_ids = self._lead_ids(req)
+        page, payload = self._page(
+            req,
+            position,
+            lambda a: a["activityTypeId"] in type_ids and (not lead_ids or a["leadId"] in lead_ids),
         )
-        page = rows[:batch]
-        if page:
-            position = (page[-1]["_ms"], page[-1]["id"])
-        payload: dict[str, Any] = {
-            "nextPageToken": _encode_token("A", *position),
-            "moreResult": len(rows) > len(page),
-        }
         if page:
             payload["result"] = [
                 {k: copy.deepcopy(v) for k, v in a.items() if not k.startswith("_")} for a in page

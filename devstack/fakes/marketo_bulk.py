@@ -12,6 +12,7 @@ subscription lacks. The file is CSV, TSV or SSV with a header row (REST names un
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import uuid
 from collections.abc import Callable
@@ -71,9 +72,15 @@ class Job:
                 out[key] = _iso(when)
         if self.status == "Completed":
             out |= {"numberOfRecords": self.records, "fileSize": len(self.file)}
+            out["fileChecksum"] = hashlib.sha256(self.file).hexdigest()
         if self.error:
             out["errorMsg"] = self.error
         return out
+
+
+def _status_key(status: str) -> str:
+    key = status.strip().lower()
+    return "canceled" if key == "cancelled" else key
 
 
 def _parse(value: Any, name: str) -> datetime:
@@ -201,8 +208,11 @@ class BulkExports:
         return {"result": [job.public()]}
 
     def listing(self, statuses: list[str]) -> dict[str, Any]:
+        """The jobs of the last 7 days, filtered by status: any case, and either spelling of
+        cancelled (the spec's enum is lower case with "cancelled"; jobs report "Canceled")."""
         self.advance()
-        jobs = [j for j in self.jobs.values() if not statuses or j.status in statuses]
+        wanted = {_status_key(s) for s in statuses}
+        jobs = [j for j in self.jobs.values() if not wanted or _status_key(j.status) in wanted]
         return {"result": [j.public() for j in jobs]}
 
     def file(self, export_id: str, range_header: str | None) -> Response:

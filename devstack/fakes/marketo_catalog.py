@@ -129,6 +129,7 @@ LEAD_FIELDS: tuple[LeadField, ...] = (
 )
 
 FIELDS_BY_NAME: dict[str, LeadField] = {f.name: f for f in LEAD_FIELDS}
+FIELDS_BY_ID: dict[int, LeadField] = {f.id: f for f in LEAD_FIELDS}
 
 # Get Leads by Filter Type accepts these standard fields (plus custom string/email/integer ones).
 FILTER_TYPES: frozenset[str] = frozenset(
@@ -193,12 +194,11 @@ def _type(
     type_id: int,
     name: str,
     description: str,
-    primary: tuple[str, str] | None,
+    primary: tuple[str, str],
     attributes: list[dict[str, str]],
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"id": type_id, "name": name, "description": description}
-    if primary is not None:
-        out["primaryAttribute"] = {"name": primary[0], "dataType": primary[1]}
+    out["primaryAttribute"] = {"name": primary[0], "dataType": primary[1]}
     out["attributes"] = attributes
     return out
 
@@ -301,7 +301,9 @@ STANDARD_ACTIVITY_TYPES: tuple[dict[str, Any], ...] = (
         NEW_LEAD,
         "New Lead",
         "New person",
-        None,
+        # The person created: primaryAttributeValueId is the lead id, primaryAttributeValue
+        # its name (the docs' examples); swagger-mapi ActivityType requires the attribute.
+        ("Lead ID", "integer"),
         _attrs(
             ("API Method Name", "string"),
             ("Created Date", "date"),

@@ -339,7 +339,7 @@ async def test_restarting_the_worker_with_changed_settings_changes_the_backgroun
     first = await asyncio.to_thread(run_worker, env, tmp_path / "first.log")
     assert "marketo: on" in first and "salesforce: off (set CADENCE_SALESFORCE_BASE_URL" in first
     assert "smtp: off (set CADENCE_SMTP_HOST" in first and "mk-secret" not in first
-    assert "background: schedule people-sync-schedule created (every 0:05:00)" in first
+    assert "background: schedule people-sync-schedule created (every 0:00:30)" in first
     assert "background: shipper/marketo started (batch_size 300" in first
 
     changed = {**env, "CADENCE_PEOPLE_SYNC_MINUTES": "7", "CADENCE_SHIPPER_BATCH_MARKETO": "40"}

@@ -485,3 +485,39 @@ def test_error_codes_say_whether_to_retry_and_whether_the_call_may_have_run() ->
         err = MarketoError(code, "x")
         assert (code, err.retryable, err.ambiguous) == (code, retry, ambiguous)
     assert not MarketoError("transport", "connect refused", ambiguous=False).ambiguous
+
+
+@pytest.mark.parametrize("spelling", ["Canceled", "Cancelled", "CANCELLED"])
+async def test_export_leads_stops_at_a_cancelled_job_in_either_spelling(spelling: str) -> None:
+    """Marketo's docs write both "Canceled" and "Cancelled": a job cancelled elsewhere ends
+    the export at the next poll, not at the six-hour deadline."""
+    clock = Clock()
+    e = Env(clock, bulk_step_s=10_000)  # the job would stay queued for hours
+    app = e.app
+
+    async def cancel_elsewhere(seconds: float) -> None:
+        clock.advance(seconds)
+        for job in app.state.fake.bulk.jobs.values():
+            job.status = spelling
+
+    e.client._sleep = cancel_elsewhere
+    async with e.http, e.client:
+        with pytest.raises(MarketoError, match="cancel"):
+            await e.client.export_leads(["id"], window(clock), poll_s=60)
+    assert clock.now - START <= 120
+
+
+async def test_export_leads_refuses_a_file_that_does_not_match_its_checksum(env: Env) -> None:
+    await env.client.sync_leads([{"email": "ada@example.com"}])
+    real_file = env.app.state.fake.bulk.file
+
+    def damaged(export_id: str, range_header: str | None) -> Any:
+        response = real_file(export_id, range_header)
+        response.body = response.body[:-3]  # cut short on the way
+        response.headers["content-length"] = str(len(response.body))
+        return response
+
+    env.app.state.fake.bulk.file = damaged
+    env.app.state.fake.routes = env.app.state.fake._routes()
+    with pytest.raises(MarketoError, match="checksum"):
+        await env.client.export_leads(["id", "email"], window(env.clock), poll_s=60)

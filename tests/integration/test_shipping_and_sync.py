@@ -277,10 +277,43 @@ async def test_the_first_sync_reads_every_lead_by_bulk_export_in_31_day_windows(
     assert (p1.marketo_id, p1.sales_owner, p1.sfdc_lead_id, p1.linkedin_url) == (
         ids[1], OWNER, "00Q000000000041AAA", "https://linkedin.example/p1")  # fmt: skip
     assert people["p2@example.com"].unsubscribed and not people["p0@example.com"].unsubscribed
-    # the next sync is incremental: only what changed since, by activities
+    # the next sync is incremental: Marketo's lead changes from the token the first one stored
     again = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
     assert again.created == 0
-    assert fake.stats.by_path.get("/rest/v1/activities.json", 0) >= 1
+    assert fake.stats.by_path.get("/rest/v1/activities/leadchanges.json", 0) == 1
+    assert fake.stats.by_path.get("/rest/v1/activities.json", 0) == 0
+
+
+async def test_incremental_syncs_read_only_the_people_who_changed(fakes: Fakes) -> None:
+    """After the first sync, a sync with nothing new is one call (lead changes from the stored
+    paging token); a change in Marketo reaches the person at the next sync, and only the
+    changed people are read again."""
+    ada, bob = [
+        await marketo_lead(fakes, email=f"{n}@example.com", firstName=n.title(),
+                           sfdcLeadOwnerId=OWNER)
+        for n in ("ada", "bob")
+    ]  # fmt: skip
+    fake = fakes.marketo.state.fake
+    await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
+    await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())  # catches up
+    before = dict(fake.stats.by_path)
+
+    def calls() -> dict[str, int]:
+        now = fake.stats.by_path
+        return {p: n - before.get(p, 0) for p, n in now.items() if n != before.get(p, 0)}
+
+    idle = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
+    assert (idle.created, idle.updated) == (0, 0)
+    assert calls() == {"/rest/v1/activities/leadchanges.json": 1}
+    with fake.state.lock:
+        fake._update_lead(fake.data["leads"][str(bob)], {"title": "CFO"})
+    before = dict(fake.stats.by_path)
+    changed = await ActivityEnvironment().run(sync_people_from_marketo, PeopleSyncInput())
+    assert changed.updated == 1
+    assert calls() == {"/rest/v1/activities/leadchanges.json": 1, "/rest/v1/leads.json": 1}
+    with Session(get_engine()) as session:
+        titles = {p.marketo_id: p.title for p in session.exec(select(Person)).all()}
+    assert titles == {ada: None, bob: "CFO"}
 
 
 async def test_an_unsubscribe_sets_email_opt_out_in_salesforce(fakes: Fakes) -> None:

@@ -47,6 +47,7 @@ from cadence.services.email.quota import QuotaWait, as_retry, take_slot_in
 from cadence.services.email.sent_check import SentCheckError, sent_check_for
 from cadence.services.email.smtp_pool import NotDelivered, pool_for
 from cadence.services.tracking import tracking_enabled
+from cadence.services.unsubscribe_check import unsubscribed_in_marketo
 
 log = logging.getLogger("cadence.email")
 
@@ -173,6 +174,9 @@ def _prepare(
         if person.existing not in (None, "unsent", "sending"):
             raise _Unsettled()  # sent meanwhile: settling returns it
         guard = _guard(person, inp.commercial)
+        if guard is None and inp.commercial and unsubscribed_in_marketo(person.marketo_id, False):
+            guard = SendEmailResult(status="skipped", reason="unsubscribed in Marketo",
+                                    guard="unsubscribed")  # fmt: skip
         if guard is not None:
             return _Prepared(None, guard)
         values = person_values(person, inp.owner)

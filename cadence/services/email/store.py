@@ -20,8 +20,8 @@ _WHEN = UtcDateTime()
 # The person, the sender's signature, what became of this Message-ID, and the guards.
 _READ = sa.text(
     """
-    SELECT p.id, p.email, p.unsubscribed, p.first_name, p.last_name, p.company, p.title,
-           p.phone,
+    SELECT p.id, p.email, p.unsubscribed, p.marketo_id, p.first_name, p.last_name, p.company,
+           p.title, p.phone,
            (SELECT u.signature FROM "user" u WHERE u.id = :owner_id) AS signature,
            (SELECT m.status FROM emailmessage m WHERE m.message_id = :message_id) AS existing,
            (EXISTS (SELECT 1 FROM emailmessage b
