@@ -62,9 +62,10 @@ EXPECTED: dict[str, Expect] = {
     "domino_user_unknown.eml": hard("userunknown", None, "k.meier@lotus-corp.example"),
     "de_unzustellbar.eml": hard("userunknown", "5.1.1", "m.schulz@provider-de.example"),
     "es_no_se_puede_entregar.eml": hard("userunknown", "5.1.1", "j.lopez@empresa-es.example"),
-    # a disabled or suspended account is a dead address too, whatever the code says (5.2.1)
-    "gmail_dsn_disabled.eml": hard("suspend", "5.2.1", "former.employee@gmail.com"),
-    "postfix_suspended_mailbox_5_1_1.eml": hard("suspend", "5.1.1", "d.ruiz@example.net"),
+    # a disabled account is a dead address too, whatever the code says (5.2.1)
+    "gmail_dsn_disabled.eml": hard("disabled", "5.2.1", "former.employee@gmail.com"),
+    # a suspended one is not (yet): sisimai's "suspend", soft even under 5.1.1
+    "postfix_suspended_mailbox_5_1_1.eml": soft("suspend", "5.1.1", "d.ruiz@example.net"),
     # soft, even with a 5.x.x status
     "postfix_mailbox_full.eml": soft("mailboxfull", "5.2.2", "b.weber@example.de"),
     "gmail_dsn_over_quota.eml": soft("mailboxfull", "5.2.2", "mehmet.y@example.com.tr"),
@@ -480,7 +481,7 @@ def old_mta(sender: str, subject: str, body: str, charset: str = "us-ascii") -> 
             "mailbox\n",
             "us-ascii",
             "bounce_hard",
-            "suspend",
+            "disabled",
         ),
         (
             "MAILER-DAEMON@mx.example.pl",
@@ -556,3 +557,71 @@ def test_public_corpus(part: str) -> None:
     assert metrics["dates invented"] == 0
     assert metrics["bounce vs not-bounce"] >= 0.98
     assert metrics["exact label"] >= (0.97 if part == "tune" else 0.95)
+
+
+@pytest.mark.parametrize(
+    ("said", "label", "reason"),
+    [
+        # suspended or frozen: often lifted again (unpaid, abuse lock), so soft (sisimai "suspend")
+        ("550 Mailbox is frozen. See http://mail.example.ua/err/3/", "bounce_soft", "suspend"),
+        ("550 5.2.1 Account suspended for non-payment", "bounce_soft", "suspend"),
+        ("554 This account has been temporarily disabled", "bounce_soft", "suspend"),
+        # au/EZweb: the subscriber's contract is suspended, whatever "user unknown" says after it
+        (
+            "The user(s) account is disabled.\n\n<lead@ezweb.example>: 550 user unknown "
+            "(in reply to RCPT TO command)",
+            "bounce_soft",
+            "suspend",
+        ),
+        # disabled, deactivated or closed: the address is dead (issue 17)
+        ("551 lead@example.com is a deactivated mailbox", "bounce_hard", "disabled"),
+        (
+            "550 5.2.1 The email account that you tried to reach is disabled.",
+            "bounce_hard",
+            "disabled",
+        ),
+        ("550 This account has been closed", "bounce_hard", "disabled"),
+    ],
+)
+def test_suspended_is_soft_and_disabled_is_hard(said: str, label: str, reason: str) -> None:
+    body = f"<lead@example.com>: host mx.example said: {said}\n"
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail Returned to Sender", body))
+    assert (got.label, got.reason) == (label, reason), got
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        # Postfix
+        "<lead@example.com>: host mx.example[192.0.2.1] said: 550 No such user here (in reply "
+        "to end of DATA command)",
+        # Exim
+        "  lead@example.com\n    SMTP error from remote mail server after end of data:\n"
+        "    550 Unknown user",
+        # Sendmail
+        "----- Transcript of session follows -----\n... while talking to mx.example.:\n"
+        ">>> DATA\n<<< 550 User unknown\n554 5.0.0 Service unavailable",
+    ],
+)
+def test_user_unknown_after_data_is_filtered(transcript: str) -> None:
+    """Accepted at RCPT TO, refused after DATA: the address exists, a filter said no (soft)."""
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", transcript + "\n"))
+    assert (got.label, got.reason) == ("bounce_soft", "filtered"), got
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        "<lead@example.com>: host mx.example[192.0.2.1] said: 550 No such user here (in reply "
+        "to RCPT TO command)",
+        "----- Transcript of session follows -----\n... while talking to mx.example.:\n"
+        ">>> RCPT To:<lead@example.com>\n<<< 550 User unknown\n550 5.1.1 lead@example.com... "
+        "User unknown",
+        # a 5.1.1 code names the address, whatever the command
+        "<lead@example.com>: host mx.example said: 550 5.1.1 User unknown (in reply to end of "
+        "DATA command)",
+    ],
+)
+def test_user_unknown_at_rcpt_stays_hard(transcript: str) -> None:
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", transcript + "\n"))
+    assert (got.label, got.reason) == ("bounce_hard", "userunknown"), got
