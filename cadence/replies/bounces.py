@@ -48,6 +48,11 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
             r"verification failed for",
             r"sender address verification",
             r"could not verify (?:the )?sender",
+            # our From or sender domain refused ("From: Domain is invalid. Please provide a
+            # valid From:", "Sender address rejected: Domain not found")
+            r"from:? domain (?:is )?(?:invalid|not found|unknown)",
+            r"provide a valid from\b",
+            r"sender (?:address |domain )?(?:rejected: )?domain (?:not found|is invalid)",
         ),
     ),
     (
@@ -190,7 +195,7 @@ _SUSPEND = _lower_rx(
 _DISABLED = _lower_rx(
     r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?(?:now )?"
     r"(?:disabled|deactivated|inactive|discontinued|closed|terminated)",
-    r"(?:deactivated|disabled|inactive|discontinued) (?:mail-?box|account|user)",
+    r"(?:deactivated|disabled|inactive|discontinued) (?:mail-?box|account|user|recipient)",
     r"is an? (?:deactivated|disabled|inactive) (?:mail-?box|account|user|address)",
     r"mailbox (?:is )?(?:inactive|disabled|unavailable due)",
     r"account (?:has been )?terminated",
@@ -380,6 +385,7 @@ _HARD_STATUS = {
     "5.1.3": "userunknown",
     "5.1.6": "hasmoved",
     "5.1.10": "notaccept",
+    "5.7.13": "disabled",  # RFC 3463: user account disabled
     "5.4.4": "hostunknown",
     "5.7.27": "notaccept",
 }
@@ -390,14 +396,23 @@ _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
 # command)", Exim "SMTP error from remote mail server after end of data", Sendmail ">>> DATA"
 # followed by the "<<<" answer. "RCPT TO" named as the failing command outranks it.
 _DATA_PHASE = re.compile(
-    r"in reply to (?:end of )?data command"
-    r"|after (?:end of )?data\b"
-    r"|>>> data\s*(?:\n\s*)?<<<"
-    r"|in response to (?:end of )?data\b",
+    r"in\s+reply\s+to\s+(?:end\s+of\s+)?data\s+command"
+    r"|after\s+(?:end\s+of\s+)?data\b"
+    r"|>>>\s*data\s*<<<"
+    r"|in\s+response\s+to\s+(?:end\s+of\s+)?data\b",
     re.I,
 )
 _RCPT_PHASE = re.compile(
-    r"in reply to rcpt to command|after rcpt to\b|>>> rcpt to:[^\n]*\s*(?:\n\s*)?<<<", re.I
+    r"in\s+reply\s+to\s+rcpt\s+to\s+command|after\s+rcpt\s+to\b|>>>\s*rcpt\s+to:[^\n]*\s*<<<",
+    re.I,
+)
+
+
+# Words that say the account does not exist, which a content filter does not borrow: they keep
+# "user unknown" hard even after DATA (Yahoo answers the end of DATA with "554 delivery error:
+# dd This user doesn't have a yahoo.com account").
+_SAYS_NO_ACCOUNT = _lower_rx(
+    r"(?:doesn't|does not) have an? .{0,30}account", r"does ?n[o']t exist", r"no longer exists"
 )
 
 
@@ -499,7 +514,11 @@ _BOUNCE_TEXT = _rx(
     r"送信できませんでした",
     r"配信できませんでした",
     r"no se ha podido entregar",
-    r"n'a pas pu être (?:remis|distribué)",
+    r"n'a pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)",
+    # a heading over the failed addresses, and the RFC 5321 reply text a server gives
+    r"(?:^|\n)[ \t*=-]*failed recipients?[ \t:*=-]*(?:\n|$)",
+    r"requested action not taken",
+    r"\[smtp error code [45]\d\d\]",
     r"konnte nicht zugestellt werden",
     r"nicht zugestellt",
     r"kon niet worden bezorgd",
@@ -612,7 +631,11 @@ def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[
             # accepted at RCPT and refused for its content, or only a full mailbox's code
             return ("mailboxfull" if status.endswith(".2") else "filtered"), False
     if _USERUNKNOWN.search(text):
-        if data_phase and _HARD_STATUS.get(status or "") != "userunknown":
+        if (
+            data_phase
+            and _HARD_STATUS.get(status or "") != "userunknown"
+            and not _SAYS_NO_ACCOUNT.search(text)
+        ):
             return "filtered", False  # accepted at RCPT, refused for its content
         return "userunknown", True
     if status in _HARD_STATUS:
@@ -676,6 +699,23 @@ _BAD_ADDRESS_ALONE = _rx(
 )
 
 
+# Words that go with a bounce statement: "Your message could not be delivered to <address>".
+_FILLER = re.compile(
+    r"\b(?:your|votre|ihre|su|the|this|following|message|mail|e-?mail|nachricht|mensaje|to|a|an"
+    r"|of|de|des|an|à|recipients?|addresses?|destinataires?)\b",
+    re.I,
+)
+
+
+def _nothing_but_a_bounce(text: str) -> bool:
+    """The text states a delivery failure and says nothing else (no word of a person)."""
+    text = text[:2000]
+    if quote_start(text) < len(text) or not _BOUNCE_TEXT.search(text):
+        return False
+    rest = _FILLER.sub(" ", _ADDRESS.sub(" ", _BOUNCE_TEXT.sub(" ", text)))
+    return _WORDS.search(rest) is None
+
+
 def looks_like_bounce(mail: Mail) -> bool:
     """A delivery failure without a machine-readable report: judged by sender, subject, words."""
     if mail.header("x-failed-recipients"):
@@ -685,7 +725,10 @@ def looks_like_bounce(mail: Mail) -> bool:
     daemon = bool(_DAEMON.match(mail.sender) or _DAEMON_NAME.search(mail.sender_name))
     machine = daemon or mail.return_path == "" or not mail.sender
     if _REPLY.match(mail.subject) and not machine:
-        return False  # a person answering a thread about deliveries, in the thread's words
+        # A person answering a thread about deliveries, in the thread's words; unless it says
+        # nothing but that a message could not be delivered, as gateways that answer with the
+        # original subject do ("RE: <subject> : non remis (delivery failed)").
+        return bool(_BOUNCE_SUBJECT.search(mail.subject)) and _nothing_but_a_bounce(mail.text)
     # A person forwarding a bounce writes above it; their own words are what counts.
     body = mail.text[:4000]
     if not machine and quote_start(body) < len(body):
