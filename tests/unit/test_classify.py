@@ -549,7 +549,7 @@ def test_bulk_notice_is_not_a_person() -> None:
 
 @pytest.mark.parametrize("part", ["tune", "holdout"])
 def test_public_corpus(part: str) -> None:
-    """tests/corpora/replies: 202 real messages from public projects (see its README)."""
+    """tests/corpora/replies: 205 real messages from public projects (see its README)."""
     from cadence.replies.evaluate import evaluate
 
     metrics = evaluate(Path(__file__).parents[1] / "corpora" / "replies" / part).metrics()
