@@ -702,7 +702,7 @@ _BAD_ADDRESS_ALONE = _rx(
 # Words that go with a bounce statement: "Your message could not be delivered to <address>".
 _FILLER = re.compile(
     r"\b(?:your|votre|ihre|su|the|this|following|message|mail|e-?mail|nachricht|mensaje|to|a|an"
-    r"|of|de|des|an|à|recipients?|addresses?|destinataires?)\b",
+    r"|of|de|des|à|recipients?|addresses?|destinataires?)\b",
     re.I,
 )
 
