@@ -1,13 +1,14 @@
 """Delivery reports: is this a bounce, and is the address itself dead (hard) or not (soft)?
 
 Hard means the address will not work again: the user or the host is unknown, the mailbox has
-moved, the domain accepts no mail, or the account is disabled, deactivated or suspended.
-Everything else is soft, even with a 5.x.x status: a full mailbox, a filter, a block list, a
-policy against our mail, an expired queue, a rate limit, a temporary failure. A failure that
-gives no reason at all follows its class: permanent (5.x.x, or words saying so) is hard.
-The diagnostic text decides before the status code, because servers put the wrong code on the
-right words (``550 5.1.1 ... has sent to too many recipients this hour`` is a rate limit).
-The reasons and the rule are listed in docs/replies.md (``HARD_REASONS`` here).
+moved, the domain accepts no mail, or the account is disabled or deactivated (closed).
+Everything else is soft, even with a 5.x.x status: a suspended or frozen account, a full
+mailbox, a filter, a block list, a policy against our mail, an expired queue, a rate limit, a
+temporary failure, and "user unknown" said after DATA (the address was accepted at RCPT TO).
+A failure that gives no reason at all follows its class: permanent (5.x.x, or words saying
+so) is hard. The diagnostic text decides before the status code, because servers put the
+wrong code on the right words (``550 5.1.1 ... has sent to too many recipients this hour`` is
+a rate limit). The reasons and the rule are listed in docs/replies.md (``HARD_REASONS`` here).
 """
 
 from __future__ import annotations
@@ -38,8 +39,7 @@ def _lower_rx(*patterns: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns))
 
 
-# Soft reasons whose words outrank "user unknown" in the same text (ezweb: "The user(s) account
-# is disabled ... 550 user unknown").
+# Soft reasons whose words outrank "user unknown" in the same text.
 _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
     (
         "rejected",  # our own sending address failed the receiver's check, not theirs
@@ -48,6 +48,11 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
             r"verification failed for",
             r"sender address verification",
             r"could not verify (?:the )?sender",
+            # our From or sender domain refused ("From: Domain is invalid. Please provide a
+            # valid From:", "Sender address rejected: Domain not found")
+            r"from:? domain (?:is )?(?:invalid|not found|unknown)",
+            r"provide a valid from\b",
+            r"sender (?:address |domain )?(?:rejected: )?domain (?:not found|is invalid)",
         ),
     ),
     (
@@ -161,28 +166,50 @@ _STRONG_SOFT: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
 ]
-# A disabled, deactivated or suspended account: hard (the issue's rule), and its words outrank
-# "user unknown" in the same text (ezweb: "The user(s) account is disabled ... 550 user unknown").
+# A suspended or frozen account (sisimai's "suspend"): soft, since a suspension is often lifted
+# (an unpaid bill, an abuse lock); a mailbox that stays suspended reaches the repeated soft-bounce
+# limit. Its words outrank "user unknown" in the same text. au/EZweb's "The user(s) account is
+# disabled" and "... temporarily limited" are this too: the subscriber's contract is suspended
+# (sisimai's EZweb rules), not the address closed.
 _SUSPEND = _lower_rx(
     r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?"
-    r"(?:currently |temporarily |now )?"
-    r"(?:disabled|suspended|deactivated|inactive|discontinued|closed|terminated|frozen)",
+    r"(?:currently |temporarily |now )?(?:suspended|frozen)",
     r"\[suspend\]",
-    r"(?:deactivated|suspended|disabled|inactive|discontinued) (?:mail-?box|account|user)",
-    r"is an? (?:deactivated|disabled|suspended|inactive) (?:mail-?box|account|user|address)",
+    r"suspended (?:mail-?box|account|user)",
+    r"is an? (?:suspended|frozen) (?:mail-?box|account|user|address)",
+    r"(?:account|mailbox)\b.{0,40}\b(?:is|has been) (?:suspended|frozen)",
+    r"temporarily (?:disabled|deactivated|limited|locked)",
+    r"the user\(s\) account is (?:disabled|temporarily limited)",
+    r"(?:konto|postfach) .{0,30}gesperrt",
+    r"compte .{0,30}suspendu",
+    r"cuenta .{0,30}suspendida",
+    r"conta .{0,30}suspensa",
+    r"account .{0,30}sospeso",
+    r"konto .{0,30}zablokowane",
+    r"(?:帐户|账户|帳戶|邮箱|信箱)(?:已)?(?:被)?冻结",
+    r"(?:アカウント|メールボックス).{0,10}停止",
+    r"(?:계정|메일함).{0,10}정지",
+)
+# A disabled, deactivated or closed account: hard (issue 17: "is a deactivated mailbox" (551) and
+# "the email account that you tried to reach is disabled" (550 5.2.1) are permanent).
+_DISABLED = _lower_rx(
+    r"(?:account|mailbox|user|address)(?:\(s\))? (?:is |has been |was )?(?:now )?"
+    r"(?:disabled|deactivated|inactive|discontinued|closed|terminated)",
+    r"(?:deactivated|disabled|inactive|discontinued) (?:mail-?box|account|user|recipient)",
+    r"is an? (?:deactivated|disabled|inactive) (?:mail-?box|account|user|address)",
     r"mailbox (?:is )?(?:inactive|disabled|unavailable due)",
-    r"account (?:has been )?(?:suspended|terminated)",
+    r"account (?:has been )?terminated",
     r"(?:account|mailbox)\b.{0,40}\b(?:is|has been) "
-    r"(?:disabled|suspended|deactivated|inactive|discontinued)",
-    r"(?:konto|postfach) .{0,30}(?:deaktiviert|gesperrt)",
-    r"compte .{0,30}(?:désactivé|suspendu)",
-    r"cuenta .{0,30}(?:desactivada|suspendida|deshabilitada)",
-    r"conta .{0,30}(?:desativada|suspensa)",
-    r"account .{0,30}(?:disattivato|sospeso)",
-    r"konto .{0,30}(?:nieaktywne|zablokowane|wyłączone)",
-    r"(?:帐户|账户|帳戶|邮箱|信箱)(?:已)?(?:被)?(?:停用|冻结|禁用|注销)",
-    r"(?:アカウント|メールボックス).{0,10}(?:停止|無効)",
-    r"(?:계정|메일함).{0,10}(?:정지|비활성|휴면)",
+    r"(?:disabled|deactivated|inactive|discontinued)",
+    r"(?:konto|postfach) .{0,30}deaktiviert",
+    r"compte .{0,30}désactivé",
+    r"cuenta .{0,30}(?:desactivada|deshabilitada)",
+    r"conta .{0,30}desativada",
+    r"account .{0,30}disattivato",
+    r"konto .{0,30}(?:nieaktywne|wyłączone)",
+    r"(?:帐户|账户|帳戶|邮箱|信箱)(?:已)?(?:被)?(?:停用|禁用|注销)",
+    r"(?:アカウント|メールボックス).{0,10}無効",
+    r"(?:계정|메일함).{0,10}(?:비활성|휴면)",
 )
 _HASMOVED = _lower_rx(
     r"has moved",
@@ -358,15 +385,41 @@ _HARD_STATUS = {
     "5.1.3": "userunknown",
     "5.1.6": "hasmoved",
     "5.1.10": "notaccept",
+    "5.7.13": "disabled",  # RFC 3463: user account disabled
     "5.4.4": "hostunknown",
     "5.7.27": "notaccept",
 }
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
+# The failing SMTP command was DATA: the server took the address at RCPT TO and refused the
+# message afterwards, so "user unknown" in its answer is a content filter's word, not a dead
+# address (sisimai's "filtered"). The transcripts say so: Postfix "(in reply to end of DATA
+# command)", Exim "SMTP error from remote mail server after end of data", Sendmail ">>> DATA"
+# followed by the "<<<" answer. "RCPT TO" named as the failing command outranks it.
 _DATA_PHASE = re.compile(
-    r">>> DATA\s*(?:\n|\s)*<<<[^\n]*(?:unknown|no such|not found)"
-    r"|(?:in reply to|after) end of data",
+    r"in\s+reply\s+to\s+(?:end\s+of\s+)?data\s+command"
+    r"|after\s+(?:end\s+of\s+)?data\b"
+    r"|>>>\s*data\s*<<<"
+    r"|in\s+response\s+to\s+(?:end\s+of\s+)?data\b",
     re.I,
 )
+_RCPT_PHASE = re.compile(
+    r"in\s+reply\s+to\s+rcpt\s+to\s+command|after\s+rcpt\s+to\b|>>>\s*rcpt\s+to:[^\n]*\s*<<<",
+    re.I,
+)
+
+
+# Words that say the account does not exist, which a content filter does not borrow: they keep
+# "user unknown" hard even after DATA (Yahoo answers the end of DATA with "554 delivery error:
+# dd This user doesn't have a yahoo.com account").
+_SAYS_NO_ACCOUNT = _lower_rx(
+    r"(?:doesn't|does not) have an? .{0,30}account", r"does ?n[o']t exist", r"no longer exists"
+)
+
+
+def failed_at_data(text: str) -> bool:
+    """Whether the transcript shows the failure answered DATA (see ``_DATA_PHASE``)."""
+    return bool(_DATA_PHASE.search(text)) and not _RCPT_PHASE.search(text)
+
 
 _DAEMON = re.compile(
     r"^(?:mailer-?daemon|post_?master|poostmaster|mail ?delivery ?(?:system|subsystem)|"
@@ -461,7 +514,11 @@ _BOUNCE_TEXT = _rx(
     r"送信できませんでした",
     r"配信できませんでした",
     r"no se ha podido entregar",
-    r"n'a pas pu être (?:remis|distribué)",
+    r"n'a pas pu (?:être|etre) (?:remis|distribu|d[ée]livr)",
+    # a heading over the failed addresses, and the RFC 5321 reply text a server gives
+    r"(?:^|\n)[ \t*=-]*failed recipients?[ \t:*=-]*(?:\n|$)",
+    r"requested action not taken",
+    r"\[smtp error code [45]\d\d\]",
     r"konnte nicht zugestellt werden",
     r"nicht zugestellt",
     r"kon niet worden bezorgd",
@@ -506,7 +563,7 @@ def _strong_soft(text: str) -> str | None:
 
 
 # The reasons that mean the address is dead; every other reason is soft (docs/replies.md).
-HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "suspend"})
+HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "disabled"})
 # Soft reasons about our mail or our servers, not the address, and delays still being retried:
 # these never add up to a dead address (the repeated soft-bounce rule skips them).
 NOT_ABOUT_THE_ADDRESS = frozenset(
@@ -557,7 +614,9 @@ def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[
     if strong == "rejected":  # our own sending address failed their check
         return strong, False
     if _SUSPEND.search(text):
-        return "suspend", True
+        return "suspend", False
+    if _DISABLED.search(text):
+        return "disabled", True
     if strong is not None:
         return strong, False
     if _HASMOVED.search(text):
@@ -572,7 +631,11 @@ def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[
             # accepted at RCPT and refused for its content, or only a full mailbox's code
             return ("mailboxfull" if status.endswith(".2") else "filtered"), False
     if _USERUNKNOWN.search(text):
-        if data_phase and (status or "").startswith("5.2."):
+        if (
+            data_phase
+            and _HARD_STATUS.get(status or "") != "userunknown"
+            and not _SAYS_NO_ACCOUNT.search(text)
+        ):
             return "filtered", False  # accepted at RCPT, refused for its content
         return "userunknown", True
     if status in _HARD_STATUS:
@@ -636,6 +699,23 @@ _BAD_ADDRESS_ALONE = _rx(
 )
 
 
+# Words that go with a bounce statement: "Your message could not be delivered to <address>".
+_FILLER = re.compile(
+    r"\b(?:your|votre|ihre|su|the|this|following|message|mail|e-?mail|nachricht|mensaje|to|a|an"
+    r"|of|de|des|à|recipients?|addresses?|destinataires?)\b",
+    re.I,
+)
+
+
+def _nothing_but_a_bounce(text: str) -> bool:
+    """The text states a delivery failure and says nothing else (no word of a person)."""
+    text = text[:2000]
+    if quote_start(text) < len(text) or not _BOUNCE_TEXT.search(text):
+        return False
+    rest = _FILLER.sub(" ", _ADDRESS.sub(" ", _BOUNCE_TEXT.sub(" ", text)))
+    return _WORDS.search(rest) is None
+
+
 def looks_like_bounce(mail: Mail) -> bool:
     """A delivery failure without a machine-readable report: judged by sender, subject, words."""
     if mail.header("x-failed-recipients"):
@@ -645,7 +725,10 @@ def looks_like_bounce(mail: Mail) -> bool:
     daemon = bool(_DAEMON.match(mail.sender) or _DAEMON_NAME.search(mail.sender_name))
     machine = daemon or mail.return_path == "" or not mail.sender
     if _REPLY.match(mail.subject) and not machine:
-        return False  # a person answering a thread about deliveries, in the thread's words
+        # A person answering a thread about deliveries, in the thread's words; unless it says
+        # nothing but that a message could not be delivered, as gateways that answer with the
+        # original subject do ("RE: <subject> : non remis (delivery failed)").
+        return bool(_BOUNCE_SUBJECT.search(mail.subject)) and _nothing_but_a_bounce(mail.text)
     # A person forwarding a bounce writes above it; their own words are what counts.
     body = mail.text[:4000]
     if not machine and quote_start(body) < len(body):
@@ -686,7 +769,7 @@ def bounce_of(mail: Mail) -> Bounce | str | None:
     if status is None or (said and status.endswith(".0.0") and said[0] == status[0]):
         status = said or status  # Exim reports "Status: 5.0.0" over the server's 5.1.1
     text = mail.text[:6000]
-    reason, hard = report_reason(diag, status, text, bool(_DATA_PHASE.search(text)))
+    reason, hard = report_reason(diag, status, text, failed_at_data(text))
     if not failed and not hard:  # still being retried, and no word says the address is bad
         reason = "delayed"
     elif reason == "undefined" and status and status[0] == "4":
@@ -706,7 +789,7 @@ def bounce_of(mail: Mail) -> Bounce | str | None:
 def _from_text(mail: Mail) -> Bounce:
     text = mail.text[:8000]
     status = _status(text)
-    reason, hard = reason_of(f"{mail.subject}\n{text}", status, bool(_DATA_PHASE.search(text)))
+    reason, hard = reason_of(f"{mail.subject}\n{text}", status, failed_at_data(text))
     if reason == "undefined" and permanent_without_reason(status, text):
         hard = True
     failed = mail.header("x-failed-recipients").split(",")[0].strip().lower()

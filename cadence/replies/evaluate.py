@@ -12,11 +12,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from cadence.replies.classify import LABELS, classify
+from cadence.replies.return_date import next_business_day
 
 UNGRADED_BOUNCE = "bounce"  # a bounce whose source does not say hard or soft
 TARGETS = {
@@ -25,13 +26,6 @@ TARGETS = {
     "auto-reply recall": 0.95,
     "return dates": 0.80,
 }
-
-
-def next_business_day(day: date) -> date:
-    day += timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def expected_return(entry: dict[str, Any]) -> date | None:
@@ -101,7 +95,8 @@ class Report:
                 lines.append(f"{name:<24}{int(value):>8}   (target 0)")
                 continue
             target = TARGETS.get(name)
-            goal = f"   (target >= {target:.0%})" if target else "   (target <= 1%)"
+            shown = f"{target:.1%}".replace(".0%", "%") if target else ""
+            goal = f"   (target >= {shown})" if target else "   (target <= 1%)"
             lines.append(f"{name:<24}{value:>8.1%}{goal}")
         lines.append(f"return dates: {self.dates_right} of {self.dates_stated} stated dates right")
         if self.ungraded:

@@ -62,9 +62,10 @@ EXPECTED: dict[str, Expect] = {
     "domino_user_unknown.eml": hard("userunknown", None, "k.meier@lotus-corp.example"),
     "de_unzustellbar.eml": hard("userunknown", "5.1.1", "m.schulz@provider-de.example"),
     "es_no_se_puede_entregar.eml": hard("userunknown", "5.1.1", "j.lopez@empresa-es.example"),
-    # a disabled or suspended account is a dead address too, whatever the code says (5.2.1)
-    "gmail_dsn_disabled.eml": hard("suspend", "5.2.1", "former.employee@gmail.com"),
-    "postfix_suspended_mailbox_5_1_1.eml": hard("suspend", "5.1.1", "d.ruiz@example.net"),
+    # a disabled account is a dead address too, whatever the code says (5.2.1)
+    "gmail_dsn_disabled.eml": hard("disabled", "5.2.1", "former.employee@gmail.com"),
+    # a suspended one is not (yet): sisimai's "suspend", soft even under 5.1.1
+    "postfix_suspended_mailbox_5_1_1.eml": soft("suspend", "5.1.1", "d.ruiz@example.net"),
     # soft, even with a 5.x.x status
     "postfix_mailbox_full.eml": soft("mailboxfull", "5.2.2", "b.weber@example.de"),
     "gmail_dsn_over_quota.eml": soft("mailboxfull", "5.2.2", "mehmet.y@example.com.tr"),
@@ -480,7 +481,7 @@ def old_mta(sender: str, subject: str, body: str, charset: str = "us-ascii") -> 
             "mailbox\n",
             "us-ascii",
             "bounce_hard",
-            "suspend",
+            "disabled",
         ),
         (
             "MAILER-DAEMON@mx.example.pl",
@@ -548,7 +549,7 @@ def test_bulk_notice_is_not_a_person() -> None:
 
 @pytest.mark.parametrize("part", ["tune", "holdout"])
 def test_public_corpus(part: str) -> None:
-    """tests/corpora/replies: 175 real messages from public projects (see its README)."""
+    """tests/corpora/replies: 205 real messages from public projects (see its README)."""
     from cadence.replies.evaluate import evaluate
 
     metrics = evaluate(Path(__file__).parents[1] / "corpora" / "replies" / part).metrics()
@@ -556,3 +557,162 @@ def test_public_corpus(part: str) -> None:
     assert metrics["dates invented"] == 0
     assert metrics["bounce vs not-bounce"] >= 0.98
     assert metrics["exact label"] >= (0.97 if part == "tune" else 0.95)
+
+
+@pytest.mark.parametrize(
+    ("said", "label", "reason"),
+    [
+        # suspended or frozen: often lifted again (unpaid, abuse lock), so soft (sisimai "suspend")
+        ("550 Mailbox is frozen. See http://mail.example.ua/err/3/", "bounce_soft", "suspend"),
+        ("550 5.2.1 Account suspended for non-payment", "bounce_soft", "suspend"),
+        ("554 This account has been temporarily disabled", "bounce_soft", "suspend"),
+        # au/EZweb: the subscriber's contract is suspended, whatever "user unknown" says after it
+        (
+            "The user(s) account is disabled.\n\n<lead@ezweb.example>: 550 user unknown "
+            "(in reply to RCPT TO command)",
+            "bounce_soft",
+            "suspend",
+        ),
+        # disabled, deactivated or closed: the address is dead (issue 17)
+        ("551 lead@example.com is a deactivated mailbox", "bounce_hard", "disabled"),
+        (
+            "550 5.2.1 The email account that you tried to reach is disabled.",
+            "bounce_hard",
+            "disabled",
+        ),
+        ("550 This account has been closed", "bounce_hard", "disabled"),
+    ],
+)
+def test_suspended_is_soft_and_disabled_is_hard(said: str, label: str, reason: str) -> None:
+    body = f"<lead@example.com>: host mx.example said: {said}\n"
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail Returned to Sender", body))
+    assert (got.label, got.reason) == (label, reason), got
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        # Postfix
+        "<lead@example.com>: host mx.example[192.0.2.1] said: 550 No such user here (in reply "
+        "to end of DATA command)",
+        # Postfix, the command wrapped onto the next line
+        "<lead@example.com>: host mx.example[192.0.2.1] said:\n    550 Unknown user "
+        "lead@example.com (in reply to end of DATA\n    command)",
+        # Exim
+        "  lead@example.com\n    SMTP error from remote mail server after end of data:\n"
+        "    550 Unknown user",
+        # Sendmail
+        "----- Transcript of session follows -----\n... while talking to mx.example.:\n"
+        ">>> DATA\n<<< 550 User unknown\n554 5.0.0 Service unavailable",
+    ],
+)
+def test_user_unknown_after_data_is_filtered(transcript: str) -> None:
+    """Accepted at RCPT TO, refused after DATA: the address exists, a filter said no (soft)."""
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", transcript + "\n"))
+    assert (got.label, got.reason) == ("bounce_soft", "filtered"), got
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        "<lead@example.com>: host mx.example[192.0.2.1] said: 550 No such user here (in reply "
+        "to RCPT TO command)",
+        "----- Transcript of session follows -----\n... while talking to mx.example.:\n"
+        ">>> RCPT To:<lead@example.com>\n<<< 550 User unknown\n550 5.1.1 lead@example.com... "
+        "User unknown",
+        # a 5.1.1 code names the address, whatever the command
+        "<lead@example.com>: host mx.example said: 550 5.1.1 User unknown (in reply to end of "
+        "DATA command)",
+    ],
+)
+def test_user_unknown_at_rcpt_stays_hard(transcript: str) -> None:
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", transcript + "\n"))
+    assert (got.label, got.reason) == ("bounce_hard", "userunknown"), got
+
+
+def test_yahoo_no_account_after_data_stays_hard() -> None:
+    """Yahoo refuses a dead address at the end of DATA: words that say the account does not
+    exist are no content filter's."""
+    body = (
+        "<lead@yahoo.example>: host mx.yahoo.example said: 554 delivery error: dd This user "
+        "doesn't have a yahoo.example account (lead@yahoo.example) [0] (in reply\n"
+        "    to end of DATA command)\n"
+    )
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", body))
+    assert (got.label, got.reason) == ("bounce_hard", "userunknown"), got
+
+
+@pytest.mark.parametrize(
+    ("said", "label", "reason"),
+    [
+        # our own From domain refused: nothing wrong with the lead's address
+        (
+            "550 5.2.0 <rita@seller.example> From: Domain is invalid. Please provide a valid "
+            "From: IB506",
+            "bounce_soft",
+            "rejected",
+        ),
+        # RFC 3463 X.7.13: user account disabled
+        ("525 5.7.13 Disabled recipient address", "bounce_hard", "disabled"),
+    ],
+)
+def test_who_the_failure_is_about(said: str, label: str, reason: str) -> None:
+    body = f"<lead@example.com>: host mx.example said: {said}\n"
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", body))
+    assert (got.label, got.reason) == (label, reason), got
+
+
+def gateway(sender: str, subject: str, body: str) -> bytes:
+    """A message from an ordinary address (not MAILER-DAEMON, not the null sender)."""
+    return (
+        f"Return-Path: <{sender}>\nFrom: {sender}\nTo: rita@seller.example\n"
+        f"Subject: {subject}\nDate: Tue, 2 May 2006 18:42:52 +0200\nMIME-Version: 1.0\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{body}"
+    ).encode()
+
+
+def test_gateway_answering_re_with_only_a_bounce_is_a_bounce() -> None:
+    """A mail gateway answers with the original subject and a bilingual failure notice."""
+    raw = gateway(
+        "Gateway.Internet@bank.example",
+        "RE: Quick question : non remis (delivery failed)",
+        "*****************\nVotre message n'a pas pu etre delivre a\nlead@bank.example\n\n"
+        "*****************\nYour message could not be delivered to\nlead@bank.example\n"
+        "*****************\n",
+    )
+    assert classify(raw).label.startswith("bounce")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # a person in a thread about delivery failures, saying more than the failure
+        "Your message could not be delivered to bob@partner.example, can you check the "
+        "address and resend?\n",
+        "Our IT says delivery failed for a few of you. Sorry about that!\n",
+    ],
+)
+def test_person_answering_re_about_failures_stays_a_person(body: str) -> None:
+    raw = gateway("lead@example.com", "RE: Delivery failed for our newsletter", body)
+    assert classify(raw).label == "human_reply"
+
+
+def test_failed_recipients_notice_from_an_smtp_service_is_a_bounce() -> None:
+    raw = gateway(
+        "E500_SMTP_Mail_Service@isp.example",
+        "Returned Mail - Error During Delivery",
+        "------ Failed Recipients ------\n\n<lead@example.com>: Requested action not taken: "
+        "mailbox unavailable. [SMTP Error Code 550]\n-------- Returned Mail --------\n",
+    )
+    got = classify(raw)
+    assert (got.label, got.reason) == ("bounce_hard", "userunknown"), got
+
+
+def test_person_mentioning_failed_recipients_stays_a_person() -> None:
+    raw = gateway(
+        "lead@example.com",
+        "Returned mail from our last mailing",
+        "Hi Rita, the failed recipients in our mailing were mostly old addresses. Could we "
+        "talk about cleaning the list next week?\n",
+    )
+    assert classify(raw).label == "human_reply"
