@@ -13,16 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import httpx
 
-from bench.enroll import free_port
-from bench.people_sync import DEVSTACK, MK_ID, MK_SECRET, leads_state
+from bench.people_sync import MK_ID, MK_SECRET, fake_marketo
 
 EVERY_S = 30.0
 TARGET_S, TARGET_CALLS = 60.0, 2
@@ -80,40 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=100_000)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cadence-bench-changes-") as tmp:
-        state = Path(tmp) / "fake-marketo.json"
-        owned = leads_state(args.people, state)
-        port = free_port()
-        fake = subprocess.Popen(
-            [*DEVSTACK, "fake", "marketo", "--port", str(port), "--client-id", MK_ID,
-             "--client-secret", MK_SECRET, "--state-file", str(state),
-             "--bulk-step-seconds", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        base = f"http://127.0.0.1:{port}"
-        try:
-            for _ in range(600):
-                try:
-                    httpx.get(f"{base}/_fake/stats", timeout=1)
-                    break
-                except httpx.HTTPError:
-                    time.sleep(0.1)
-            os.environ.update({
-                "CADENCE_DATABASE_URL": f"sqlite:///{Path(tmp) / 'cadence.db'}",
-                "CADENCE_MARKETO_BASE_URL": base, "CADENCE_MARKETO_CLIENT_ID": MK_ID,
-                "CADENCE_MARKETO_CLIENT_SECRET": MK_SECRET,
-                "CADENCE_MARKETO_BULK_POLL_SECONDS": "1",
-            })  # fmt: skip
-            from cadence.core.config import get_settings
-            from cadence.core.db import migrate
-
-            get_settings.cache_clear()
-            migrate()
-            lead_id = args.people - 1  # a lead with a sales owner
-            first_s, seen_s, idle_calls, sync_ms = asyncio.run(measure(base, lead_id))
-        finally:
-            fake.terminate()
-            fake.wait(timeout=10)
+    with fake_marketo(args.people, "cadence-bench-changes-") as (base, owned):
+        lead_id = args.people - 1  # a lead with a sales owner
+        first_s, seen_s, idle_calls, sync_ms = asyncio.run(measure(base, lead_id))
     print(f"{args.people} leads in the fake Marketo, {owned} people synced in {first_s:.1f} s")
     print(f"update visible after {seen_s:.1f} s (target {TARGET_S:.0f}); the sync that "
           f"brought it took {sync_ms} ms")  # fmt: skip

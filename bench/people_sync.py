@@ -21,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -72,13 +74,13 @@ async def run_sync() -> tuple[float, int]:
     return time.perf_counter() - t0, result.created
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=100_000)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cadence-bench-people-") as tmp:
+@contextmanager
+def fake_marketo(people: int, prefix: str) -> Iterator[tuple[str, int]]:
+    """A fake Marketo process holding ``people`` leads, the settings pointing at it and a
+    migrated app database, all in a temporary folder: (its base URL, leads with an owner)."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
         state = Path(tmp) / "fake-marketo.json"
-        owned = leads_state(args.people, state)
+        owned = leads_state(people, state)
         port = free_port()
         fake = subprocess.Popen(
             [*DEVSTACK, "fake", "marketo", "--port", str(port), "--client-id", MK_ID,
@@ -105,11 +107,19 @@ def main() -> None:
 
             get_settings.cache_clear()
             migrate()
-            seconds, created = asyncio.run(run_sync())
-            stats = httpx.get(f"{base}/_fake/stats").json()
+            yield base, owned
         finally:
             fake.terminate()
             fake.wait(timeout=10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, default=100_000)
+    args = parser.parse_args()
+    with fake_marketo(args.people, "cadence-bench-people-") as (base, owned):
+        seconds, created = asyncio.run(run_sync())
+        stats = httpx.get(f"{base}/_fake/stats").json()
     print(f"{args.people} leads in the fake Marketo, {owned} with a sales owner")
     print(f"{'first sync':28}{'seconds':>10}{'target':>10}{'people/s':>10}{'calls':>8}{'606':>6}")
     print(f"{'bulk extract + upsert':28}{seconds:10.1f}{TARGET_S:10.0f}{created / seconds:10.0f}"
