@@ -5,7 +5,7 @@ number of workflows and the same number of activities per workflow:
 
 - engine: N people enrolled through the HTTP API (in-process app, 100 people per request) into
   a campaign of S immediate email steps; each step renders, sends over SMTP to the sink (a
-  separate `cadence sink` process) and writes the activity log; the enrollment then records its
+  separate `devstack sink` process) and writes the activity log; the enrollment then records its
   end in the database (one more activity);
 - bare: N workflows each running S no-op activities, started with the same concurrency.
 

@@ -1,7 +1,7 @@
 """Benchmark: the first people sync of 100,000 leads from the fake Marketo, against its target
 of 120 seconds (the product we follow quotes about 1,000 people per one to two minutes).
 
-The fake (`cadence fake marketo`, its own process, Marketo's limits of 100 calls per 20 s and
+The fake (`devstack fake marketo`, its own process, Marketo's limits of 100 calls per 20 s and
 10 at once) starts with N leads created over the last 90 days, 80% of them with a sales owner
 and all 13 synced fields filled. The sync runs as the worker runs it
 (`sync_people_from_marketo`, a first sync: Bulk Lead Extract in 31-day windows, then one bulk

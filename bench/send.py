@@ -7,7 +7,7 @@
 - raw: the same number of messages of the same size, built beforehand, sent by 16 asyncio
   tasks over 16 open aiosmtplib connections (the fastest way to push them).
 
-Both send to the same `cadence sink` process. Rounds alternate raw then engine; each ratio is
+Both send to the same `devstack sink` process. Rounds alternate raw then engine; each ratio is
 taken within its round and the median is printed. Run: ``python -m bench.send``.
 """
 

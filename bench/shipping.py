@@ -1,6 +1,6 @@
 """Benchmark: the activity log reaching Marketo and Salesforce, counted in HTTP calls.
 
-Two runs, each against fresh fake servers (`cadence fake marketo|salesforce`, real HTTP on
+Two runs, each against fresh fake servers (`devstack fake marketo|salesforce`, real HTTP on
 loopback) and a fresh SQLite database holding N people linked to Marketo leads and Salesforce
 leads and N logged sales emails:
 

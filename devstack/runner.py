@@ -1,6 +1,6 @@
-"""`cadence dev`: start the whole local stack from temporal-dev.yaml, wait until every process
-answers, print where things are, restart a process that dies (the others keep running), and
-stop everything cleanly on Ctrl-C."""
+"""`python -m devstack run` (what `make run` runs): start the whole local stack from
+temporal-dev.yaml, wait until every process answers, print where things are, restart a
+process that dies (the others keep running), and stop everything cleanly on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ Check = Callable[[], Awaitable[bool]]
 
 
 def _die_with_parent() -> None:
-    """Linux: children get SIGTERM if `cadence dev` itself is killed."""
+    """Linux: children get SIGTERM if `make run` itself is killed."""
     try:
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
         libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -232,7 +232,7 @@ def write_env_file(cfg: StackConfig, env: dict[str, str]) -> Path:
     before running `cadence` commands or a process by hand against this stack."""
     path = cfg.data_dir / "cadence.env"
     path.touch(mode=0o600)
-    lines = ["# Written by `cadence dev`: `. .data/cadence.env` to use the local stack's settings."]
+    lines = ["# Written by `make run`: `. .data/cadence.env` to use the local stack's settings."]
     lines += [f"export {key}={shlex.quote(value)}" for key, value in sorted(env.items())]
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -248,7 +248,7 @@ def write_temporal_env(cfg: StackConfig) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     env = {"address": f"{cfg.temporal.ip}:{cfg.temporal.port}", "namespace": cfg.temporal.namespace}
     path.write_text(
-        f"# Written by `cadence dev`: .venv/bin/temporal ... --env-file {path.name} --env dev\n"
+        f"# Written by `make run`: .venv/bin/temporal ... --env-file {path.name} --env dev\n"
         + yaml.safe_dump({"env": {"dev": env}})
     )
     return path
@@ -367,7 +367,7 @@ def run(config_path: Path, ready_timeout: float = 90.0) -> int:
         print_banner(cfg, token, time.monotonic() - t0, log_dir)
         code = supervise(started, log_dir, base_env, lambda: stopping)
     except RuntimeError as err:
-        print(f"cadence dev: {err}", file=sys.stderr, flush=True)
+        print(f"devstack: {err}", file=sys.stderr, flush=True)
         code = 1
     except KeyboardInterrupt:
         pass

@@ -1,7 +1,7 @@
 """Process settings, read from the environment (prefix ``CADENCE_``) or a ``.env`` file.
 
 Nothing defaults to the local stack: the fakes' and the sink's addresses, their credentials
-and the database come from ``cadence dev`` (temporal-dev.yaml), which also writes them to
+and the database come from ``make run`` (temporal-dev.yaml), which also writes them to
 ``.data/cadence.env`` for commands run by hand. An integration left unset is off; one set by
 halves is refused at start (`ConfigError` names the missing settings).
 """
@@ -23,7 +23,7 @@ from cadence.domain.salesforce_tasks import (
 
 ROOT = Path(__file__).resolve().parents[2]
 TEAM_INBOX = "team"  # the name of the team server's inbox among the mailboxes
-LOCAL_ENV_FILE = ".data/cadence.env"  # what `cadence dev` writes for commands run by hand
+LOCAL_ENV_FILE = ".data/cadence.env"  # what `make run` writes for commands run by hand
 
 
 class ConfigError(Exception):
@@ -275,7 +275,7 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "CADENCE_DATABASE_URL is not set: name the app database, e.g. "
                 "sqlite:////var/lib/cadence/cadence.db or postgresql+psycopg://user@host/db "
-                f"(for the local stack that `cadence dev` runs: `. {LOCAL_ENV_FILE}`)"
+                f"(for the local stack that `make run` runs: `. {LOCAL_ENV_FILE}`)"
             )
         return url
 

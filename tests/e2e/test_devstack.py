@@ -1,4 +1,4 @@
-"""`cadence dev` keeps the local stack up: a process that dies (killed for its memory, say) is
+"""`make run` keeps the local stack up: a process that dies (killed for its memory, say) is
 started again while the others go on; a process that keeps dying stops the stack."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""End to end with the real processes: `cadence dev` starts the Temporal dev server, the fakes,
+"""End to end with the real processes: `make run` starts the Temporal dev server, the fakes,
 the SMTP sink, the worker and the API; a lead created in Marketo is synced, enrolled, emailed
 (the sink has it) and logged (the fake Marketo and the fake Salesforce have the records). The
 lead answers through the sink's SMTP port: the sink hands the reply to the inbound intake, the

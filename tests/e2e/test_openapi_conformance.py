@@ -1,5 +1,5 @@
 """The OpenAPI document tells the truth: schemathesis walks every operation the running API
-documents (`cadence dev` on free ports, with a campaign, a person, an enrollment and a task in
+documents (`make run` on free ports, with a campaign, a person, an enrollment and a task in
 it), with an admin token and without one, and checks that each answer's status, content type,
 headers and body are the ones the document gives for it, that no answer is a server error, and
 that a method a path does not take is a 405. Its stateful phase follows the document's links

