@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email
+import functools
 import os
 import random
 import signal
@@ -51,6 +52,11 @@ steps:
 
 def sink_count(maildir: Path) -> int:
     return sum(len(os.listdir(maildir / sub)) for sub in ("new", "cur"))
+
+
+def flowing(maildir: Path, before: int) -> bool:
+    """Fifteen more messages in the sink than ``before``: the worker is in full flow."""
+    return sink_count(maildir) >= before + 15
 
 
 def sink_ids(maildir: Path) -> Counter[str]:
@@ -154,7 +160,7 @@ async def test_killing_the_worker_mid_send_never_duplicates_or_loses_an_email(
         for _ in range(KILLS):
             worker = start_worker()
             before = sink_count(maildir)  # wait until it is in full flow
-            await poll(lambda b=before: sink_count(maildir) >= b + 15, seconds=20, every=0.05)
+            await poll(functools.partial(flowing, maildir, before), seconds=20, every=0.05)
             await asyncio.sleep(random.uniform(0.0, 0.3))
             worker.send_signal(signal.SIGKILL)
             worker.wait()

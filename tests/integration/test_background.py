@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 import pytest
 from google.protobuf.duration_pb2 import Duration
@@ -134,7 +134,7 @@ def settings(**changes: Any) -> Settings:
             BOB: {"inbox_url": "imap://127.0.0.1:1/INBOX", "poll_seconds": 3600},
         },
     }
-    return Settings(_env_file=None, **{**values, **changes})  # type: ignore[call-arg]
+    return Settings(_env_file=None, **{**values, **changes})
 
 
 async def status(client: Client, workflow_id: str) -> WorkflowExecutionStatus | None:
@@ -241,9 +241,8 @@ async def test_a_worker_started_with_changed_settings_brings_everything_in_line(
         assert await status(client, bob) == WorkflowExecutionStatus.RUNNING
 
 
-async def _is(value: Awaitable[T] | T, expected: T) -> bool:
-    got = await value if asyncio.iscoroutine(value) else value
-    return bool(got == expected)
+async def _is(value: Awaitable[T | None], expected: T) -> bool:
+    return bool(await value == expected)
 
 
 # The workflows themselves, under the time-skipping server.
@@ -363,7 +362,7 @@ async def test_restarting_the_worker_with_changed_settings_changes_the_backgroun
 
 async def _signals(client: Client, workflow_id: str, expected: list[str]) -> bool:
     history = await client.get_workflow_handle(workflow_id).fetch_history()
-    signalled = "workflow_execution_signaled_event_attributes"
+    signalled: Final = "workflow_execution_signaled_event_attributes"  # HasField takes a Literal
     names = [getattr(e, signalled).signal_name for e in history.events if e.HasField(signalled)]
     return names == expected
 

@@ -31,7 +31,7 @@ from cadence.core.auth import create_user
 from cadence.core.config import Mailbox, get_settings
 from cadence.core.db import get_engine
 from cadence.core.models import ActivityKind, ActivityLog, EmailMessage, Person, Role, utcnow
-from cadence.domain.contracts import OwnerSnapshot, SendEmailInput
+from cadence.domain.contracts import OwnerSnapshot, SendEmailInput, SendEmailResult
 from cadence.services.email import smtp_pool
 from cadence.services.email.message import message_id_for
 from cadence.services.email.send import EmailSender
@@ -91,7 +91,7 @@ class Mail:
             smtp.send_message(msg)
 
 
-async def run_send(inp: SendEmailInput) -> object:
+async def run_send(inp: SendEmailInput) -> SendEmailResult:
     send_email = EmailActivities(EmailSender()).send_email
     return await asyncio.to_thread(ActivityEnvironment().run, send_email, inp)
 
@@ -203,8 +203,10 @@ class DropAfterDot:
         self.store = store
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.store.add(str(envelope.mail_from), list(envelope.rcpt_tos), envelope.content or b"")
-        assert server.transport is not None
+        raw = envelope.content or b""
+        assert isinstance(raw, bytes)  # aiosmtpd decodes to str only with decode_data=True
+        self.store.add(str(envelope.mail_from), list(envelope.rcpt_tos), raw)
+        assert isinstance(server.transport, asyncio.Transport)  # a TCP server's: abort() is there
         server.transport.abort()
         return "250 never heard"
 
@@ -268,19 +270,17 @@ async def test_the_imap_sent_folder_check() -> None:
     server = await asyncio.start_server(imap.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     url = f"imap://rita@127.0.0.1:{port}/Sent%20Items"
-    check = sent_check_for(Mailbox(sent_check_url=url, password="s3cret"))  # type: ignore[arg-type]
+    check = sent_check_for(Mailbox(sent_check_url=url, password="s3cret"))
     assert check is not None
     assert await asyncio.to_thread(check, "<a@cadence.local>") is True
     assert await asyncio.to_thread(check, "<b@cadence.local>") is False
     assert imap.logins == ["rita", "rita"]
-    wrong = sent_check_for(
-        Mailbox(sent_check_url=url, password="nope")  # type: ignore[arg-type]
-    )
+    wrong = sent_check_for(Mailbox(sent_check_url=url, password="nope"))
     assert wrong is not None
     with pytest.raises(SentCheckError):
         await asyncio.to_thread(wrong, "<a@cadence.local>")
     missing = sent_check_for(
-        Mailbox(sent_check_url=f"imap://rita@127.0.0.1:{port}/Gone", password="s3cret")  # type: ignore[arg-type]
+        Mailbox(sent_check_url=f"imap://rita@127.0.0.1:{port}/Gone", password="s3cret")
     )
     assert missing is not None
     with pytest.raises(SentCheckError, match="Gone"):

@@ -258,7 +258,7 @@ def test_leads_create_update_and_lookup_by_every_filter_type(mrp: MarketoClient)
     fields = ["email", "firstName", "title", "sfdcLeadOwnerId"]
     for filter_type, values in {
         "id": [str(i) for i in ids],
-        "email": [p["email"] for p in PEOPLE],
+        "email": [str(p["email"]) for p in PEOPLE],
         **{
             name: [str(p[name]) for p in PEOPLE]
             for name in (
@@ -483,12 +483,13 @@ def test_what_the_fake_lacks_is_an_unknown_resource(fake: FakeServer, mrp: Marke
     """Marketo answers a resource it does not know with 610 (HTTP 200, the envelope): the fake
     does the same for the endpoints it does not implement, whatever the body or content type,
     never an error of another category (601, 609, 612...)."""
-    for method, name, kwargs in [
+    calls: list[tuple[str, str, dict[str, Any]]] = [
         ("get_deleted_leads", "deleted leads", {"sinceDatetime": _since()}),
         ("get_lead_partitions", "partitions", {}),
         ("get_multiple_leads_by_list_id", "list members", {"listId": 1}),
         ("create_activities_export_job", "activity export", {"filters": {"createdAt": {}}}),
-    ]:
+    ]
+    for method, name, kwargs in calls:
         assert _refused(mrp, method, **kwargs) == "610", name
     mrp.authenticate()
     resp = requests.post(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 
 from temporalio import activity, workflow
+from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
@@ -54,6 +55,10 @@ async def test_the_workflow_tells_each_running_enrollment(time_env: WorkflowEnvi
                workflow_runner=UnsandboxedWorkflowRunner()),  # the stand-in lives in a test
         Worker(time_env.client, task_queue="cadence-salesforce", activities=[two_opted_out]),
     ):  # fmt: skip
+        # Declared, not inferred: mypy 2.4 inferring this no-argument `run` against
+        # start_workflow's overloads first leaves later get_workflow_handle_for calls with
+        # one-argument runs (worker.py, api/) inferred as Never, depending on module order.
+        enrollment: WorkflowHandle[ListeningEnrollment, list[str]]
         enrollment = await time_env.client.start_workflow(
             ListeningEnrollment.run, id="enrollment/9/1", task_queue=queue
         )

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, select
+from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import ActivityEnvironment
 
@@ -131,6 +132,7 @@ def enroll(person_id: int, user_id: int, workflow_id: str) -> None:
         campaign = Campaign(name="P")
         session.add(campaign)
         session.flush()
+        assert campaign.id is not None
         session.add(CampaignVersion(campaign_id=campaign.id, version=1, source_yaml="",
                                     playbook=playbook.model_dump(mode="json")))  # fmt: skip
         session.add(Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=person_id,
@@ -210,16 +212,25 @@ async def test_notices_come_a_batch_at_a_time(fakes: Fakes) -> None:
     assert sorted(rest.versions) == [2, 3] and len(rest.signals) == 4
 
 
-class Temporal:
-    """A client whose every signal fails with ``error`` (Temporal down, or the run gone)."""
+class Temporal(Client):
+    """A client whose every signal fails with ``error`` (Temporal down, or the run gone). It
+    connects nowhere, so ``Client.__init__`` (which needs a connection) is not called."""
 
     def __init__(self, error: Exception) -> None:
         self.error = error
 
-    def get_workflow_handle_for(self, run: object, workflow_id: str) -> Temporal:
-        return self
+    def get_workflow_handle_for(self, *args: Any, **kwargs: Any) -> WorkflowHandle[Any, Any]:
+        return Unreachable(self, self.error)
 
-    async def signal(self, *args: object) -> None:
+
+class Unreachable(WorkflowHandle[Any, Any]):
+    """The handle ``Temporal`` gives: signalling it raises the client's error."""
+
+    def __init__(self, client: Client, error: Exception) -> None:
+        super().__init__(client, "unreachable")
+        self.error = error
+
+    async def signal(self, *args: Any, **kwargs: Any) -> None:
         raise self.error
 
 

@@ -5,6 +5,7 @@ visibility and finds the enrollments it says."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import re
 import uuid
 from pathlib import Path
@@ -125,7 +126,7 @@ async def test_every_filter_in_the_readme_finds_the_right_enrollments(api: Api) 
         return bool(live and live["current_step"] == "bump" and live["next_due_at"])
 
     for enrollment_id in ids.values():
-        await eventually(lambda e=enrollment_id: waiting_for_bump(e))
+        await eventually(functools.partial(waiting_for_bump, enrollment_id))
     await api.call("POST", f"/enrollments/{ids['paused']}/pause", role="rep")
     await api.call("POST", f"/enrollments/{ids['removed']}/remove", role="rep")
     workflow_of = {s: by_person[pid]["workflow_id"] for s, pid in people.items()}

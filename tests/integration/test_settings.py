@@ -22,7 +22,7 @@ runner = CliRunner()
 
 
 def test_production_defaults_never_point_at_the_local_stack_or_the_source_tree() -> None:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     values = " ".join(str(v) for v in settings.model_dump().values())
     assert not [address for address in LOCAL_STACK if address in values]
     assert settings.marketo_base_url is None and settings.salesforce_base_url is None
@@ -128,11 +128,11 @@ def test_the_worker_says_at_start_which_integrations_are_off(
     from worker import log_integrations
 
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         smtp_host="smtp.example.com",
         marketo_base_url="https://1-ab.mktorest.com",
         marketo_client_id="id",
-        marketo_client_secret="s3cret",  # type: ignore[arg-type]
+        marketo_client_secret="s3cret",
     )
     with caplog.at_level("INFO", logger="cadence.worker"):
         log_integrations(settings)

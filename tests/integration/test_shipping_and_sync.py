@@ -406,6 +406,7 @@ async def test_salesforce_opt_outs_come_back_and_end_the_enrollments(fakes: Fake
         campaign = Campaign(name="Q4")
         session.add(campaign)
         session.flush()
+        assert campaign.id is not None and owner.id is not None
         session.add(Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=ada,
                                owner_id=owner.id, workflow_id="enrollment/1/ada"))  # fmt: skip
         session.commit()
@@ -452,10 +453,12 @@ async def test_reminder_tasks_sync_both_ways(fakes: Fakes) -> None:
         campaign = Campaign(name="Q4")
         session.add(campaign)
         session.flush()
+        assert campaign.id is not None and owner.id is not None
         enrollment = Enrollment(campaign_id=campaign.id, campaign_version=1, person_id=ada,
                                 owner_id=owner.id, workflow_id="enrollment/1/1")  # fmt: skip
         session.add(enrollment)
         session.flush()
+        assert enrollment.id is not None
         due = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
         for step, kind in (("call-1", "call"), ("mail-2", "manual_email")):
             session.add(Task(key=f"enrollment/1/1/{step}", enrollment_id=enrollment.id,

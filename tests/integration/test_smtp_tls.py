@@ -91,13 +91,13 @@ async def test_tls_with_a_login_to_a_server_the_mailbox_trusts(
     _, pem, _ = ca
     ports, inbox = servers
     login = {"username": "rita", "password": "pw"}
-    box = Mailbox(host="127.0.0.1", port=ports[mode], ca_file=pem, **{mode: True}, **login)  # type: ignore[arg-type]
+    box = Mailbox(host="127.0.0.1", port=ports[mode], ca_file=pem, **{mode: True}, **login)
     await send(box)
     assert len(inbox.received) == 1 and b"over TLS" in inbox.received[0][1]
-    untrusted = Mailbox(host="127.0.0.1", port=ports[mode], **{mode: True}, **login)  # type: ignore[arg-type]
+    untrusted = Mailbox(host="127.0.0.1", port=ports[mode], **{mode: True}, **login)
     with pytest.raises(NotDelivered, match="CERTIFICATE_VERIFY_FAILED"):
         await send(untrusted)
-    no_tls = Mailbox(host="127.0.0.1", port=ports["starttls"], **login)  # type: ignore[arg-type]
+    no_tls = Mailbox(host="127.0.0.1", port=ports["starttls"], **login)
     if mode == "starttls":  # the server insists on STARTTLS before anything else
         with pytest.raises(NotDelivered):
             await send(no_tls)

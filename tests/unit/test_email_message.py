@@ -10,17 +10,17 @@ from email.utils import formataddr
 from cadence.services.email.message import build_message, message_id_for
 
 
-def parsed(**overrides: str | None) -> EmailMessage:
-    fields: dict[str, str | None] = {
-        "sender": formataddr(("Rïta Rep", "rita@seller.example")),
-        "to": "ada@example.com",
-        "subject": "Grüße, Ada — a quick question",
-        "body": "Hallo Ada — schön, dass es dich gibt.\nZweite Zeile",
-        "message_id": "<abc@cadence.local>",
-        "in_reply_to": None,
-        **overrides,
-    }
-    raw = build_message(**fields).as_bytes()
+def parsed(
+    subject: str = "Grüße, Ada — a quick question", in_reply_to: str | None = None
+) -> EmailMessage:
+    raw = build_message(
+        sender=formataddr(("Rïta Rep", "rita@seller.example")),
+        to="ada@example.com",
+        subject=subject,
+        body="Hallo Ada — schön, dass es dich gibt.\nZweite Zeile",
+        message_id="<abc@cadence.local>",
+        in_reply_to=in_reply_to,
+    ).as_bytes()
     assert raw.isascii()  # 7-bit clean on the wire
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert isinstance(msg, EmailMessage)

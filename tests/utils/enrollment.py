@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from temporalio import activity
@@ -38,7 +40,7 @@ class Recorder:
         self.statuses: list[str] = []  # pauses and resumes written to the database
         self.fail_steps = fail_steps
 
-    def activities(self) -> tuple[object, list[object]]:
+    def activities(self) -> tuple[Callable[..., Any], list[Callable[..., Any]]]:
         @activity.defn(name="send_email")
         async def send_email(inp: SendEmailInput) -> SendEmailResult:
             if inp.step_id in self.fail_steps and not inp.body.startswith("Fixed"):

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeVar, overload
 
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T | None] | T | None], within: float = 30) -> T:
+@overload
+async def eventually(check: Callable[[], Awaitable[T | None]], within: float = 30) -> T: ...
+@overload
+async def eventually(check: Callable[[], T | None], within: float = 30) -> T: ...
+async def eventually(
+    check: Callable[[], Awaitable[T | None]] | Callable[[], T | None], within: float = 30
+) -> T:
     deadline = time.monotonic() + within
     while True:
         value = check()

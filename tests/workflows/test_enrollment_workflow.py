@@ -525,7 +525,7 @@ async def test_replies_bounces_and_unsubscribes_end_the_enrollment(
     handle, main, smtp = await run_enrollment(time_env, recorder, inp)
     async with main, smtp:
         await wait_for_send(time_env, recorder, "a")
-        await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind=kind))  # type: ignore[arg-type]
+        await handle.signal(EnrollmentWorkflow.inbound, InboundEvent(kind=kind))
         final = await handle.result()
     assert (final.status, final.end_reason) == (status, reason)
     assert [s.step_id for s, _ in recorder.sends] == ["a"]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -53,7 +53,7 @@ async def inbox(database: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
 
 def stored() -> list[InboundMessage]:
     with Session(get_engine()) as session:
-        return list(session.exec(select(InboundMessage).order_by(InboundMessage.id)).all())
+        return list(session.exec(select(InboundMessage).order_by(col(InboundMessage.id))).all())
 
 
 async def test_each_poll_reads_only_new_mail_and_a_renumbered_folder_stores_nothing_twice(
