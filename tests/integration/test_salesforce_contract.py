@@ -22,7 +22,7 @@ import pytest
 import requests
 import uvicorn
 from requests.adapters import HTTPAdapter
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, SFType
 from simple_salesforce.exceptions import (
     SalesforceError,
     SalesforceMalformedRequest,
@@ -76,8 +76,22 @@ def sf(fake_url: str) -> Salesforce:
                       session=session, version="62.0")  # fmt: skip
 
 
+def sobject(sf: Salesforce, name: str) -> SFType:
+    """``sf.<name>``, the integrator's spelling: simple-salesforce types that attribute as
+    ``SFType | SFBulkHandler | SFBulk2Handler`` (``bulk``, ``bulk2`` are the handlers)."""
+    handler = getattr(sf, name)
+    assert isinstance(handler, SFType)
+    return handler
+
+
+def answered(answer: Any | None) -> Any:
+    """A JSON answer simple-salesforce types as Optional (None for an empty body)."""
+    assert answer is not None
+    return answer
+
+
 def lead(sf: Salesforce, name: str, **fields: Any) -> str:
-    made = sf.Lead.create({"LastName": name, "Company": "Acme", **fields})
+    made = sobject(sf, "Lead").create({"LastName": name, "Company": "Acme", **fields})
     assert made["success"] and made["errors"] == []
     return str(made["id"])
 
@@ -110,60 +124,60 @@ def test_limits_list_the_org_allocations_not_only_the_daily_api_requests(sf: Sal
 
 def test_create_get_update_delete_by_id(sf: Salesforce) -> None:
     lead_id = lead(sf, "Lovelace", Email="ada@acme.test")
-    got = sf.Lead.get(lead_id)
+    got = sobject(sf, "Lead").get(lead_id)
     assert got["attributes"]["type"] == "Lead" and got["Id"] == lead_id
     # every field of the object, unset ones as null (Salesforce leaves none out)
-    described = {f["name"] for f in sf.Lead.describe()["fields"]}
+    described = {f["name"] for f in sobject(sf, "Lead").describe()["fields"]}
     assert described <= set(got) and got["Title"] is None and got["LastName"] == "Lovelace"
-    assert sf.Lead.update(lead_id, {"Title": "Countess"}) == 204
-    assert sf.Lead.get(lead_id)["Title"] == "Countess"
-    assert sf.Lead.delete(lead_id) == 204
+    assert sobject(sf, "Lead").update(lead_id, {"Title": "Countess"}) == 204
+    assert sobject(sf, "Lead").get(lead_id)["Title"] == "Countess"
+    assert sobject(sf, "Lead").delete(lead_id) == 204
     with pytest.raises(SalesforceResourceNotFound) as gone:
-        sf.Lead.get(lead_id)
+        sobject(sf, "Lead").get(lead_id)
     assert error_code(gone.value) in ("NOT_FOUND", "ENTITY_IS_DELETED")
     with pytest.raises(SalesforceResourceNotFound):
-        sf.Lead.delete(lead_id)
+        sobject(sf, "Lead").delete(lead_id)
 
 
 def test_get_with_fields_returns_those_and_refuses_an_unknown_one(sf: Salesforce) -> None:
     lead_id = lead(sf, "Hopper")
-    got = sf.Lead.get(lead_id, params={"fields": "LastName,Email"})
+    got = sobject(sf, "Lead").get(lead_id, params={"fields": "LastName,Email"})
     assert {k for k in got if k != "attributes"} == {"LastName", "Email"}
     with pytest.raises(SalesforceMalformedRequest) as bad:
-        sf.Lead.get(lead_id, params={"fields": "LastName,Nope__c"})
+        sobject(sf, "Lead").get(lead_id, params={"fields": "LastName,Nope__c"})
     assert error_code(bad.value) == "INVALID_FIELD" and "Nope__c" in str(bad.value.content)
 
 
 def test_upsert_get_and_delete_by_external_id(sf: Salesforce) -> None:
     path = f"{KEY}/act-1"
     body = {"Subject": "Email: hello", "Status": "Completed"}
-    assert sf.Task.upsert(path, body) == 201  # created
-    got = sf.Task.get_by_custom_id(KEY, "act-1")
+    assert sobject(sf, "Task").upsert(path, body) == 201  # created
+    got = sobject(sf, "Task").get_by_custom_id(KEY, "act-1")
     assert got[KEY] == "act-1" and got["Subject"] == "Email: hello"
-    assert sf.Task.upsert(path, {"Subject": "Email: hello again"}) == 200  # updated
-    assert sf.Task.get_by_custom_id(KEY, "act-1")["Subject"] == "Email: hello again"
-    answer = sf.Task.upsert(path, {"Subject": "x"}, raw_response=True)
+    assert sobject(sf, "Task").upsert(path, {"Subject": "Email: hello again"}) == 200  # updated
+    assert sobject(sf, "Task").get_by_custom_id(KEY, "act-1")["Subject"] == "Email: hello again"
+    answer = sobject(sf, "Task").upsert(path, {"Subject": "x"}, raw_response=True)
     assert answer.json() == {"id": got["Id"], "success": True, "errors": [], "created": False}
-    assert sf.Task.delete(path) == 204
+    assert sobject(sf, "Task").delete(path) == 204
     with pytest.raises(SalesforceResourceNotFound):
-        sf.Task.get_by_custom_id(KEY, "act-1")
+        sobject(sf, "Task").get_by_custom_id(KEY, "act-1")
     with pytest.raises(SalesforceMalformedRequest) as not_external:
-        sf.Task.upsert("Subject/x", {"Status": "Completed"})
+        sobject(sf, "Task").upsert("Subject/x", {"Status": "Completed"})
     assert error_code(not_external.value) == "INVALID_FIELD"
 
 
 def test_upsert_by_id_updates_that_record(sf: Salesforce) -> None:
     lead_id = lead(sf, "Curie")
-    assert sf.Lead.upsert(f"Id/{lead_id}", {"Title": "Dr"}) == 200
-    assert sf.Lead.get(lead_id)["Title"] == "Dr"
+    assert sobject(sf, "Lead").upsert(f"Id/{lead_id}", {"Title": "Dr"}) == 200
+    assert sobject(sf, "Lead").get(lead_id)["Title"] == "Dr"
     with pytest.raises(SalesforceResourceNotFound):
-        sf.Lead.upsert("Id/00Q000000000999AAA", {"Title": "Dr"})
+        sobject(sf, "Lead").upsert("Id/00Q000000000999AAA", {"Title": "Dr"})
 
 
 def test_describe_the_org_and_an_object(sf: Salesforce) -> None:
-    names = {o["name"] for o in sf.describe()["sobjects"]}
+    names = {o["name"] for o in answered(sf.describe())["sobjects"]}
     assert {"Task", "Lead", "Contact", "User"} <= names
-    task = sf.Task.describe()
+    task = sobject(sf, "Task").describe()
     assert task["name"] == "Task" and task["keyPrefix"] == "00T"
     key = next(f for f in task["fields"] if f["name"] == KEY)
     assert key["externalId"] is True
@@ -180,7 +194,7 @@ def test_query_query_more_and_query_all(sf: Salesforce) -> None:
     assert [r["Email"] for r in more["records"]] == ["p3@acme.test", "p4@acme.test", "p5@acme.test"]
     everything = sf.query_all("SELECT Id FROM Lead")
     assert everything["totalSize"] == 7 and len(everything["records"]) == 7 and everything["done"]
-    sf.Lead.delete(ids[0])
+    sobject(sf, "Lead").delete(ids[0])
     assert sf.query_all("SELECT Id FROM Lead")["totalSize"] == 6
     with_deleted = sf.query_all("SELECT Id, IsDeleted FROM Lead", include_deleted=True)
     assert with_deleted["totalSize"] == 7  # /queryAll includes deleted records
@@ -212,21 +226,23 @@ def test_sobject_collections_create_get_update_upsert_delete(sf: Salesforce) -> 
     rows = [
         {"attributes": {"type": "Lead"}, "LastName": f"C{i}", "Company": "Acme"} for i in range(3)
     ]
-    made = sf.restful("composite/sobjects", method="POST",
-                      json={"allOrNone": True, "records": rows})  # fmt: skip
+    made = answered(sf.restful("composite/sobjects", method="POST",
+                               json={"allOrNone": True, "records": rows}))  # fmt: skip
     ids = [r["id"] for r in made]
     assert all(r["success"] for r in made)
-    got = sf.restful("composite/sobjects/Lead", params={"ids": ",".join(ids), "fields": "LastName"})
+    got = answered(
+        sf.restful("composite/sobjects/Lead", params={"ids": ",".join(ids), "fields": "LastName"})
+    )
     assert [r["LastName"] for r in got] == ["C0", "C1", "C2"]
-    updated = sf.restful("composite/sobjects", method="PATCH", json={"records": [
-        {"attributes": {"type": "Lead"}, "Id": ids[0], "Title": "Boss"}]})  # fmt: skip
-    assert updated[0]["success"] and sf.Lead.get(ids[0])["Title"] == "Boss"
+    updated = answered(sf.restful("composite/sobjects", method="PATCH", json={"records": [
+        {"attributes": {"type": "Lead"}, "Id": ids[0], "Title": "Boss"}]}))  # fmt: skip
+    assert updated[0]["success"] and sobject(sf, "Lead").get(ids[0])["Title"] == "Boss"
     task = {"attributes": {"type": "Task"}, KEY: "k1", "Subject": "S", "Status": "Completed"}
-    upserted = sf.restful(f"composite/sobjects/Task/{KEY}", method="PATCH",
-                          json={"records": [task]})  # fmt: skip
+    upserted = answered(sf.restful(f"composite/sobjects/Task/{KEY}", method="PATCH",
+                                   json={"records": [task]}))  # fmt: skip
     assert upserted[0]["created"] is True
-    deleted = sf.restful("composite/sobjects", method="DELETE",
-                         params={"ids": f"{ids[1]},{ids[2]}", "allOrNone": "false"})  # fmt: skip
+    deleted = answered(sf.restful("composite/sobjects", method="DELETE",
+                                  params={"ids": f"{ids[1]},{ids[2]}", "allOrNone": "false"}))  # fmt: skip
     assert deleted == [{"id": ids[1], "success": True, "errors": []},
                        {"id": ids[2], "success": True, "errors": []}]  # fmt: skip
     assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 1
@@ -234,12 +250,12 @@ def test_sobject_collections_create_get_update_upsert_delete(sf: Salesforce) -> 
 
 def test_composite_with_references(sf: Salesforce) -> None:
     base = f"/services/data/v{sf.sf_version}"
-    answer = sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
+    answer = answered(sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
         {"method": "POST", "url": f"{base}/sobjects/Lead", "referenceId": "lead",
          "body": {"LastName": "Turing", "Company": "NPL"}},
         {"method": "GET", "url": f"{base}/sobjects/Lead/@{{lead.id}}?fields=LastName",
          "referenceId": "check"},
-    ]})  # fmt: skip
+    ]}))  # fmt: skip
     parts = answer["compositeResponse"]
     assert [p["httpStatusCode"] for p in parts] == [201, 200]
     assert parts[1]["body"]["LastName"] == "Turing"
