@@ -241,8 +241,8 @@ def test_sobject_collections_create_get_update_upsert_delete(sf: Salesforce) -> 
     upserted = answered(sf.restful(f"composite/sobjects/Task/{KEY}", method="PATCH",
                                    json={"records": [task]}))  # fmt: skip
     assert upserted[0]["created"] is True
-    deleted = answered(sf.restful("composite/sobjects", method="DELETE",
-                                  params={"ids": f"{ids[1]},{ids[2]}", "allOrNone": "false"}))  # fmt: skip
+    both = {"ids": f"{ids[1]},{ids[2]}", "allOrNone": "false"}
+    deleted = answered(sf.restful("composite/sobjects", method="DELETE", params=both))
     assert deleted == [{"id": ids[1], "success": True, "errors": []},
                        {"id": ids[2], "success": True, "errors": []}]  # fmt: skip
     assert sf.query("SELECT COUNT() FROM Lead")["totalSize"] == 1
@@ -250,12 +250,13 @@ def test_sobject_collections_create_get_update_upsert_delete(sf: Salesforce) -> 
 
 def test_composite_with_references(sf: Salesforce) -> None:
     base = f"/services/data/v{sf.sf_version}"
-    answer = answered(sf.restful("composite", method="POST", json={"allOrNone": True, "compositeRequest": [
+    request = {"allOrNone": True, "compositeRequest": [
         {"method": "POST", "url": f"{base}/sobjects/Lead", "referenceId": "lead",
          "body": {"LastName": "Turing", "Company": "NPL"}},
         {"method": "GET", "url": f"{base}/sobjects/Lead/@{{lead.id}}?fields=LastName",
          "referenceId": "check"},
-    ]}))  # fmt: skip
+    ]}  # fmt: skip
+    answer = answered(sf.restful("composite", method="POST", json=request))
     parts = answer["compositeResponse"]
     assert [p["httpStatusCode"] for p in parts] == [201, 200]
     assert parts[1]["body"]["LastName"] == "Turing"
