@@ -4,7 +4,9 @@ Hard means the address will not work again: the user or the host is unknown, the
 moved, the domain accepts no mail, or the account is disabled or deactivated (closed).
 Everything else is soft, even with a 5.x.x status: a suspended or frozen account, a full
 mailbox, a filter, a block list, a policy against our mail, an expired queue, a rate limit, a
-temporary failure, and "user unknown" said after DATA (the address was accepted at RCPT TO).
+temporary failure, "user unknown" said after DATA (the address was accepted at RCPT TO), and
+"user unknown" with nothing to show the address was what the server refused (no 5.1.1, no RCPT
+TO, not the words of the mailbox's own system): sisimai's ``filtered``.
 A failure that gives no reason at all follows its class: permanent (5.x.x, or words saying
 so) is hard. The diagnostic text decides before the status code, because servers put the
 wrong code on the right words (``550 5.1.1 ... has sent to too many recipients this hour`` is
@@ -390,11 +392,14 @@ _HARD_STATUS = {
     "5.7.27": "notaccept",
 }
 _STATUS = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?![\d.])")
-# The failing SMTP command was DATA: the server took the address at RCPT TO and refused the
-# message afterwards, so "user unknown" in its answer is a content filter's word, not a dead
-# address (sisimai's "filtered"). The transcripts say so: Postfix "(in reply to end of DATA
-# command)", Exim "SMTP error from remote mail server after end of data", Sendmail ">>> DATA"
-# followed by the "<<<" answer. "RCPT TO" named as the failing command outranks it.
+# Which SMTP command the failure answered, when the report shows it. After DATA the server had
+# taken the address at RCPT TO and refused the message, so "user unknown" in its answer is a
+# content filter's word, not a dead address (sisimai's "filtered"): Postfix "(in reply to end of
+# DATA command)", Exim "SMTP error from remote mail server after end of data", Sendmail ">>>
+# DATA" followed by the "<<<" answer. At RCPT TO the address itself was refused: Postfix "(in
+# reply to RCPT TO command)", Exim "after RCPT TO", Sendmail ">>> RCPT To:", qmail "does not
+# like recipient", IMail "RCPT TO generated following response", "SMTP:RCPT host", Yahoo
+# "[RCPT_TO]". RCPT TO named as the failing command outranks DATA.
 _DATA_PHASE = re.compile(
     r"in\s+reply\s+to\s+(?:end\s+of\s+)?data\s+command"
     r"|after\s+(?:end\s+of\s+)?data\b"
@@ -403,22 +408,81 @@ _DATA_PHASE = re.compile(
     re.I,
 )
 _RCPT_PHASE = re.compile(
-    r"in\s+reply\s+to\s+rcpt\s+to\s+command|after\s+rcpt\s+to\b|>>>\s*rcpt\s+to:[^\n]*\s*<<<",
+    r"(?:in\s+reply\s+to|after|at|during|in\s+response\s+to)\s+(?:the\s+)?rcpt(?:\s+to)?\b"
+    r"|rcpt\s+to\s+(?:command|generated)|\[rcpt_to\]|>>>\s*rcpt\s+to:|\bsmtp:\s*rcpt\b"
+    r"|does\s+not\s+like\s+recipient",
     re.I,
 )
+DATA = "data"
+RCPT = "rcpt"
 
 
-# Words that say the account does not exist, which a content filter does not borrow: they keep
-# "user unknown" hard even after DATA (Yahoo answers the end of DATA with "554 delivery error:
-# dd This user doesn't have a yahoo.com account").
+def failing_command(text: str) -> str | None:
+    """``RCPT`` or ``DATA`` when the transcript names the command the failure answered."""
+    if _RCPT_PHASE.search(text):
+        return RCPT
+    return DATA if _DATA_PHASE.search(text) else None
+
+
+# "User unknown" is the address's death only with evidence that the address was what the server
+# refused (sisimai's rule): a 5.1.1 or 5.1.3 status, RCPT TO as the failing command, or the
+# words of the system that holds the mailbox. Without it, a relayed "550 No such user here"
+# could be a filter's answer to the message, so it is `filtered` (soft, and it counts towards
+# the repeated soft-bounce limit). The mailbox's own system: local delivery, directory servers,
+# Domino, Exchange, GroupWise, IMail and SMTP32 notices, qmail-local; and words that say the
+# account does not exist, which a content filter does not borrow (Yahoo refuses dead addresses
+# at the end of DATA: "554 delivery error: dd This user doesn't have a yahoo.com account").
 _SAYS_NO_ACCOUNT = _lower_rx(
     r"(?:doesn't|does not) have an? .{0,30}account", r"does ?n[o']t exist", r"no longer exists"
 )
+_MAILBOX_HOST_SAYS = _lower_rx(
+    r"not listed in",
+    r"(?:recipient|user) name is not recognized",
+    r"recipientnotfound",
+    r"(?:wasn't|was not) found at",
+    r"invalid (?:final )?(?:delivery )?userid",
+    r"no final delivery point",
+    r"(?:does not|doesn't) have a (?:final )?(?:e-?mail )?delivery point",
+    r"no match(?:es)? (?:to|for|found)",
+    r"did not (?:exactly )?match",
+    r"no mailbox here by that name",
+    r"\b(?:our )?local (?:user|delivery|recipient|mailbox|address)",
+    r"(?:user|mailbox|account)s? (?:by that name )?(?:at|on|of) (?:this|the|our)"
+    r" (?:server|system|host)",
+    r"not an? (?:valid|known) (?:user|recipient|mailbox|address) (?:here|at|on|of)\b",
+    r"unknown user: (?:[^ ]+@|\")",
+    r"n'existe (?:pas|plus)",
+    r"nie istnieje",
+    r"n[ãa]o existe",
+    r"no existe",
+    r"existiert nicht",
+    r"finns inte",
+    r"findes ikke",
+    r"finnes ikke",
+    r"bestaat niet",
+    r"inesistente",
+    r"inexistente",
+    r"不存在",
+    r"存在しません",
+    r"ディレクトリ",
+    r"존재하지 않는",
+)
 
 
-def failed_at_data(text: str) -> bool:
-    """Whether the transcript shows the failure answered DATA (see ``_DATA_PHASE``)."""
-    return bool(_DATA_PHASE.search(text)) and not _RCPT_PHASE.search(text)
+# RFC 3463 codes about the recipient's address (not 5.1.7 and 5.1.8, which are about ours)
+_ADDRESS_STATUS = frozenset({"5.1.0", "5.1.1", "5.1.3", "5.1.6", "5.1.10"})
+# qmail's own report ("Hi. This is the qmail-send program at ..."): a failure it does not quote
+# from a remote host ("Remote host said:") is its own local delivery's.
+_QMAIL = _lower_rx(r"this is the (?:qmail-send|deliver) program at")
+_RELAYED = _lower_rx(r"remote host said", r"remote (?:smtp )?server (?:returned|said|says)")
+
+
+def _user_unknown_confirmed(text: str, status: str | None, command: str | None) -> bool:
+    if status in _ADDRESS_STATUS or _SAYS_NO_ACCOUNT.search(text):
+        return True
+    if command == RCPT or _MAILBOX_HOST_SAYS.search(text):
+        return True
+    return bool(_QMAIL.search(text)) and not _RELAYED.search(text)
 
 
 _DAEMON = re.compile(
@@ -565,10 +629,11 @@ def _strong_soft(text: str) -> str | None:
 # The reasons that mean the address is dead; every other reason is soft (docs/replies.md).
 HARD_REASONS = frozenset({"userunknown", "hostunknown", "hasmoved", "notaccept", "disabled"})
 # Soft reasons about our mail or our servers, not the address, and delays still being retried:
-# these never add up to a dead address (the repeated soft-bounce rule skips them).
+# these never add up to a dead address (the repeated soft-bounce rule skips them). `filtered`
+# counts: it is the recipient's side refusing, and "user unknown" without proof lands there.
 NOT_ABOUT_THE_ADDRESS = frozenset(
     {"blocked", "spamdetected", "authfailure", "rejected", "speeding", "policyviolation",
-     "mesgtoobig", "delayed", "filtered"}
+     "mesgtoobig", "delayed"}
 )  # fmt: skip
 _PERMANENT_WORDS = re.compile(
     r"permanent(?:ly)? (?:fatal )?(?:error|failure|failed)|failed permanently|fatal errors?\b"
@@ -584,16 +649,18 @@ def permanent_without_reason(status: str | None, text: str) -> bool:
     return bool(_PERMANENT_WORDS.search(text[:4000]))
 
 
-def report_reason(diag: str, status: str | None, text: str, data_phase: bool) -> tuple[str, bool]:
+def report_reason(
+    diag: str, status: str | None, text: str, command: str | None
+) -> tuple[str, bool]:
     """A delivery report's reason: its Diagnostic-Code's words first, then a specific status
     code, then the report's human-readable text (which may carry footers and hearsay)."""
     if _WORDS.search(_CODES.sub(" ", diag)):
-        reason, hard = reason_of(diag, status, data_phase)
+        reason, hard = reason_of(diag, status, command)
         if reason != "undefined":
             return reason, hard
     if status and not status.endswith(".0.0") and reason_of("", status)[0] != "undefined":
         return reason_of("", status)
-    return reason_of(f"{diag}\n{text}", status, data_phase)
+    return reason_of(f"{diag}\n{text}", status, command)
 
 
 def _status(text: str) -> str | None:
@@ -604,8 +671,9 @@ def _status(text: str) -> str | None:
 _REASON_CHARS = 8000  # the diagnostic and the report's own words come first
 
 
-def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[str, bool]:
-    """The reason for a failure and whether it is hard, from the diagnostic text and status."""
+def reason_of(text: str, status: str | None, command: str | None = None) -> tuple[str, bool]:
+    """The reason for a failure and whether it is hard, from the diagnostic text, the status and
+    the SMTP command the failure answered (``failing_command``)."""
     # lower case, wrapped lines joined, and no scanner footers
     text = " ".join(_SCANNED.sub(" ", text[:_REASON_CHARS].lower()).split())
     if _NO_SUCH_RECIPIENT_CODED.search(text):
@@ -627,17 +695,13 @@ def reason_of(text: str, status: str | None, data_phase: bool = False) -> tuple[
         return "hostunknown", True
     if status and status.startswith(("5.2.", "4.2.")) and status not in ("5.2.0",):
         mailbox_words = _USERUNKNOWN.search(text)
-        if not mailbox_words or data_phase or status.startswith("4."):
+        if not mailbox_words or command == DATA or status.startswith("4."):
             # accepted at RCPT and refused for its content, or only a full mailbox's code
             return ("mailboxfull" if status.endswith(".2") else "filtered"), False
     if _USERUNKNOWN.search(text):
-        if (
-            data_phase
-            and _HARD_STATUS.get(status or "") != "userunknown"
-            and not _SAYS_NO_ACCOUNT.search(text)
-        ):
-            return "filtered", False  # accepted at RCPT, refused for its content
-        return "userunknown", True
+        if _user_unknown_confirmed(text, status, command):
+            return "userunknown", True
+        return "filtered", False  # refused after RCPT, or no sign that the address was refused
     if status in _HARD_STATUS:
         return _HARD_STATUS[status], True
     for reason, pattern in _WEAK_SOFT:
@@ -681,6 +745,8 @@ def _ses(mail: Mail) -> Bounce | str | None:
         return Bounce(False, "delayed", status, fields.get("emailAddress"), delayed=True)
     if fields.get("bounceType") == "Transient":
         hard = False
+    elif fields.get("bounceType") == "Permanent" and fields.get("bounceSubType") == "NoEmail":
+        reason, hard = "userunknown", True  # SES itself says the address does not exist
     if reason == "undefined":
         sub = fields.get("bounceSubType", "")
         if sub in ("MailboxFull", "MessageTooLarge", "ContentRejected", "AttachmentRejected"):
@@ -765,11 +831,13 @@ def bounce_of(mail: Mail) -> Bounce | str | None:
     chosen = (failed or delayed or recipients)[0]
     diag = chosen.get("diagnostic-code", "")
     status = _status(chosen.get("status", ""))
-    said = _status(diag)
-    if status is None or (said and status.endswith(".0.0") and said[0] == status[0]):
-        status = said or status  # Exim reports "Status: 5.0.0" over the server's 5.1.1
     text = mail.text[:6000]
-    reason, hard = report_reason(diag, status, text, failed_at_data(text))
+    # Exim reports "Status: 5.0.0" over the server's 5.1.1, in the Diagnostic-Code or, without
+    # one, in the report's own words ("host 10.2.9.112 says: 550 5.1.1 User unknown")
+    said = _status(diag) or (None if diag else _status(text[:2000]))
+    if status is None or (said and status.endswith(".0.0") and said[0] == status[0]):
+        status = said or status
+    reason, hard = report_reason(diag, status, text, failing_command(text))
     if not failed and not hard:  # still being retried, and no word says the address is bad
         reason = "delayed"
     elif reason == "undefined" and status and status[0] == "4":
@@ -789,7 +857,7 @@ def bounce_of(mail: Mail) -> Bounce | str | None:
 def _from_text(mail: Mail) -> Bounce:
     text = mail.text[:8000]
     status = _status(text)
-    reason, hard = reason_of(f"{mail.subject}\n{text}", status, failed_at_data(text))
+    reason, hard = reason_of(f"{mail.subject}\n{text}", status, failing_command(text))
     if reason == "undefined" and permanent_without_reason(status, text):
         hard = True
     failed = mail.header("x-failed-recipients").split(",")[0].strip().lower()

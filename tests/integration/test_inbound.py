@@ -248,30 +248,42 @@ async def test_a_soft_bounce_is_logged_and_the_cadence_goes_on(api: Api) -> None
         assert session.exec(select(InvalidAddress)).all() == []
 
 
-async def soft_bounces(api: Api, message_id: str, count: int, first: int = 0) -> list[int]:
-    """Post `count` distinct soft bounces (mailbox full) for Ada, numbered from `first` (the
-    same text twice in one second is one message to the intake); return their inbound ids."""
+# Soft bounces that add up: (status, Diagnostic-Code with a {n} to tell them apart, reason)
+MAILBOX_FULL = ("4.2.2", "452 4.2.2 <ada@example.com>: Mailbox full ({n})", "mailboxfull")
+# "user unknown" relayed with no 5.1.1 and no SMTP command: soft, as sisimai reads it
+UNPROVEN_UNKNOWN = ("5.0.0", "550 <ada@example.com> No such user here ({n})", "filtered")
+
+
+async def soft_bounces(
+    api: Api, message_id: str, count: int, first: int = 0, kind: tuple[str, str, str] = MAILBOX_FULL
+) -> list[int]:
+    """Post `count` distinct soft bounces of `kind` for Ada, numbered from `first` (the same
+    text twice in one second is one message to the intake); return their inbound ids."""
+    status, diagnostic, reason = kind
     ids = []
     for n in range(first, first + count):
-        dsn = bounce(message_id, "4.2.2", f"452 4.2.2 <ada@example.com>: Mailbox full ({n})")
+        dsn = bounce(message_id, status, diagnostic.format(n=n))
         item = await processed(api, (await post_mail(api, dsn)).json()["id"])
-        assert item["label"] == "bounce_soft" and item["reason"] == "mailboxfull"
+        assert item["label"] == "bounce_soft" and item["reason"] == reason
         ids.append(item["id"])
     return ids
 
 
-async def test_a_third_soft_bounce_within_30_days_ends_it_like_a_hard_one(api: Api) -> None:
+@pytest.mark.parametrize("kind", [MAILBOX_FULL, UNPROVEN_UNKNOWN], ids=["full", "unknown"])
+async def test_a_third_soft_bounce_within_30_days_ends_it_like_a_hard_one(
+    api: Api, kind: tuple[str, str, str]
+) -> None:
     enrollment_id, message_id = await enroll_and_wait_for_first_email(api)
-    await soft_bounces(api, message_id, 2)
+    await soft_bounces(api, message_id, 2, kind=kind)
     await asyncio.sleep(0.3)
     assert (await api.call("GET", f"/enrollments/{enrollment_id}")).json()["status"] == "active"
-    (third,) = await soft_bounces(api, message_id, 1, first=2)
+    (third,) = await soft_bounces(api, message_id, 1, first=2, kind=kind)
     row = await enrollment_when(api, enrollment_id, lambda r: r["status"] != "active")
     assert row["end_reason"] == "bounced"
     with Session(get_engine()) as session:
         dead = session.get(InvalidAddress, "ada@example.com")
         assert dead is not None and dead.inbound_id == third
-        assert dead.reason == "repeated soft bounces: mailboxfull"
+        assert dead.reason == f"repeated soft bounces: {kind[2]}"
     assert [b.details["category"] for b in logged(ActivityKind.email_bounced)] == [
         "soft", "soft", "hard"
     ]  # fmt: skip

@@ -487,7 +487,7 @@ def old_mta(sender: str, subject: str, body: str, charset: str = "us-ascii") -> 
             "MAILER-DAEMON@mx.example.pl",
             "Undelivered Mail Returned to Sender",
             "<lead@example.pl>: host mx.example.pl said: 550 5.2.1 Skrzynka niedostępna / "
-            "Mailbox not available\n",
+            "Mailbox not available (in reply to RCPT TO command)\n",
             "utf-8",
             "bounce_hard",
             "userunknown",
@@ -623,11 +623,63 @@ def test_user_unknown_after_data_is_filtered(transcript: str) -> None:
         # a 5.1.1 code names the address, whatever the command
         "<lead@example.com>: host mx.example said: 550 5.1.1 User unknown (in reply to end of "
         "DATA command)",
+        # Exim
+        "  lead@example.com\n    SMTP error from remote mail server after RCPT TO:"
+        "<lead@example.com>:\n    550 Unknown user",
+        # qmail relaying: "does not like recipient" is its word for a refusal at RCPT TO
+        "<lead@example.com>:\n192.0.2.7 does not like recipient.\nRemote host said: 550 "
+        "lead@example.com... No such user\nGiving up on 192.0.2.7.",
+        # IMail
+        "Unknown user: lead@example.com\nRCPT TO generated following response:\n553 5.3.0 "
+        "<lead@example.com>... Addressee unknown",
+        # qmail's own local delivery, not quoting a remote host
+        "Hi. This is the qmail-send program at mx.example.\nI'm afraid I wasn't able to "
+        "deliver your message to the following addresses.\n\n<lead@example.com>:\nSorry, no "
+        "mailbox here by that name. (#5.1.1)",
+        # the mailbox's own system, in its words
+        "Your message to lead@example.com has reached our local address lead@example.com, but "
+        "this email address is wrong or no longer valid.",
+        "lead@example.com - no such user here.\nThere is no user by that name at this server.",
     ],
 )
 def test_user_unknown_at_rcpt_stays_hard(transcript: str) -> None:
     got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", transcript + "\n"))
     assert (got.label, got.reason) == ("bounce_hard", "userunknown"), got
+
+
+@pytest.mark.parametrize(
+    "transcript",
+    [
+        "Unable to deliver message to: <lead@example.com>\nServer mx.example[192.0.2.9] failed "
+        "with: 550 <lead@example.com> No such user here\nThis has been a permanent failure.",
+        "The following address failed:\n  <lead@example.com>: 550 unknown user",
+        "---The following addresses had delivery errors---\nlead@example.com [User unknown]",
+        "Reason: Remote host said: 550 unknown user <lead@example.com>",
+    ],
+)
+def test_user_unknown_with_no_sign_of_the_address_being_refused_is_filtered(
+    transcript: str,
+) -> None:
+    """A relayed "user unknown" with no 5.1.1, no SMTP command and not in the words of the
+    mailbox's own system: soft, as sisimai reads it (the repeated soft-bounce rule counts it)."""
+    got = classify(old_mta("MAILER-DAEMON@mx.example", "Undelivered Mail", transcript + "\n"))
+    assert (got.label, got.reason) == ("bounce_soft", "filtered"), got
+
+
+def test_a_report_status_of_5_0_0_takes_the_5_1_1_its_text_gives() -> None:
+    """A DSN that says only "Status: 5.0.0" and quotes the server's 5.1.1 in its own words."""
+    raw = (
+        "Return-Path: <>\nFrom: MAILER-DAEMON@mx.example\nTo: rita@seller.example\n"
+        "Subject: Undeliverable mail\nMIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        "--B\nContent-Type: text/plain\n\nFailed to deliver to 'lead@example.com'\n"
+        "SMTP module(domain [192.0.2.9]) reports:\n host 192.0.2.9 says:\n 550 5.1.1 User "
+        "unknown\n\n--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; "
+        "mx.example\n\nFinal-Recipient: rfc822;<lead@example.com>\nAction: failed\n"
+        "Status: 5.0.0\n\n--B--\n"
+    )
+    got = classify(raw)
+    assert (got.label, got.reason, got.status) == ("bounce_hard", "userunknown", "5.1.1"), got
 
 
 def test_yahoo_no_account_after_data_stays_hard() -> None:
@@ -698,6 +750,8 @@ def test_person_answering_re_about_failures_stays_a_person(body: str) -> None:
 
 
 def test_failed_recipients_notice_from_an_smtp_service_is_a_bounce() -> None:
+    """A relayed "550 mailbox unavailable" that names no SMTP command and no 5.1.1: a bounce,
+    soft (``filtered``) because nothing shows the address itself was refused."""
     raw = gateway(
         "E500_SMTP_Mail_Service@isp.example",
         "Returned Mail - Error During Delivery",
@@ -705,7 +759,7 @@ def test_failed_recipients_notice_from_an_smtp_service_is_a_bounce() -> None:
         "mailbox unavailable. [SMTP Error Code 550]\n-------- Returned Mail --------\n",
     )
     got = classify(raw)
-    assert (got.label, got.reason) == ("bounce_hard", "userunknown"), got
+    assert (got.label, got.reason) == ("bounce_soft", "filtered"), got
 
 
 def test_person_mentioning_failed_recipients_stays_a_person() -> None:
