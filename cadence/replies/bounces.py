@@ -404,7 +404,8 @@ _DATA_PHASE = re.compile(
     r"in\s+reply\s+to\s+(?:end\s+of\s+)?data\s+command"
     r"|after\s+(?:end\s+of\s+)?data\b"
     r"|>>>\s*data\s*<<<"
-    r"|in\s+response\s+to\s+(?:end\s+of\s+)?data\b",
+    r"|in\s+response\s+to\s+(?:end\s+of\s+)?data\b"
+    r"|failed\s+after\s+i\s+sent\s+the\s+message",  # qmail
     re.I,
 )
 _RCPT_PHASE = re.compile(
@@ -444,6 +445,8 @@ _MAILBOX_HOST_SAYS = _lower_rx(
     r"no final delivery point",
     r"(?:does not|doesn't) have a (?:final )?(?:e-?mail )?delivery point",
     r"no match(?:es)? (?:to|for|found)",
+    r"no such person",  # an organisation's directory: "no such person here, try these"
+    r"(?:possible|partial|closest) match",
     r"did not (?:exactly )?match",
     r"no mailbox here by that name",
     r"\b(?:our )?local (?:user|delivery|recipient|mailbox|address)",

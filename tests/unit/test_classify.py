@@ -640,6 +640,9 @@ def test_user_unknown_after_data_is_filtered(transcript: str) -> None:
         "Your message to lead@example.com has reached our local address lead@example.com, but "
         "this email address is wrong or no longer valid.",
         "lead@example.com - no such user here.\nThere is no user by that name at this server.",
+        # an organisation's directory
+        "Your message to lead@example.com was not delivered: there is no such person here.\n"
+        "Possible matches in our directory: Lead Person <l.person@example.com>",
     ],
 )
 def test_user_unknown_at_rcpt_stays_hard(transcript: str) -> None:
@@ -655,6 +658,9 @@ def test_user_unknown_at_rcpt_stays_hard(transcript: str) -> None:
         "The following address failed:\n  <lead@example.com>: 550 unknown user",
         "---The following addresses had delivery errors---\nlead@example.com [User unknown]",
         "Reason: Remote host said: 550 unknown user <lead@example.com>",
+        # qmail: refused after the message was sent, not at RCPT TO
+        "<lead@example.com>:\n192.0.2.7 failed after I sent the message.\nRemote host said: "
+        "554 No such user",
     ],
 )
 def test_user_unknown_with_no_sign_of_the_address_being_refused_is_filtered(
