@@ -174,6 +174,20 @@ def build_processes(cfg: StackConfig) -> tuple[list[Process], list[Process]]:
     return services, apps
 
 
+def ports_in_use(cfg: StackConfig) -> list[str]:
+    """The stack's ports some other program already holds (an earlier `make run` still up,
+    say): starting on them would put two servers behind one address."""
+    taken = []
+    for name, port in cfg.ports().items():
+        with socket.socket() as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do: a
+            try:  # closed connection's TIME_WAIT does not hold the port, a listener does
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append(f"{name} {port}")
+    return taken
+
+
 async def _all(*checks: Check) -> bool:
     return all([await c() for c in checks])
 
@@ -326,7 +340,16 @@ def supervise(
 
 
 def run(config_path: Path, ready_timeout: float = 90.0) -> int:
-    cfg = StackConfig.load(config_path)
+    try:
+        cfg = StackConfig.load(config_path)
+    except ValueError as err:  # pydantic's ValidationError is one
+        print(f"devstack: {config_path}: {err}", file=sys.stderr, flush=True)
+        return 1
+    taken = ports_in_use(cfg)
+    if taken:
+        print(f"devstack: ports in use by another program: {', '.join(taken)}. Stop it, or "
+              f"change the port in {config_path}.", file=sys.stderr, flush=True)  # fmt: skip
+        return 1
     log_dir = cfg.data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     app_env = cfg.app_env()

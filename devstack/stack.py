@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cadence.domain.contracts import SEARCH_ATTRIBUTES
 
@@ -57,6 +57,27 @@ class StackConfig(BaseModel):
     marketo: FakeSection
     salesforce: FakeSection
     settings: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _ports_are_distinct(self) -> StackConfig:
+        seen: dict[int, str] = {}
+        for name, port in self.ports().items():
+            if port in seen:
+                raise ValueError(f"{name} and {seen[port]} are both port {port}")
+            seen[port] = name
+        return self
+
+    def ports(self) -> dict[str, int]:
+        """Every port the stack listens on, by its key in temporal-dev.yaml."""
+        return {
+            "temporal.port": self.temporal.port,
+            "temporal.ui_port": self.temporal.ui_port,
+            "api.port": self.api.port,
+            "smtp_sink.smtp_port": self.smtp_sink.smtp_port,
+            "smtp_sink.http_port": self.smtp_sink.http_port,
+            "marketo.port": self.marketo.port,
+            "salesforce.port": self.salesforce.port,
+        }
 
     @classmethod
     def load(cls, path: Path) -> StackConfig:

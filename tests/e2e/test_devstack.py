@@ -4,6 +4,7 @@ started again while the others go on; a process that keeps dying stops the stack
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from devstack.runner import Process, RestartBudget, supervise, write_temporal_env
 from devstack.stack import StackConfig
-from tests.utils.live_stack import write_config
+from tests.utils.live_stack import DEVSTACK, write_config
+from tests.utils.net import free_port
 from tests.utils.temporal import TEMPORAL_CLI
 
 
@@ -79,3 +81,35 @@ def test_the_temporal_cli_reads_the_env_file_the_stack_writes(tmp_path: Path) ->
     assert shown.returncode == 0, shown.stderr
     properties = {p["property"]: p["value"] for p in json.loads(shown.stdout)}
     assert properties == {"address": f"127.0.0.1:{cfg.temporal.port}", "namespace": "default"}
+
+
+def test_two_servers_on_one_port_is_an_error_in_the_description(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    text = config.read_text()
+    cfg = StackConfig.load(config)
+    config.write_text(text.replace(f"http_port: {cfg.smtp_sink.http_port}",
+                                   f"http_port: {cfg.temporal.ui_port}"))  # fmt: skip
+    started = subprocess.run([*DEVSTACK, "run", "--config", str(config)],
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert started.returncode == 1
+    assert "smtp_sink.http_port and temporal.ui_port are both port" in started.stderr
+
+
+def test_a_port_another_program_holds_stops_the_start_before_anything_runs(tmp_path: Path) -> None:
+    """An earlier `make run` still up: the new one says which port, and starts nothing (it
+    would otherwise put two servers behind one address, and talk to the wrong one)."""
+    config = write_config(tmp_path)
+    cfg = StackConfig.load(config)
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", cfg.smtp_sink.http_port))
+        holder.listen()
+        started = subprocess.run([*DEVSTACK, "run", "--config", str(config)],
+                                 capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert started.returncode == 1
+    assert f"smtp_sink.http_port {cfg.smtp_sink.http_port}" in started.stderr
+    assert not (tmp_path / ".data" / "logs").exists()  # nothing was started
+
+
+def test_free_ports_for_tests_are_never_given_twice() -> None:
+    ports = [free_port() for _ in range(300)]
+    assert len(set(ports)) == len(ports)

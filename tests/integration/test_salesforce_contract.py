@@ -10,7 +10,6 @@ plain-http loopback address (`ToFake`). Nothing else in the client is changed.
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -30,6 +29,7 @@ from simple_salesforce.exceptions import (
 )
 
 from devstack.fakes.salesforce import create_app
+from tests.utils.net import free_port
 
 CID, SECRET = "contract-client", "contract-secret"
 KEY = "Cadence_Activity_Key__c"
@@ -50,9 +50,7 @@ class ToFake(HTTPAdapter):
 
 @pytest.fixture(scope="module")
 def fake_url() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     app = create_app(CID, SECRET, query_batch_size=3)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
